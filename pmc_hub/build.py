@@ -1,0 +1,298 @@
+"""A build: sources -> per-article rows -> validated Parquet shards, report and card.
+
+Resumable: rows are written in batches of whole articles; each batch's part files are
+renamed into place before the batch is recorded in the journal (``.pmc-hub/journal.jsonl``),
+so after a crash at any moment the journal names exactly the articles whose rows are safely
+on disk. A re-run skips those, drops unrecorded parts, and ends with the same rows as an
+uninterrupted build.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from tqdm.auto import tqdm
+
+from . import __version__, jats, licenses, media, records
+from .models import ArticlePackage
+from .report import (BAD_XML, DUPLICATE_ARTICLE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC, NO_XML,
+                     ArticleResult, BuildReport, Skip, summarize)
+from .schema import InvalidRecord, validate
+from .sources import open_sources
+from .writers import ShardLayout, merge_parts, write_part
+
+log = logging.getLogger(__name__)
+
+ARTICLES = "articles"
+FIGURE_CONFIGS = licenses.CATEGORIES
+STATE_DIR = ".pmc-hub"
+SPLIT = "train"
+
+
+@dataclass
+class BuildOptions:
+    sources: list = field(default_factory=list)  # paths / URLs; empty = the bundled sample
+    out_dir: Path = Path("pmc-hub-out")
+    workers: int = 1
+    shard: Optional[tuple[int, int]] = None  # (index, count): this job's share of the articles
+    layout: ShardLayout = field(default_factory=ShardLayout)
+    checkpoint_articles: int = 200  # articles per journal batch
+    checkpoint_bytes: int = 256 * 1024 * 1024  # or fewer, when their rows are this large
+    max_pixels: int = media.MAX_PIXELS
+    fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
+    progress: bool = True
+    write_card: bool = True
+
+    def fingerprint(self) -> str:
+        """What must match for a resume to be valid (not workers, progress...)."""
+        key = {"sources": [str(s) for s in self.sources], "shard": self.shard, "layout": asdict(self.layout),
+               "max_pixels": self.max_pixels, "version": __version__}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class BuildError(RuntimeError):
+    """A build that cannot start or finish (e.g. an unfinished build with other options)."""
+
+
+# --- one article ------------------------------------------------------------------------------
+
+def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleResult:
+    """Parse one package and make its validated rows; every problem becomes a `Skip`."""
+    result = ArticleResult(package.origin or package.package_id, package.package_id)
+    result.skips.extend(Skip(package.package_id, reason, detail) for reason, detail in package.skips)
+    if not package.xml:
+        if not package.skips:
+            result.skips.append(Skip(package.package_id, NO_XML, "package holds no article XML"))
+        return result
+    try:
+        article = jats.parse(package.xml)
+    except jats.JATSError as exc:
+        result.skips.append(Skip(package.package_id, BAD_XML, str(exc)))
+        return result
+    lic = records.license_of(article, package)
+    shared = records.article_fields(article, package, lic)
+    result.article_id = shared["article_accession_id"]
+    result.license_category, result.license_code = lic.category, lic.code
+    result.figures_in = len(article.figures)
+    for figure in article.figures:
+        result.figure_rows.extend(_figure_rows(result, shared, article, figure, package, options))
+    row = records.article_row(shared, article)
+    try:
+        result.article_row = validate("article", row, result.article_id)
+    except InvalidRecord as exc:
+        result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
+    return result
+
+
+def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: ArticlePackage, options: BuildOptions) -> Iterator[dict]:
+    aid = result.article_id
+    if not figure.graphics:
+        result.skips.append(Skip(aid, NO_GRAPHIC, "the <fig> has no <graphic>", figure.figure_id))
+        return
+    result.images_in += len(figure.graphics)
+    if not figure.caption:
+        result.skips.append(Skip(aid, NO_CAPTION, f"{len(figure.graphics)} image(s) not written", figure.figure_id))
+        return
+    for graphic in figure.graphics:
+        name = media.resolve(graphic, package.media)
+        if name is None:
+            result.skips.append(Skip(aid, MISSING_IMAGE, f"no file for href {graphic.href!r}", figure.figure_id))
+            continue
+        try:
+            image = media.inspect(name, package.media[name](), options.max_pixels)
+            yield validate("figure", records.figure_row(shared, article, figure, image), aid)
+        except media.MediaError as exc:
+            result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
+        except InvalidRecord as exc:
+            result.skips.append(Skip(aid, INVALID_RECORD, "; ".join(exc.errors), figure.figure_id))
+
+
+# --- the build --------------------------------------------------------------------------------
+
+def in_shard(package: ArticlePackage, shard: Optional[tuple[int, int]]) -> bool:
+    """Deterministic split of the articles over ``count`` independent jobs."""
+    if shard is None:
+        return True
+    index, count = shard
+    return zlib.crc32(package.package_id.encode()) % count == index
+
+
+class _Journal:
+    """The build state under ``OUT/.pmc-hub``: options fingerprint, finished batches, part files."""
+
+    def __init__(self, out_dir: Path):
+        self.dir = out_dir / STATE_DIR
+        self.path = self.dir / "journal.jsonl"
+        self.state_path = self.dir / "state.json"
+
+    def state(self) -> dict:
+        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def set_state(self, **values) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**self.state(), **values}))
+        os.replace(tmp, self.state_path)
+
+    def batches(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        batches = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                batches.append(json.loads(line))
+            except ValueError:
+                break  # a line cut off by a crash: that batch never finished
+        return batches
+
+    def record(self, batch: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(batch) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def reset(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def build(options: BuildOptions) -> BuildReport:
+    """Run (or resume) a build into ``options.out_dir`` and return its report."""
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    journal = _start(out, options)
+    batches = journal.batches()
+    _drop_unrecorded_parts(journal, batches)
+    done = {s["origin"] for b in batches for s in b["articles"]}
+    seen_ids = {s["article_id"] for b in batches for s in b["articles"] if s["article_written"]}
+    started = time.time()
+    packages = (p for p in open_sources(options.sources) if in_shard(p, options.shard) and (p.origin or p.package_id) not in done)
+    batch = _Batch(len(batches))
+    bar = tqdm(desc="articles", unit=" art", disable=not options.progress, initial=len(done))
+    images = sum(n for b in batches for s in b["articles"] for c, n in s["rows"].items() if c != ARTICLES)
+    for result in _results(packages, options):
+        if result.article_row is not None and result.article_id in seen_ids:
+            result = ArticleResult(result.origin, result.article_id, skips=[Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from another source ({result.origin})")])
+        if result.article_row is not None:
+            seen_ids.add(result.article_id)
+        batch.add(result)
+        images += len(result.figure_rows)
+        bar.update(1)
+        bar.set_postfix(images=images, skips=len(result.skips), refresh=False)
+        if batch.articles >= options.checkpoint_articles or batch.bytes >= options.checkpoint_bytes:
+            batches.append(batch.flush(journal, options.layout))
+            batch = _Batch(len(batches))
+    bar.close()
+    if batch.articles:
+        batches.append(batch.flush(journal, options.layout))
+    return _finish(out, journal, batches, options, time.time() - started)
+
+
+def _start(out: Path, options: BuildOptions) -> _Journal:
+    journal = _Journal(out)
+    state = journal.state()
+    fingerprint = options.fingerprint()
+    if state and not state.get("complete") and not options.fresh:
+        if state.get("fingerprint") != fingerprint:
+            raise BuildError(f"{out} holds an unfinished build with other sources or options; "
+                             "re-run with the same ones to resume it, or pass --fresh to start over")
+        log.info("resuming the unfinished build in %s", out)
+        return journal
+    journal.reset()
+    journal.set_state(fingerprint=fingerprint, complete=False, started=time.time())
+    return journal
+
+
+def _drop_unrecorded_parts(journal: _Journal, batches: list[dict]) -> None:
+    recorded = {p for b in batches for p in b["parts"].values()}
+    parts_dir = journal.dir / "parts"
+    if parts_dir.exists():
+        for part in parts_dir.rglob("*"):
+            if part.is_file() and str(part.relative_to(journal.dir)) not in recorded:
+                part.unlink()
+
+
+def _results(packages: Iterable[ArticlePackage], options: BuildOptions) -> Iterator[ArticleResult]:
+    if options.workers <= 1:
+        for package in packages:
+            yield process_package(package, options)
+        return
+    ctx = multiprocessing.get_context("spawn" if os.name != "posix" else "forkserver")
+    with ctx.Pool(options.workers) as pool:
+        # imap keeps the source order, so the output does not depend on the worker count.
+        yield from pool.imap(_process_star, ((p, options) for p in packages), chunksize=4)
+
+
+def _process_star(args: tuple[ArticlePackage, BuildOptions]) -> ArticleResult:
+    return process_package(*args)
+
+
+class _Batch:
+    """Rows of whole articles waiting to be written as one journal batch."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.rows: dict[str, list[dict]] = {}
+        self.summaries: list[dict] = []
+        self.articles = 0
+        self.bytes = 0
+
+    def add(self, result: ArticleResult) -> None:
+        counts: dict[str, int] = {}
+        for row in result.figure_rows:
+            # The license category decides the config: nothing else can put a row in `commercial`.
+            config = row["license_category"] if row["license_category"] in FIGURE_CONFIGS else licenses.OTHER
+            self.rows.setdefault(config, []).append(row)
+            counts[config] = counts.get(config, 0) + 1
+            self.bytes += len(row["image"]["bytes"])
+        if result.article_row is not None:
+            self.rows.setdefault(ARTICLES, []).append(result.article_row)
+            counts[ARTICLES] = 1
+            self.bytes += len(result.article_row["article_text"])
+        self.summaries.append(summarize(result, counts))
+        self.articles += 1
+
+    def flush(self, journal: _Journal, layout: ShardLayout) -> dict:
+        parts = {}
+        for config, rows in sorted(self.rows.items()):
+            rel = f"parts/{config}/{SPLIT}/part-{self.index:06d}.parquet"
+            write_part(rows, "article" if config == ARTICLES else "figure", journal.dir / rel, layout)
+            parts[f"{config}/{SPLIT}"] = rel
+        entry = {"batch": self.index, "parts": parts, "articles": self.summaries}
+        journal.record(entry)
+        return entry
+
+
+def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOptions, elapsed: float) -> BuildReport:
+    report = BuildReport(options={"sources": [str(s) for s in options.sources] or ["<bundled sample>"], "shard": options.shard,
+                                  "workers": options.workers, **asdict(options.layout)},
+                         license_table_version=licenses.TABLE_VERSION, pmc_hub_version=__version__)
+    for b in batches:
+        for summary in b["articles"]:
+            report.add(summary)
+    for config in (*FIGURE_CONFIGS, ARTICLES):
+        for old in (out / config).glob("*.parquet") if (out / config).exists() else ():
+            old.unlink()  # shards of an earlier build: never mix them with this one's
+        parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
+        if not parts:
+            continue
+        files = merge_parts(parts, "article" if config == ARTICLES else "figure", out, config, SPLIT, options.layout)
+        report.files[config] = [str(f.relative_to(out)) for f in files]
+        report.configs[config] = {SPLIT: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"])}
+    report.elapsed_seconds = round(elapsed, 3)
+    report.write(out)
+    if options.write_card:
+        from .cards import write_card
+
+        write_card(out, json.loads(report.to_json()))
+    journal.set_state(complete=True, finished=time.time())
+    shutil.rmtree(journal.dir / "parts", ignore_errors=True)
+    return report

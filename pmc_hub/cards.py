@@ -1,0 +1,395 @@
+"""Dataset cards: a built folder + its build report -> README.md (YAML metadata + body).
+
+The metadata is built here as data (never templated text, so it is always valid YAML), checked
+against ``schemas/card.schema.json``; the body and the gate prompt are rendered from the Jinja2
+templates in ``cards/``. Every number on the card comes from the folder itself: configs and
+``data_files`` from the shards actually present, row counts from the report, checked against
+the Parquet footers (a wrong ``num_examples`` makes ``load_dataset`` fail its split check).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import jinja2
+import jsonschema
+import pyarrow.parquet as pq
+import yaml
+
+from . import licenses, webdataset
+from .resources import cards_dir
+from .schema import features, field_docs, load_schema
+
+log = logging.getLogger(__name__)
+
+FIGURE_CONFIGS = licenses.CATEGORIES  # commercial, noncommercial, other
+ARTICLES_CONFIG = "articles"
+DEFAULT_CONFIG = licenses.COMMERCIAL
+REPORT_FILE = "build_report.json"
+CARD_FILE = "README.md"
+
+# The gate field types the Hub's gate form knows (https://huggingface.co/docs/hub/datasets-gated).
+GATE_FIELD_TYPES = ("text", "checkbox", "date_picker", "country", "select")
+_GATE_TYPE_ALIASES = {"date": "date_picker"}
+
+DEFAULT_GATE_FIELDS: dict[str, Any] = {
+    "Name": "text",
+    "Affiliation": "text",
+    "Country": "country",
+    "Intended use": {"type": "select", "options": ["Research", "Education", "Commercial product", "Other"]},
+    "Describe how you will use the data": "text",
+    "I will check the license of each item before reuse": "checkbox",
+    "I will not try to re-identify any person in the data": "checkbox",
+    "I will not use the data for clinical decisions": "checkbox",
+}
+
+PMC_LICENSE_LINK = "https://pmc.ncbi.nlm.nih.gov/tools/openftlist/"
+
+# HF license ids for PMC license codes (versions the Hub lists); anything else is `other`.
+_HF_LICENSE_VERSIONS = {
+    "cc-by": ("2.0", "2.5", "3.0", "4.0"), "cc-by-sa": ("3.0", "4.0"), "cc-by-nd": ("4.0",),
+    "cc-by-nc": ("2.0", "3.0", "4.0"), "cc-by-nc-sa": ("2.0", "3.0", "4.0"), "cc-by-nc-nd": ("3.0", "4.0"),
+}
+_SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                    (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
+_SHARD = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-\d{5}-of-\d{5}\.parquet$|^(?P<wsplit>[A-Za-z0-9_]+)-\d{5}\.tar$")
+
+
+class CardError(ValueError):
+    """The card cannot be written: a bad gate-fields file, a count that disagrees with the files..."""
+
+
+@dataclass
+class ConfigFiles:
+    """One config as found on disk: its shard format and, per split, the shard files."""
+
+    name: str
+    format: str  # "parquet" or "webdataset"
+    splits: dict[str, list[Path]] = field(default_factory=dict)
+
+    def pattern(self, split: str) -> str:
+        ext = "parquet" if self.format == "parquet" else "tar"
+        return f"{self.name}/{split}-*.{ext}"
+
+
+@dataclass
+class CardOptions:
+    pretty_name: str = "PMC Open Access figures"
+    repo_id: str = "ORG/NAME"  # used in the loading examples
+    gate_fields: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_GATE_FIELDS))
+    gated: bool = True
+    extra_gated_heading: str = "Acknowledge the license terms of PMC Open Access articles"
+    extra_gated_button_content: str = "Agree and request access"
+    tags: list[str] = field(default_factory=lambda: ["biology", "medical", "pubmed-central", "figures", "image-text"])
+
+
+@dataclass
+class ConfigSummary:
+    """What the card says about one config."""
+
+    name: str
+    format: str
+    schema: str  # "figure" or "article"
+    rows: dict[str, int]  # split -> rows
+    licenses: dict[str, int]  # license code -> rows (when the report has it)
+    data_files: list[dict]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+# ---------------------------------------------------------------- discovery
+
+def discover_configs(out_dir: Path) -> list[ConfigFiles]:
+    """The configs in a built folder, from the shard files actually present (hidden folders skipped)."""
+    found: list[ConfigFiles] = []
+    for sub in sorted(p for p in Path(out_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        by_format: dict[str, ConfigFiles] = {}
+        for f in sorted(sub.iterdir()):
+            m = _SHARD.match(f.name)
+            if not m or not f.is_file():
+                continue
+            fmt = "parquet" if m.group("split") else "webdataset"
+            cfg = by_format.setdefault(fmt, ConfigFiles(sub.name, fmt))
+            cfg.splits.setdefault(m.group("split") or m.group("wsplit"), []).append(f)
+        if len(by_format) > 1:
+            raise CardError(f"{sub}: holds both Parquet and WebDataset shards; one config is one format")
+        found.extend(by_format.values())
+    return found
+
+
+def parquet_rows(files: Iterable[Path]) -> int:
+    """Row count from the Parquet footers (no data read)."""
+    return sum(pq.read_metadata(f).num_rows for f in files)
+
+
+def _parquet_bytes(files: Iterable[Path]) -> int:
+    total = 0
+    for f in files:
+        meta = pq.read_metadata(f)
+        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return total
+
+
+def load_report(out_dir: Path) -> dict:
+    path = Path(out_dir) / REPORT_FILE
+    if not path.is_file():
+        raise CardError(f"{out_dir}: no {REPORT_FILE}; run `pmc-hub build` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CardError(f"{path}: not valid JSON: {e}") from e
+
+
+# ---------------------------------------------------------------- report reading (tolerant of missing keys)
+
+def _report_rows(report: dict, config: str) -> dict[str, int]:
+    entry = (report.get("configs") or {}).get(config)
+    if isinstance(entry, dict):
+        splits = entry.get("splits", entry)
+        return {k: int(v) for k, v in splits.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return {}
+
+
+def license_counts(report: dict) -> dict[str, dict[str, int]]:
+    """Per config, rows per license code. Accepts ``{config: {code: n}}`` or a flat ``{code: n}``
+    (sorted into configs by `pmc_hub.licenses`)."""
+    raw = report.get("licenses") or {}
+    out: dict[str, dict[str, int]] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and key in FIGURE_CONFIGS:
+            out.setdefault(key, {}).update({str(k): int(v) for k, v in value.items() if isinstance(v, (int, float)) and v > 0})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            cat = licenses.category_of_code(key) or licenses.OTHER
+            out.setdefault(cat, {})[key] = out.get(cat, {}).get(key, 0) + int(value)
+    return out
+
+
+def hf_license_id(code: str) -> Optional[str]:
+    """Hub license id of a PMC code (``CC BY-NC 4.0`` -> ``cc-by-nc-4.0``); None when the Hub has none."""
+    norm = re.sub(r"\s+", " ", code.strip().upper())
+    if norm in ("CC0", "CC0 1.0"):
+        return "cc0-1.0"
+    m = re.fullmatch(r"CC[ -]BY((?:-(?:NC|SA|ND))*)(?: (\d\.\d))?", norm)
+    if not m:
+        return None
+    kind = "cc-by" + m.group(1).lower()
+    versions = _HF_LICENSE_VERSIONS.get(kind, ())
+    version = m.group(2) or "4.0"
+    return f"{kind}-{version}" if version in versions else None
+
+
+def size_category(n: int) -> str:
+    for limit, name in _SIZE_CATEGORIES:
+        if n < limit:
+            return name
+    return "n>1T" if n > 10**12 else "1B<n<10B"
+
+
+# ---------------------------------------------------------------- gate fields
+
+def load_gate_fields(path: Path) -> dict[str, Any]:
+    """Read a gate-fields YAML/JSON file: ``{label: type}`` or ``{label: {type: select, options: [...]}}``.
+
+    Types: text, checkbox, country, date (written as the Hub's ``date_picker``), select."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise CardError(f"{path}: cannot read gate fields: {e}") from e
+    if not isinstance(data, dict) or not data:
+        raise CardError(f"{path}: gate fields must be a non-empty mapping of label -> type")
+    return normalize_gate_fields(data, source=str(path))
+
+
+def normalize_gate_fields(data: dict, source: str = "gate fields") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, spec in data.items():
+        kind = spec.get("type") if isinstance(spec, dict) else spec
+        kind = _GATE_TYPE_ALIASES.get(kind, kind)
+        if kind not in GATE_FIELD_TYPES:
+            raise CardError(f"{source}: field {label!r}: type {kind!r} is not one of "
+                            f"{', '.join(GATE_FIELD_TYPES)} (or 'date')")
+        if kind == "select":
+            options = spec.get("options") if isinstance(spec, dict) else None
+            if not options or not isinstance(options, list):
+                raise CardError(f"{source}: field {label!r}: a select needs a non-empty `options` list")
+            out[str(label)] = {"type": "select", "options": options}
+        else:
+            out[str(label)] = kind
+    return out
+
+
+# ---------------------------------------------------------------- summary and metadata
+
+def summarize(out_dir: Path, report: dict) -> list[ConfigSummary]:
+    """One summary per non-empty config, default config first, then figure configs, then the rest."""
+    lic = license_counts(report)
+    summaries = []
+    for cfg in discover_configs(out_dir):
+        reported = _report_rows(report, cfg.name)
+        rows: dict[str, int] = {}
+        for split, files in cfg.splits.items():
+            if cfg.format == "parquet":
+                on_disk = parquet_rows(files)
+                if split in reported and reported[split] != on_disk:
+                    raise CardError(f"config {cfg.name!r} split {split!r}: {REPORT_FILE} says {reported[split]} rows, "
+                                    f"the Parquet files hold {on_disk}")
+                rows[split] = on_disk
+            elif split in reported:
+                rows[split] = reported[split]
+            else:
+                rows[split] = -1  # unknown: WebDataset tars are not counted here
+        if cfg.format == "parquet" and sum(rows.values()) == 0:
+            continue  # an empty config cannot be loaded: leave it out
+        schema = "article" if cfg.name == ARTICLES_CONFIG else "figure"
+        summaries.append(ConfigSummary(
+            name=cfg.name, format=cfg.format, schema=schema, rows=rows,
+            licenses=lic.get(cfg.name, {}) if cfg.format == "parquet" and schema == "figure" else {},
+            data_files=[{"split": s, "path": cfg.pattern(s)} for s in sorted(cfg.splits)],
+        ))
+    order = {DEFAULT_CONFIG: 0, **{c: 1 for c in FIGURE_CONFIGS}, ARTICLES_CONFIG: 2}
+    return sorted(summaries, key=lambda s: (order.get(s.name, 3), s.format != "parquet", s.name))
+
+
+def _dataset_info(s: ConfigSummary, out_dir: Path) -> dict:
+    if s.format == "webdataset":
+        return webdataset.card_dataset_info(s.name, webdataset.IMAGE_EXTENSIONS)
+    files = {split: sorted((Path(out_dir) / s.name).glob(f"{split}-*.parquet")) for split in s.rows}
+    splits = [{"name": split, "num_bytes": _parquet_bytes(files[split]), "num_examples": n} for split, n in s.rows.items()]
+    return {"config_name": s.name, "features": features(s.schema)._to_yaml_list(), "splits": splits,
+            "dataset_size": sum(x["num_bytes"] for x in splits)}
+
+
+def _licenses_meta(summaries: list[ConfigSummary]) -> dict:
+    ids: list[str] = []
+    need_other = False
+    for s in summaries:
+        if s.name == licenses.OTHER or (s.schema == "figure" and not s.licenses):
+            need_other = True
+        for code in s.licenses:
+            hf = hf_license_id(code)
+            if hf is None:
+                need_other = True
+            elif hf not in ids:
+                ids.append(hf)
+    if not ids or need_other:
+        ids.append("other")
+    meta: dict[str, Any] = {"license": ids if len(ids) > 1 else ids[0]}
+    if "other" in ids:
+        meta["license_name"] = "pmc-open-access-mixed"
+        meta["license_link"] = PMC_LICENSE_LINK
+    return meta
+
+
+def card_metadata(out_dir: Path, report: dict, options: CardOptions, summaries: list[ConfigSummary]) -> dict:
+    """The YAML front matter as a dict (validated by `validate_metadata`)."""
+    figure_rows = sum(s.total for s in summaries if s.schema == "figure" and s.format == "parquet")
+    has_default = any(s.name == DEFAULT_CONFIG and s.format == "parquet" for s in summaries)
+    configs = []
+    for s in summaries:
+        entry: dict[str, Any] = {"config_name": s.name, "data_files": s.data_files}
+        if s.name == DEFAULT_CONFIG and s.format == "parquet" and has_default:
+            entry["default"] = True
+        configs.append(entry)
+    meta: dict[str, Any] = {
+        "pretty_name": options.pretty_name,
+        **_licenses_meta(summaries),
+        "language": ["en"],
+        "task_categories": ["image-to-text", "zero-shot-image-classification", "image-text-to-text", "text-to-image"],
+        "tags": list(options.tags),
+        "size_categories": [size_category(figure_rows)],
+        "source_datasets": ["original"],
+        "configs": configs,
+        "dataset_info": [_dataset_info(s, out_dir) for s in summaries],
+    }
+    if options.gated:
+        meta.update({
+            "extra_gated_heading": options.extra_gated_heading,
+            "extra_gated_prompt": _env().get_template("gate_prompt.md.j2").render(configs=summaries).strip(),
+            "extra_gated_fields": normalize_gate_fields(options.gate_fields, source="card options"),
+            "extra_gated_button_content": options.extra_gated_button_content,
+        })
+    return meta
+
+
+def validate_metadata(meta: dict) -> dict:
+    """Check the front matter against ``schemas/card.schema.json``; raise `CardError` listing each problem."""
+    validator = jsonschema.Draft202012Validator(load_schema("card"))
+    errors = sorted(validator.iter_errors(meta), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise CardError("card metadata: " + "; ".join(
+            f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}" for e in errors))
+    return meta
+
+
+# ---------------------------------------------------------------- rendering
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(cards_dir())), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    env.filters["thousands"] = lambda n: "unknown" if n is None or n < 0 else f"{n:,}"
+    return env
+
+
+class _CardDumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str):
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_CardDumper.add_representer(str, _str_presenter)
+
+
+def dump_metadata(meta: dict) -> str:
+    return yaml.dump(meta, Dumper=_CardDumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def render_card(out_dir: Path, report: dict, options: Optional[CardOptions] = None) -> str:
+    """The whole README.md text for a built folder."""
+    options = options or CardOptions()
+    summaries = summarize(out_dir, report)
+    if not summaries:
+        raise CardError(f"{out_dir}: no non-empty config (no shard with rows) to describe")
+    meta = validate_metadata(card_metadata(out_dir, report, options, summaries))
+    body = _env().get_template("dataset_card.md.j2").render(
+        meta=meta, options=options, configs=summaries, default_config=next(
+            (c["config_name"] for c in meta["configs"] if c.get("default")), summaries[0].name),
+        figure_fields=field_docs("figure"), article_fields=field_docs("article"),
+        has_articles=any(s.schema == "article" for s in summaries),
+        report=_report_view(report),
+    )
+    return f"---\n{dump_metadata(meta)}---\n\n{body.strip()}\n"
+
+
+def _report_view(report: dict) -> dict:
+    skipped = report.get("skipped") or []
+    reasons: dict[str, int] = {}
+    for item in skipped if isinstance(skipped, list) else []:
+        reason = item.get("reason", "unknown") if isinstance(item, dict) else str(item)
+        reason = str(reason).split(":")[0][:80]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return {
+        "articles_in": report.get("articles_in"), "figures_in": report.get("figures_in"),
+        "skipped": len(skipped) if isinstance(skipped, list) else int(skipped or 0),
+        "skip_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:10],
+        "license_table_version": report.get("license_table_version"),
+    }
+
+
+def write_card(out_dir: Path, report: dict, options: Optional[CardOptions] = None) -> Path:
+    """(Re)write ``OUT/README.md`` for a built folder; returns its path. Called by the build."""
+    path = Path(out_dir) / CARD_FILE
+    text = render_card(Path(out_dir), report, options)
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

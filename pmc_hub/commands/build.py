@@ -1,0 +1,61 @@
+"""`pmc-hub build SOURCE... --out DIR`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..build import BuildError, BuildOptions, build
+from ..sources import SourceError
+from ..writers import DEFAULT_ROW_GROUP_ROWS, DEFAULT_SHARD_BYTES, ShardLayout
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard wants I/N (e.g. 0/8), not {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard {text}: I must be in 0..N-1")
+    return index, count
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="build a Hub-ready dataset folder from PMC OA articles",
+                       description="Build figure-caption datasets (configs commercial, noncommercial, other, articles). "
+                                   "With no SOURCE, builds the bundled sample articles.")
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help="article folder, folder of article folders or PMC Cloud layout, .tar.gz package(s), .xml file, "
+                        "a .txt list of these, or an s3:// / https:// PMC Cloud location")
+    p.add_argument("--out", type=Path, default=Path("pmc-hub-out"), help="output folder (default: pmc-hub-out)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--shard", type=_shard, help="build only share I of N of the articles (job arrays), e.g. 3/16")
+    p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_BYTES // 2**20, metavar="MB",
+                   help=f"Parquet shard size in MB (default {DEFAULT_SHARD_BYTES // 2**20})")
+    p.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS,
+                   help=f"rows per Parquet row group (default {DEFAULT_ROW_GROUP_ROWS})")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming an unfinished build in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        sources=args.sources, out_dir=args.out, workers=args.workers, shard=args.shard,
+        layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh,
+        progress=not args.no_progress,
+    )
+    try:
+        report = build(options)
+    except (BuildError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{report.articles_in} articles, {report.images_in} figure images in; "
+          f"{report.images_written} images written in {report.elapsed_seconds:.1f}s to {args.out}")
+    for config, splits in report.configs.items():
+        print(f"  {config:<14} " + ", ".join(f"{split}: {n} rows" for split, n in splits.items()))
+    if report.skip_counts:
+        print("  skipped: " + ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skip_counts.items())))
+        print(f"  (every skip with its article: {args.out / 'build_report.json'})")
+    print(f'load it: datasets.load_dataset("{args.out}", "commercial", split="train")')
+    return 0

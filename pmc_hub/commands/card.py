@@ -1,0 +1,34 @@
+"""`pmc-hub card DIR`: (re)write a built folder's README.md from its build_report.json and files."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import cards
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("card", help="(re)write the dataset card (README.md) of a built folder")
+    p.add_argument("dir", type=Path, help="a folder written by `pmc-hub build`")
+    p.add_argument("--gate-fields", type=Path, metavar="FILE",
+                   help="YAML {label: text|checkbox|country|date|{type: select, options: [...]}} for the access form")
+    p.add_argument("--pretty-name", help="the card's title")
+    p.add_argument("--repo-id", default="ORG/NAME", help="Hub repo id used in the loading examples")
+    p.add_argument("--no-gate", action="store_true", help="write an ungated card")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
+        if args.pretty_name:
+            options.pretty_name = args.pretty_name
+        if args.gate_fields:
+            options.gate_fields = cards.load_gate_fields(args.gate_fields)
+        path = cards.write_card(args.dir, cards.load_report(args.dir), options)
+    except cards.CardError as e:
+        print(f"pmc-hub card: {e}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0

@@ -1,0 +1,138 @@
+"""Image and text embeddings from transformers models (CLIP-like, or any vision model).
+
+One place for model loading, batching and device choice; used by labels (zero-shot,
+clusters) and retrieval. Embeddings come back as L2-normalised float32 numpy arrays.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+
+class EmbeddingError(RuntimeError):
+    """A model could not be loaded or used to embed (names the model and the reason)."""
+
+
+def pick_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when available, else ``mps``, else ``cpu``."""
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def row_image(row: dict):
+    """The RGB PIL image of a figure row (``image`` as {"bytes", "path"} or a PIL image)."""
+    from PIL import Image
+
+    img = row.get("image")
+    if isinstance(img, dict):
+        data = img.get("bytes")
+        if not data:
+            raise EmbeddingError(f"{row.get('image_key', '?')}: row has no image bytes")
+        img = Image.open(io.BytesIO(data))
+    if not hasattr(img, "convert"):
+        raise EmbeddingError(f"{row.get('image_key', '?')}: unsupported image value {type(img).__name__}")
+    return img.convert("RGB")
+
+
+def _features(out: Any):
+    """transformers 5 ``get_*_features`` return an output object (projected pooler_output)."""
+    if hasattr(out, "pooler_output") and out.pooler_output is not None:
+        return out.pooler_output
+    if hasattr(out, "last_hidden_state"):
+        return out.last_hidden_state[:, 0]
+    return out
+
+
+def _normalise(x) -> np.ndarray:
+    x = x.detach().float().cpu().numpy()
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+@dataclass
+class ClipEncoder:
+    """A CLIP-like dual encoder (``get_image_features`` / ``get_text_features``)."""
+
+    model: Any
+    processor: Any
+    device: str
+    name: str
+    max_length: Optional[int] = None
+
+    @classmethod
+    def load(cls, name_or_path: str, device: str = "auto") -> "ClipEncoder":
+        from transformers import AutoModel, AutoProcessor
+
+        try:
+            model = AutoModel.from_pretrained(name_or_path)
+            processor = AutoProcessor.from_pretrained(name_or_path)
+        except (OSError, ValueError) as exc:
+            raise EmbeddingError(f"{name_or_path}: cannot load model/processor: {exc}") from exc
+        if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
+            raise EmbeddingError(f"{name_or_path}: not an image-text model (no get_image_features/get_text_features)")
+        device = pick_device(device)
+        cfg = getattr(model.config, "text_config", None)
+        return cls(model.to(device).eval(), processor, device, name_or_path,
+                   getattr(cfg, "max_position_embeddings", None))
+
+    @property
+    def logit_scale(self) -> float:
+        scale = getattr(self.model, "logit_scale", None)
+        return float(scale.exp()) if scale is not None else 100.0
+
+    def encode_images(self, images: Sequence) -> np.ndarray:
+        import torch
+
+        inputs = self.processor(images=list(images), return_tensors="pt").to(self.device)
+        with torch.inference_mode():
+            return _normalise(_features(self.model.get_image_features(pixel_values=inputs["pixel_values"])))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        kw = {"max_length": self.max_length} if self.max_length else {}
+        inputs = self.processor(text=list(texts), return_tensors="pt", padding=True, truncation=True, **kw)
+        inputs = {k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
+        with torch.inference_mode():
+            return _normalise(_features(self.model.get_text_features(**inputs)))
+
+
+@dataclass
+class ImageEncoder:
+    """Any transformers vision model: CLIP image features when it has them, else the pooled
+    output (or the first token) of the vision backbone."""
+
+    model: Any
+    processor: Any
+    device: str
+    name: str
+
+    @classmethod
+    def load(cls, name_or_path: str, device: str = "auto") -> "ImageEncoder":
+        from transformers import AutoImageProcessor, AutoModel
+
+        try:
+            model = AutoModel.from_pretrained(name_or_path)
+            processor = AutoImageProcessor.from_pretrained(name_or_path)
+        except (OSError, ValueError) as exc:
+            raise EmbeddingError(f"{name_or_path}: cannot load vision model/image processor: {exc}") from exc
+        device = pick_device(device)
+        return cls(model.to(device).eval(), processor, device, name_or_path)
+
+    def encode_images(self, images: Sequence) -> np.ndarray:
+        import torch
+
+        pixels = self.processor(images=list(images), return_tensors="pt")["pixel_values"].to(self.device)
+        with torch.inference_mode():
+            if hasattr(self.model, "get_image_features"):
+                return _normalise(_features(self.model.get_image_features(pixel_values=pixels)))
+            return _normalise(_features(self.model(pixel_values=pixels)))

@@ -1,0 +1,96 @@
+"""Figure media: find the file a <graphic> names, and inspect its bytes without re-encoding them."""
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import warnings
+from typing import Iterable, Optional
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .models import FigureImage, Graphic
+
+# Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
+MAX_PIXELS = 178_956_970
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp")
+# Where <alternatives> offer several files, the richer format wins (PMC also ships .gif thumbnails).
+_PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
+
+
+class MediaError(ValueError):
+    """An image that cannot be used; ``reason`` is a short report category."""
+
+    def __init__(self, reason: str, detail: str):
+        self.reason = reason
+        super().__init__(f"{reason}: {detail}")
+
+
+def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
+    """The package file a graphic names: exact name, else the name plus an image extension.
+
+    PMC hrefs usually lack the extension (``pone.0046493.g001`` is ``pone.0046493.g001.jpg``).
+    """
+    by_lower = {n.lower(): n for n in names}
+    by_base = {posixpath.basename(n).lower(): n for n in by_lower.values()}
+    candidates = []
+    for href in (graphic.href, *graphic.alternates):
+        base = posixpath.basename(href.replace("\\", "/")).lower()
+        for key in (href.lower(), base):
+            for name in (key, *(key + ext for ext in IMAGE_EXTENSIONS)):
+                found = by_lower.get(name) or by_base.get(posixpath.basename(name))
+                if found and found not in candidates:
+                    candidates.append(found)
+    if not candidates:
+        return None
+    return min(candidates, key=lambda n: _PREFERENCE.get(posixpath.splitext(n)[1].lower(), 6))
+
+
+def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
+    """Format, size, sha256 and pHash of an image; raises `MediaError` when it is unusable."""
+    if not data:
+        raise MediaError("empty image", f"{file_name} is zero bytes")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+                fmt = im.format or "UNKNOWN"
+                if width * height > max_pixels:
+                    raise MediaError("image too large", f"{file_name} has {width}x{height} pixels (limit {max_pixels})")
+                digest = phash(im)
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError("image too large", f"{file_name}: {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise MediaError("unreadable image", f"{file_name}: {exc}") from None
+    return FigureImage(file_name, data, fmt, width, height, hashlib.sha256(data).hexdigest(), digest)
+
+
+def _dct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    return 2 * np.cos(np.pi * k * (2 * np.arange(n)[None, :] + 1) / (2 * n))
+
+
+_DCT32 = _dct_matrix(32)
+
+
+def phash(im: Image.Image) -> str:
+    """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits.
+
+    JPEGs are decoded at reduced scale (``draft``): the hash only needs 32x32 pixels.
+    """
+    if im.format == "JPEG":
+        im.draft("L", (128, 128))
+    small = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    dct = _DCT32 @ small @ _DCT32.T
+    low = dct[:8, :8]
+    bits = (low > np.median(low)).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex perceptual hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

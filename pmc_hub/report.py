@@ -1,0 +1,108 @@
+"""The build report: what went in, what was written where, and every skip with its reason."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+REPORT_FILE = "build_report.json"
+
+# Skip reasons, one name per cause, so reports can be compared and counted.
+BAD_XML = "bad XML"
+NO_XML = "no XML"
+DUPLICATE_ARTICLE = "duplicate article"
+NO_GRAPHIC = "no graphic"
+NO_CAPTION = "no caption"
+MISSING_IMAGE = "missing image"
+INVALID_RECORD = "invalid record"
+
+
+@dataclass
+class Skip:
+    article: str
+    reason: str
+    detail: str = ""
+    figure: Optional[str] = None
+
+    def __str__(self) -> str:
+        where = f"{self.article}/{self.figure}" if self.figure else self.article
+        return f"{where}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class ArticleResult:
+    """What one package gave: rows per config plus the skips, for the main process to write."""
+
+    origin: str
+    article_id: str
+    figure_rows: list[dict] = field(default_factory=list)
+    article_row: Optional[dict] = None
+    skips: list[Skip] = field(default_factory=list)
+    figures_in: int = 0
+    images_in: int = 0
+    license_category: Optional[str] = None
+    license_code: Optional[str] = None
+
+
+def summarize(result: ArticleResult, rows: dict[str, int]) -> dict:
+    """The row-free record of one article: what the report and the resume journal need."""
+    return {
+        "origin": result.origin,
+        "article_id": result.article_id,
+        "figures_in": result.figures_in,
+        "images_in": result.images_in,
+        "article_written": result.article_row is not None,
+        "license_category": result.license_category,
+        "license_code": result.license_code,
+        "rows": rows,
+        "skips": [asdict(s) for s in result.skips],
+    }
+
+
+@dataclass
+class BuildReport:
+    articles_in: int = 0
+    articles_written: int = 0
+    figures_in: int = 0
+    images_in: int = 0
+    images_written: int = 0
+    configs: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> rows
+    files: dict[str, list[str]] = field(default_factory=dict)  # config -> shard paths
+    licenses: dict[str, int] = field(default_factory=dict)  # category -> articles
+    license_codes: dict[str, int] = field(default_factory=dict)
+    skip_counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    license_table_version: str = ""
+    pmc_hub_version: str = ""
+    elapsed_seconds: float = 0.0
+
+    def add(self, summary: dict) -> None:
+        """Count one article from its `summarize` dict (the journal keeps these across resumes)."""
+        self.articles_in += 1
+        self.figures_in += summary["figures_in"]
+        self.images_in += summary["images_in"]
+        if summary["article_written"]:
+            self.articles_written += 1
+            category, code = summary["license_category"], summary["license_code"] or "unknown"
+            self.licenses[category] = self.licenses.get(category, 0) + 1
+            self.license_codes[code] = self.license_codes.get(code, 0) + 1
+        self.images_written += sum(n for config, n in summary["rows"].items() if config != "articles")
+        self.skipped.extend(summary["skips"])
+        for skip in summary["skips"]:
+            self.skip_counts[skip["reason"]] = self.skip_counts.get(skip["reason"], 0) + 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=False)
+
+    def write(self, out_dir: Path) -> Path:
+        path = out_dir / REPORT_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, out_dir: Path) -> "BuildReport":
+        return cls(**json.loads((out_dir / REPORT_FILE).read_text(encoding="utf-8")))

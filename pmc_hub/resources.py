@@ -1,0 +1,28 @@
+"""Where the project's data folders (schemas/, cards/, the bundled sample) are found."""
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _find(name: str) -> Path:
+    # A source checkout or editable install keeps schemas/ and cards/ at the top level;
+    # a built wheel carries copies inside the package (pyproject package-dir mapping).
+    for candidate in (_PACKAGE.parent / name, _PACKAGE / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"pmc-hub data folder {name!r} not found next to {_PACKAGE}")
+
+
+def schemas_dir() -> Path:
+    return _find("schemas")
+
+
+def cards_dir() -> Path:
+    return _find("cards")
+
+
+def sample_dir() -> Path:
+    """The bundled real CC BY / CC0 articles with their figure images."""
+    return _PACKAGE / "sample_data"

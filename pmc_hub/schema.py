@@ -1,0 +1,96 @@
+"""Record schemas: one definition (schemas/*.schema.json) gives validation and `datasets.Features`."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+from datasets import Features, Image, List, Value
+
+from .resources import schemas_dir
+
+
+class InvalidRecord(ValueError):
+    """A row that does not match its schema; ``errors`` lists every problem found."""
+
+    def __init__(self, key: str, errors: list[str]):
+        self.key = key
+        self.errors = errors
+        super().__init__(f"{key}: invalid record: " + "; ".join(errors))
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    """Load ``schemas/{name}.schema.json`` (e.g. ``figure``, ``article``)."""
+    with open(schemas_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _is_bytes(validator, value, instance, schema):
+    if value and not (isinstance(instance, (bytes, bytearray)) and len(instance) > 0):
+        yield jsonschema.ValidationError("image bytes must be non-empty bytes")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-bytes": _is_bytes})
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str):
+    return _Validator(load_schema(name))
+
+
+def validate(name: str, row: dict, key: str = "") -> dict:
+    """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord`."""
+    errors = sorted(_validator(name).iter_errors(row), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InvalidRecord(key, [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}" for e in errors])
+    return row
+
+
+def _feature(prop: dict) -> Any:
+    if prop.get("x-feature") == "Image":
+        return Image()
+    types = prop.get("type")
+    kind = next(t for t in (types if isinstance(types, list) else [types]) if t != "null")
+    if kind == "string":
+        return Value("string")
+    if kind == "integer":
+        return Value(prop.get("x-dtype", "int64"))
+    if kind == "number":
+        return Value(prop.get("x-dtype", "float64"))
+    if kind == "boolean":
+        return Value("bool")
+    if kind == "array":
+        return List(_feature(prop["items"]))
+    if kind == "object":
+        return {k: _feature(v) for k, v in prop["properties"].items()}
+    raise ValueError(f"no datasets feature for schema type {kind!r}")
+
+
+@lru_cache(maxsize=None)
+def features(name: str) -> Features:
+    """The `datasets.Features` of schema ``name``, fields in schema order."""
+    return Features({k: _feature(v) for k, v in load_schema(name)["properties"].items()})
+
+
+def field_docs(name: str) -> list[dict]:
+    """(name, type, description, source) per field, for cards and docs."""
+    feats = features(name)
+    return [
+        {"name": k, "type": _type_name(feats[k]), "nullable": "null" in str(v.get("type", "")),
+         "description": v.get("description", ""), "source": v.get("x-source", "")}
+        for k, v in load_schema(name)["properties"].items()
+    ]
+
+
+def _type_name(feature: Any) -> str:
+    if isinstance(feature, Image):
+        return "image"
+    if isinstance(feature, Value):
+        return feature.dtype
+    if isinstance(feature, List):
+        return f"list<{_type_name(feature.feature)}>"
+    if isinstance(feature, dict):
+        return "struct<" + ", ".join(f"{k}: {_type_name(v)}" for k, v in feature.items()) + ">"
+    return type(feature).__name__

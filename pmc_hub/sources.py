@@ -1,0 +1,179 @@
+"""Local article sources, read one article at a time: article folders, legacy tarballs, PMC Cloud layout.
+
+Every source yields `ArticlePackage`s. Remote PMC Cloud specs (``s3://``, ``http(s)://``) are
+handed to `pmc_hub.pmc_cloud`.
+"""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import tarfile
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from .models import ArticlePackage, InMemory, OnDisk
+from .resources import sample_dir
+
+XML_SUFFIXES = (".nxml", ".xml")
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+_VERSIONED = re.compile(r"^(PMC\d+)\.(\d+)$", re.I)
+
+
+class SourceError(ValueError):
+    """A source spec that names nothing readable."""
+
+
+def open_sources(specs: Iterable[str | Path]) -> Iterator[ArticlePackage]:
+    """Packages from every spec in order; no spec at all means the bundled sample."""
+    specs = list(specs) or [sample_dir()]
+    for spec in specs:
+        yield from open_source(spec)
+
+
+def open_source(spec: str | Path) -> Iterator[ArticlePackage]:
+    text = str(spec)
+    if text.startswith(("s3://", "http://", "https://")):
+        from .pmc_cloud import open_cloud_source
+
+        yield from open_cloud_source(text)
+        return
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"{spec}: no such file or folder")
+    if path.is_file():
+        yield from _file(path)
+    elif _article_xml(path):
+        yield _folder_package(path)
+    else:
+        yield from _tree(path)
+
+
+def _file(path: Path) -> Iterator[ArticlePackage]:
+    name = path.name.lower()
+    if name.endswith((".tar.gz", ".tgz", ".tar")):
+        yield from read_tarball(path)
+    elif name.endswith(XML_SUFFIXES):
+        yield _folder_package(path.parent, path)
+    elif name.endswith((".txt", ".lst")):  # a list of sources, one per line
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                yield from open_source(path.parent / line.strip())
+    else:
+        raise SourceError(f"{path}: not an article folder, XML file, tarball or list")
+
+
+def _tree(root: Path) -> Iterator[ArticlePackage]:
+    """A folder of article folders and/or tarballs, in sorted order; newest PMC Cloud version only."""
+    entries = sorted(root.iterdir(), key=lambda p: p.name)
+    latest: dict[str, int] = {}
+    for entry in entries:
+        m = _VERSIONED.match(entry.name)
+        if m and entry.is_dir():
+            latest[m.group(1).upper()] = max(latest.get(m.group(1).upper(), 0), int(m.group(2)))
+    for entry in entries:
+        m = _VERSIONED.match(entry.name)
+        if m and int(m.group(2)) != latest[m.group(1).upper()]:
+            continue  # an older version of an article that has a newer one here
+        if entry.is_dir():
+            if _article_xml(entry):
+                yield _folder_package(entry)
+            else:
+                yield from _tree(entry)
+        elif entry.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
+            yield from read_tarball(entry)
+        elif entry.name.lower().endswith(XML_SUFFIXES):
+            yield _folder_package(root, entry)
+
+
+def _article_xml(folder: Path) -> Optional[Path]:
+    xmls = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in XML_SUFFIXES)
+    if not xmls:
+        return None
+    preferred = [p for p in xmls if p.suffix.lower() == ".nxml"] or [p for p in xmls if p.stem == folder.name] or xmls
+    return preferred[0] if len(xmls) == 1 or preferred is not xmls else None
+
+
+def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePackage:
+    xml_path = xml_path or _article_xml(folder)
+    media = {p.name: OnDisk(p) for p in sorted(folder.iterdir()) if p.is_file() and p != xml_path and p.suffix.lower() not in XML_SUFFIXES}
+    metadata = {}
+    meta_path = folder / f"{xml_path.stem}.json"
+    skips = []
+    if meta_path.is_file():  # PMC Cloud layout: PMC123.1/PMC123.1.json
+        media.pop(meta_path.name, None)
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            skips.append(("bad metadata JSON", f"{meta_path.name}: {exc}"))
+    package_id = xml_path.stem if xml_path.parent != folder or folder.name != xml_path.stem else folder.name
+    return ArticlePackage(package_id, xml_path.read_bytes(), media, str(xml_path), metadata, skips)
+
+
+def read_tarball(path: Path) -> Iterator[ArticlePackage]:
+    """Articles in a legacy PMC package (``PMC123.tar.gz``) or bulk package, member by member.
+
+    Nothing is extracted to disk. Members are grouped by folder: media attach to the XML of
+    their folder; a folder holding many XMLs (bulk packages) gives one package per XML.
+    Unsafe members (absolute or ``..`` paths, links, devices) are skipped and reported.
+    """
+    current: Optional[dict] = None
+    pending_skips: list[tuple[str, str]] = []
+    try:
+        with tarfile.open(path, "r|*") as tar:
+            for member in tar:
+                problem = _unsafe(member)
+                if problem:
+                    pending_skips.append(("unsafe tar member", f"{path.name}: {member.name!r} {problem}"))
+                    continue
+                if not member.isfile():
+                    continue
+                folder, name = posixpath.split(member.name.lstrip("./"))
+                if current is not None and (folder != current["folder"] or (name.lower().endswith(XML_SUFFIXES) and current["xml"] is not None)):
+                    yield _tar_package(path, current)
+                    current = None
+                if current is None:
+                    current = {"folder": folder, "xml": None, "xml_name": None, "media": {}, "skips": pending_skips}
+                    pending_skips = []
+                if member.size > MAX_MEMBER_BYTES:
+                    current["skips"].append(("member too large", f"{member.name}: {member.size} bytes"))
+                    continue
+                data = tar.extractfile(member).read()
+                if name.lower().endswith(XML_SUFFIXES) and current["xml"] is None:
+                    current["xml"], current["xml_name"] = data, name
+                else:
+                    current["media"][name] = InMemory(data)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        skips = (current["skips"] if current else []) + pending_skips
+        yield ArticlePackage(_stem(path.name), b"", {}, str(path), {}, skips + [("bad archive", f"{path.name}: {exc}")])
+        return
+    if current is not None:
+        current["skips"].extend(pending_skips)
+        yield _tar_package(path, current)
+    elif pending_skips:
+        yield ArticlePackage(_stem(path.name), b"", {}, str(path), {}, pending_skips)
+
+
+def _tar_package(path: Path, group: dict) -> ArticlePackage:
+    name = group["xml_name"] or group["folder"] or path.name
+    return ArticlePackage(_stem(name), group["xml"] or b"", group["media"], f"{path}:{group['folder']}/{name}", {}, group["skips"])
+
+
+def _stem(name: str) -> str:
+    for suffix in (".tar.gz", ".tgz", ".tar", ".nxml", ".xml"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _unsafe(member: tarfile.TarInfo) -> Optional[str]:
+    name = member.name
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "has an absolute path"
+    if ".." in Path(name).parts or ".." in name.split("/"):
+        return "points outside the package (..)"
+    if member.issym() or member.islnk():
+        return "is a link"
+    if member.isdev() or member.isfifo():
+        return "is a device"
+    return None

@@ -1,0 +1,189 @@
+"""The CPU subfigure splitter: recursive XY-cut on a background mask, with straight
+colour edges as the cut for panels that touch (no gap). The default detector when no model
+is configured; needs only numpy and Pillow.
+
+How it works: the background colour is the most common colour of the image border; a pixel
+is foreground when any channel differs from it by more than ``tolerance``. A region is cut at
+every run of (near-)empty rows or columns spanning it; pieces too thin to be panels (a tick
+label strip, a detached panel letter) are merged back into the neighbour across the narrower
+gap; each piece is cut again until no cut leaves at least two panel-sized pieces. A region
+without gaps that is densely filled is cut at full-length colour edges instead.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .boxes import Box, whole
+
+Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
+
+
+@dataclass
+class SplitterConfig:
+    max_side: int = 1024  # larger images are reduced first (speed); boxes are mapped back
+    tolerance: int = 16  # per-channel difference from the background that counts as ink
+    noise: float = 0.004  # share of ink allowed in a row/column that still counts as gap
+    min_gap: int = 2  # pixels (working scale)
+    min_panel: int = 16  # pixels: thinner pieces are never panels
+    min_panel_share: float = 0.25  # pieces thinner than this share of the median piece merge back
+    edge_threshold: int = 40  # colour step across a panel boundary
+    edge_coverage: float = 0.85  # share of the boundary's length that must show the step
+    edge_min_fill: float = 0.9  # only regions this densely inked are cut at colour edges
+    max_depth: int = 6
+
+
+class ClassicalSplitter:
+    """``detect(images) -> list[list[Box]]``; one box for the whole image when no split is found."""
+
+    name = "classical-xycut"
+
+    def __init__(self, config: SplitterConfig | None = None):
+        self.config = config or SplitterConfig()
+
+    def detect(self, images: Sequence[Image.Image]) -> list[list[Box]]:
+        return [self.split(im) for im in images]
+
+    def split(self, image: Image.Image) -> list[Box]:
+        cfg = self.config
+        rgb = image.convert("RGB")
+        scale = 1.0
+        if max(rgb.size) > cfg.max_side:
+            scale = max(rgb.size) / cfg.max_side
+            rgb = rgb.resize((max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale))), Image.BOX)
+        pixels = np.asarray(rgb, dtype=np.int16)
+        ink = ink_mask(pixels, cfg.tolerance)
+        regions = _Cutter(pixels, ink, cfg).run()
+        if len(regions) < 2:
+            return [whole(image, 0.0)]
+        boxes = [Box(x0 * scale, y0 * scale, x1 * scale, y1 * scale, 1.0).clipped(image.width, image.height)
+                 for x0, y0, x1, y1 in regions]
+        return sorted(boxes, key=lambda b: (b.y0, b.x0))
+
+
+def background_color(pixels: np.ndarray) -> np.ndarray:
+    """Most common colour of the one-pixel image border (colours quantised to steps of 8)."""
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    q = border // 8
+    keys = (q[:, 0].astype(np.int64) << 10) | (q[:, 1].astype(np.int64) << 5) | q[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    mode = values[np.argmax(counts)]
+    return border[keys == mode].mean(axis=0)
+
+
+def ink_mask(pixels: np.ndarray, tolerance: int) -> np.ndarray:
+    bg = background_color(pixels)
+    return (np.abs(pixels - bg).max(axis=2) > tolerance).astype(np.uint8)
+
+
+def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True values."""
+    padded = np.concatenate([[False], empty, [False]]).astype(np.int8)
+    d = np.diff(padded)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+class _Cutter:
+    def __init__(self, pixels: np.ndarray, ink: np.ndarray, cfg: SplitterConfig):
+        self.pixels, self.ink, self.cfg = pixels, ink, cfg
+        h, w = ink.shape
+        self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
+
+    def run(self) -> list[Region]:
+        h, w = self.ink.shape
+        root = self._trim((0, 0, w, h))
+        return self._cut(root, 0) if root else []
+
+    def _trim(self, r: Region) -> Region | None:
+        x0, y0, x1, y1 = r
+        sub = self.ink[y0:y1, x0:x1]
+        rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+        if rows.size == 0:
+            return None
+        return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+    def _cut(self, r: Region, depth: int) -> list[Region]:
+        if depth >= self.cfg.max_depth:
+            return [r]
+        for pieces in self._candidates(r):
+            if len(pieces) >= 2:
+                out: list[Region] = []
+                for p in pieces:
+                    out.extend(self._cut(p, depth + 1))
+                return out
+        return [r]
+
+    def _candidates(self, r: Region):
+        """Cuts to try, best first: gap cuts on the axis with the widest gap, then the other
+        axis, then colour-edge cuts for densely inked regions."""
+        x0, y0, x1, y1 = r
+        sub = self.ink[y0:y1, x0:x1]
+        gaps = {axis: self._gaps(sub, axis) for axis in (0, 1)}
+        order = sorted((0, 1), key=lambda a: -max((e - s for s, e in gaps[a]), default=0))
+        for axis in order:
+            if gaps[axis]:
+                yield self._pieces(r, axis, gaps[axis])
+        if sub.mean() >= self.cfg.edge_min_fill:
+            for axis in (0, 1):
+                edges = self._edges(r, axis)
+                if edges:
+                    yield self._pieces(r, axis, edges)
+
+    def _gaps(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
+        """Runs of near-empty lines across ``sub``: axis 0 = horizontal gaps (rows), 1 = vertical."""
+        profile = sub.sum(axis=1 - axis)
+        length = sub.shape[1 - axis]
+        empty = profile <= self.cfg.noise * length
+        return [(s, e) for s, e in _runs(empty) if e - s >= self.cfg.min_gap and s > 0 and e < len(profile)]
+
+    def _edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
+        """Lines where the colour steps along (nearly) the whole region: boundaries of panels
+        that touch. Returned as zero-width gaps [k, k)."""
+        x0, y0, x1, y1 = r
+        px = self.pixels[y0:y1, x0:x1]
+        if axis == 0:
+            step = np.abs(np.diff(px, axis=0)).max(axis=2) > self.cfg.edge_threshold  # (h-1, w)
+            coverage = step.mean(axis=1)
+        else:
+            step = np.abs(np.diff(px, axis=1)).max(axis=2) > self.cfg.edge_threshold  # (h, w-1)
+            coverage = step.mean(axis=0)
+        lines = np.flatnonzero(coverage >= self.cfg.edge_coverage) + 1
+        return [(int(k), int(k)) for k in lines]
+
+    def _pieces(self, r: Region, axis: int, gaps: list[tuple[int, int]]) -> list[Region]:
+        """Cut ``r`` at ``gaps`` along ``axis``, merge too-thin pieces, trim each to its ink."""
+        x0, y0, x1, y1 = r
+        lo, hi = (y0, y1) if axis == 0 else (x0, x1)
+        bounds, start = [], 0
+        for s, e in gaps:
+            if s > start:
+                bounds.append([start, s])
+            start = e
+        bounds.append([start, hi - lo])
+        bounds = [b for b in bounds if b[1] > b[0]]
+        bounds = self._merge_thin(bounds)
+        pieces = []
+        for s, e in bounds:
+            region = (x0, y0 + s, x1, y0 + e) if axis == 0 else (x0 + s, y0, x0 + e, y1)
+            trimmed = self._trim(region)
+            if trimmed:
+                pieces.append(trimmed)
+        return pieces
+
+    def _merge_thin(self, bounds: list[list[int]]) -> list[list[int]]:
+        while len(bounds) >= 2:
+            sizes = [e - s for s, e in bounds]
+            floor = max(self.min_panel, self.cfg.min_panel_share * float(np.median(sizes)))
+            k = int(np.argmin(sizes))
+            if sizes[k] >= floor:
+                break
+            # join the thin piece to the neighbour across the narrower gap
+            left_gap = bounds[k][0] - bounds[k - 1][1] if k > 0 else None
+            right_gap = bounds[k + 1][0] - bounds[k][1] if k + 1 < len(bounds) else None
+            j = k - 1 if right_gap is None or (left_gap is not None and left_gap <= right_gap) else k + 1
+            a, b = sorted((k, j))
+            bounds[a:b + 1] = [[bounds[a][0], bounds[b][1]]]
+        return bounds

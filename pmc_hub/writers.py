@@ -1,0 +1,98 @@
+"""Parquet output: part files written during a build, merged into Hub-layout shards at the end.
+
+Layout: ``{config}/{split}-{i:05d}-of-{n:05d}.parquet``. Files carry the `datasets` features in
+their schema metadata, so `load_dataset` decodes images and keeps the declared types.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schema import features
+
+DEFAULT_SHARD_BYTES = 500 * 1024 * 1024  # the Hub's own push_to_hub default
+DEFAULT_ROW_GROUP_ROWS = 100  # image rows: small row groups keep the dataset viewer fast
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS
+
+
+def arrow_schema(schema_name: str) -> pa.Schema:
+    return features(schema_name).arrow_schema
+
+
+def write_part(rows: list[dict], schema_name: str, path: Path, layout: ShardLayout) -> int:
+    """Write rows to ``path`` atomically (tmp + rename); returns the file size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    table = pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
+    pq.write_table(table, tmp, row_group_size=layout.row_group_rows, compression="zstd")
+    _sync(tmp)
+    os.replace(tmp, path)
+    return path.stat().st_size
+
+
+def _sync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def plan_shards(parts: list[Path], shard_bytes: int) -> list[list[Path]]:
+    """Group consecutive parts into shards of at most ``shard_bytes`` (a part is never split)."""
+    shards: list[list[Path]] = []
+    size = 0
+    for part in parts:
+        part_size = part.stat().st_size
+        if not shards or (size + part_size > shard_bytes and shards[-1]):
+            shards.append([])
+            size = 0
+        shards[-1].append(part)
+        size += part_size
+    return shards
+
+
+def merge_parts(parts: list[Path], schema_name: str, out_dir: Path, config: str, split: str, layout: ShardLayout) -> list[Path]:
+    """Merge parts, in order, into ``out_dir/config/split-XXXXX-of-XXXXX.parquet`` shards."""
+    groups = plan_shards(parts, layout.shard_bytes)
+    target = out_dir / config
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, group in enumerate(groups):
+        path = target / f"{split}-{i:05d}-of-{len(groups):05d}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        with pq.ParquetWriter(tmp, arrow_schema(schema_name), compression="zstd") as writer:
+            for table in _row_groups(group, layout.row_group_rows):
+                writer.write_table(table, row_group_size=layout.row_group_rows)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def _row_groups(parts: Iterable[Path], rows: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``rows`` rows (the last may be shorter), whatever the part boundaries,
+    so a resumed build lays out its row groups like an uninterrupted one."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=rows):
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= rows:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, rows)
+                rest = table.slice(rows)
+                pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def shard_files(out_dir: Path, config: str) -> list[Path]:
+    return sorted((out_dir / config).glob("*.parquet"))

@@ -1,0 +1,212 @@
+"""Dataset cards: metadata validity, configs vs files, counts, gating, field table, CLI."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import datasets
+import jsonschema
+import pytest
+import yaml
+from huggingface_hub import DatasetCard
+
+from pmc_hub import cards
+from pmc_hub.commands import card as card_command
+from pmc_hub.resources import sample_dir
+from pmc_hub.schema import features, field_docs, load_schema, validate
+
+ELIFE = sample_dir() / "elife-30274-v1"
+
+
+def _figure_row(i: int, category: str, license_code: str) -> dict:
+    name = sorted(ELIFE.glob("*.jpg"))[i % 5].name
+    data = (ELIFE / name).read_bytes()
+    row = {
+        "image": {"bytes": data, "path": name}, "caption": f"Caption {i}.", "image_key": f"PMC{i}/fig{i}/{name}",
+        "image_file_name": name, "image_hash": hashlib.sha256(data).hexdigest(), "image_phash": "0" * 16,
+        "image_format": "JPEG", "image_size": {"width": 10, "height": 10},
+        "image_label_id": None, "image_cluster_id": None, "image_panel_type": None, "image_panel_subtype": None,
+        "image_primary_label": None, "image_secondary_label": None, "image_label_source": None,
+        "image_label_score": None, "image_set": [f"fig{i}"], "image_context": [], "figure_id": f"fig{i}",
+        "figure_label": f"Figure {i}", "article_accession_id": f"PMC{i}", "article_pmid": None, "article_doi": None,
+        "article_title": "T", "article_journal": "J", "article_date": "2020", "article_abstract": None,
+        "article_mesh_terms": None, "article_keywords": [], "article_subject": [], "article_reference_ids": [],
+        "article_reference_count": 0, "article_reference_list": [], "article_citation": None,
+        "article_license": license_code, "license_url": None, "license_category": category,
+    }
+    return validate("figure", row, key=row["image_key"])
+
+
+def _write_config(out: Path, config: str, rows: list[dict], shards: int = 1) -> None:
+    (out / config).mkdir(parents=True, exist_ok=True)
+    per = -(-len(rows) // shards) if rows else 0
+    for k in range(shards):
+        part = rows[k * per:(k + 1) * per]
+        columns = {k: [r[k] for r in part] for k in features("figure")}
+        ds = datasets.Dataset.from_dict(columns, features=features("figure"))
+        ds.to_parquet(str(out / config / f"train-{k:05d}-of-{shards:05d}.parquet"))
+
+
+@pytest.fixture
+def built(tmp_path) -> tuple[Path, dict]:
+    """A folder shaped like a build's output: commercial (2 shards), noncommercial, an empty other."""
+    out = tmp_path / "out"
+    commercial = [_figure_row(i, "commercial", "CC BY 4.0" if i % 2 else "CC0") for i in range(5)]
+    noncommercial = [_figure_row(10 + i, "noncommercial", "CC BY-NC 4.0") for i in range(2)]
+    _write_config(out, "commercial", commercial, shards=2)
+    _write_config(out, "noncommercial", noncommercial)
+    _write_config(out, "other", [])
+    (out / ".pmc-hub").mkdir()
+    (out / ".pmc-hub" / "train-00000-of-00001.parquet").write_bytes(b"not a shard")  # build state: ignored
+    report = {
+        "configs": {"commercial": {"train": 5}, "noncommercial": {"train": 2}, "other": {"train": 0}},
+        "articles_in": 9, "figures_in": 8,
+        "skipped": [{"article_id": "PMC99", "reason": "no caption: fig1"}],
+        "licenses": {"CC BY 4.0": 2, "CC0": 3, "CC BY-NC 4.0": 2},
+    }
+    (out / "build_report.json").write_text(json.dumps(report))
+    return out, report
+
+
+def cli_main(argv: list[str]) -> int:
+    """`pmc-hub ARGV` with the card command as the CLI registers it."""
+    parser = argparse.ArgumentParser(prog="pmc-hub")
+    card_command.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    assert m, "card has no YAML front matter"
+    return yaml.safe_load(m.group(1))
+
+
+def test_card_metadata_validates_and_parses_with_hub(built):
+    out, report = built
+    path = cards.write_card(out, report)
+    meta = _front_matter(path)
+    jsonschema.Draft202012Validator(load_schema("card")).validate(meta)
+    card = DatasetCard.load(path)
+    assert card.data.pretty_name == meta["pretty_name"]
+    assert card.data.to_dict()["configs"] == meta["configs"]
+
+
+def test_configs_match_files_and_empty_config_left_out(built):
+    out, report = built
+    meta = _front_matter(cards.write_card(out, report))
+    by_name = {c["config_name"]: c for c in meta["configs"]}
+    assert set(by_name) == {"commercial", "noncommercial"}  # `other` has no rows, .pmc-hub is hidden
+    assert by_name["commercial"]["default"] is True
+    assert "default" not in by_name["noncommercial"]
+    for name, cfg in by_name.items():
+        for df in cfg["data_files"]:
+            matched = sorted(out.glob(df["path"]))
+            assert matched == sorted((out / name).glob("*.parquet")), df
+    assert len(sorted(out.glob(by_name["commercial"]["data_files"][0]["path"]))) == 2
+
+
+def test_counts_match_report_files_and_load_dataset(built, tmp_path, monkeypatch):
+    out, report = built
+    meta = _front_matter(cards.write_card(out, report))
+    infos = {i["config_name"]: i for i in meta["dataset_info"]}
+    assert infos["commercial"]["splits"][0]["num_examples"] == 5
+    assert infos["noncommercial"]["splits"][0]["num_examples"] == 2
+    assert meta["size_categories"] == ["n<1K"]
+    body = (out / "README.md").read_text()
+    assert re.search(r"\| `commercial` \(default\) \| parquet \| train \| 5 \|", body)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    default = datasets.load_dataset(str(out), split="train")
+    assert len(default) == 5 and default.features == features("figure")
+    nc = datasets.load_dataset(str(out), "noncommercial", split="train")
+    assert set(nc["license_category"]) == {"noncommercial"}
+    stream = datasets.load_dataset(str(out), "commercial", split="train", streaming=True)
+    assert next(iter(stream))["caption"].startswith("Caption")
+
+
+def test_report_count_disagreeing_with_files_is_an_error(built):
+    out, report = built
+    report["configs"]["commercial"]["train"] = 6
+    with pytest.raises(cards.CardError, match=r"commercial.*6 rows.*hold 5"):
+        cards.write_card(out, report)
+
+
+def test_gating_metadata_present(built):
+    out, report = built
+    meta = _front_matter(cards.write_card(out, report))
+    prompt = meta["extra_gated_prompt"]
+    for word in ("commercial", "noncommercial", "other", "license of each item", "re-identify", "clinical"):
+        assert word in prompt
+    assert meta["extra_gated_fields"] == cards.DEFAULT_GATE_FIELDS
+    assert meta["extra_gated_heading"] and meta["extra_gated_button_content"]
+
+
+def test_license_metadata_lists_present_licenses(built):
+    out, report = built
+    meta = _front_matter(cards.write_card(out, report))
+    assert meta["license"] == ["cc-by-4.0", "cc0-1.0", "cc-by-nc-4.0"]
+    body = (out / "README.md").read_text()
+    assert "CC BY-NC 4.0 (2)" in body and "CC0 (3)" in body
+
+
+def test_unknown_license_gives_other_with_name_and_link(built):
+    out, report = built
+    for f in (out / "other").glob("*.parquet"):
+        f.unlink()
+    _write_config(out, "other", [_figure_row(20, "other", "TDM")])
+    report["configs"]["other"]["train"] = 1
+    report["licenses"]["TDM"] = 1
+    meta = _front_matter(cards.write_card(out, report))
+    assert "other" in meta["license"]
+    assert meta["license_name"] and meta["license_link"].startswith("https://")
+    assert [c["config_name"] for c in meta["configs"]] == ["commercial", "noncommercial", "other"]
+    assert "TDM (1)" in (out / "README.md").read_text()
+
+
+def test_field_table_matches_schema(built):
+    out, report = built
+    body = cards.write_card(out, report).read_text()
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \| (yes|no) \|", body, re.M)
+    docs = field_docs("figure")
+    assert [(r[0], r[1].strip(), r[2]) for r in rows] == [
+        (d["name"], d["type"], "yes" if d["nullable"] else "no") for d in docs]
+    assert len(rows) == len(load_schema("figure")["properties"])
+
+
+def test_gate_fields_file_via_cli(built, tmp_path):
+    out, _ = built
+    gate = tmp_path / "gate.yaml"
+    gate.write_text(
+        "Affiliation: text\nCountry: country\nStart date: date\nI agree to the terms: checkbox\n"
+        "Intended use:\n  type: select\n  options: [Research, Education]\n")
+    assert cli_main(["card", str(out), "--gate-fields", str(gate)]) == 0
+    meta = _front_matter(out / "README.md")
+    assert meta["extra_gated_fields"] == {
+        "Affiliation": "text", "Country": "country", "Start date": "date_picker", "I agree to the terms": "checkbox",
+        "Intended use": {"type": "select", "options": ["Research", "Education"]}}
+    DatasetCard.load(out / "README.md")
+
+
+def test_bad_gate_field_type_names_the_field(tmp_path):
+    gate = tmp_path / "gate.yaml"
+    gate.write_text("Affiliation: txet\n")
+    with pytest.raises(cards.CardError, match=r"'Affiliation'.*'txet'"):
+        cards.load_gate_fields(gate)
+    gate.write_text("Use:\n  type: select\n")
+    with pytest.raises(cards.CardError, match=r"'Use'.*options"):
+        cards.load_gate_fields(gate)
+
+
+def test_cli_without_report_fails_clearly(tmp_path, capsys):
+    assert cli_main(["card", str(tmp_path)]) == 2
+    assert "build_report.json" in capsys.readouterr().err
+
+
+def test_invalid_metadata_is_rejected():
+    with pytest.raises(cards.CardError, match="size_categories"):
+        cards.validate_metadata({"pretty_name": "x", "license": "other", "task_categories": ["image-to-text"],
+                                 "tags": [], "size_categories": ["lots"], "configs": [], "dataset_info": []})
