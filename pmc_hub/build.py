@@ -289,7 +289,9 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
         report.configs[config] = {SPLIT: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"])}
     report.elapsed_seconds = round(elapsed, 3)
     report.write(out)
-    if options.write_card:
+    if not report.configs:
+        log.warning("no rows were written: see %s for the reason of every skip", out / "build_report.json")
+    elif options.write_card:
         from .cards import write_card
 
         write_card(out, json.loads(report.to_json()))

@@ -69,11 +69,12 @@ class ConfigFiles:
 
     name: str
     format: str  # "parquet" or "webdataset"
+    folder: str
     splits: dict[str, list[Path]] = field(default_factory=dict)
 
     def pattern(self, split: str) -> str:
         ext = "parquet" if self.format == "parquet" else "tar"
-        return f"{self.name}/{split}-*.{ext}"
+        return f"{self.folder}/{split}-*.{ext}"
 
 
 @dataclass
@@ -106,7 +107,8 @@ class ConfigSummary:
 # ---------------------------------------------------------------- discovery
 
 def discover_configs(out_dir: Path) -> list[ConfigFiles]:
-    """The configs in a built folder, from the shard files actually present (hidden folders skipped)."""
+    """The configs in a built folder, from the shard files actually present (hidden folders skipped):
+    ``{config}/{split}-XXXXX-of-XXXXX.parquet`` and WebDataset ``{config}/{split}-XXXXX.tar``."""
     found: list[ConfigFiles] = []
     for sub in sorted(p for p in Path(out_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
         by_format: dict[str, ConfigFiles] = {}
@@ -115,11 +117,13 @@ def discover_configs(out_dir: Path) -> list[ConfigFiles]:
             if not m or not f.is_file():
                 continue
             fmt = "parquet" if m.group("split") else "webdataset"
-            cfg = by_format.setdefault(fmt, ConfigFiles(sub.name, fmt))
+            cfg = by_format.setdefault(fmt, ConfigFiles(sub.name, fmt, sub.name))
             cfg.splits.setdefault(m.group("split") or m.group("wsplit"), []).append(f)
-        if len(by_format) > 1:
-            raise CardError(f"{sub}: holds both Parquet and WebDataset shards; one config is one format")
         found.extend(by_format.values())
+    if len({c.format for c in found}) > 1:
+        # `datasets` picks one loader for a whole folder or repo: mixed formats cannot all load.
+        raise CardError(f"{out_dir}: holds both Parquet and WebDataset shards; write WebDataset output to its "
+                        "own folder (one Hub repo per format)")
     return found
 
 
@@ -157,17 +161,36 @@ def _report_rows(report: dict, config: str) -> dict[str, int]:
 
 
 def license_counts(report: dict) -> dict[str, dict[str, int]]:
-    """Per config, rows per license code. Accepts ``{config: {code: n}}`` or a flat ``{code: n}``
-    (sorted into configs by `pmc_hub.licenses`)."""
-    raw = report.get("licenses") or {}
+    """Per config, articles per license code, from the report's ``license_codes``: either
+    ``{config: {code: n}}`` or a flat ``{code: n}``. Flat codes are placed by `pmc_hub.licenses`;
+    the articles a config has (``licenses``: ``{config: n}``) beyond the placed ones are counted
+    under the codes that could not be placed (e.g. ``unknown``: a license known only from text)."""
+    raw = report.get("license_codes") or {}
     out: dict[str, dict[str, int]] = {}
+    unplaced: list[str] = []
     for key, value in raw.items():
         if isinstance(value, dict) and key in FIGURE_CONFIGS:
-            out.setdefault(key, {}).update({str(k): int(v) for k, v in value.items() if isinstance(v, (int, float)) and v > 0})
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            cat = licenses.category_of_code(key) or licenses.OTHER
-            out.setdefault(cat, {})[key] = out.get(cat, {}).get(key, 0) + int(value)
+            out.setdefault(key, {}).update({str(k): int(v) for k, v in value.items() if _count(v)})
+        elif _count(value):
+            cat = licenses.category_of_code(key)
+            if cat is None:
+                unplaced.append(key)
+            else:
+                out.setdefault(cat, {})[key] = out.get(cat, {}).get(key, 0) + int(value)
+    if unplaced:
+        label = unplaced[0] if len(unplaced) == 1 else "other codes"
+        per_config = {k: int(v) for k, v in (report.get("licenses") or {}).items() if _count(v)}
+        for cat in FIGURE_CONFIGS:
+            deficit = per_config.get(cat, 0) - sum(out.get(cat, {}).values())
+            if deficit > 0:
+                out.setdefault(cat, {})[label] = deficit
+        if not per_config:
+            out.setdefault(licenses.OTHER, {}).update({k: int(raw[k]) for k in unplaced})
     return out
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 def hf_license_id(code: str) -> Optional[str]:
@@ -333,6 +356,7 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(cards_dir())), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    env.filters["html"] = lambda v: str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     env.filters["thousands"] = lambda n: "unknown" if n is None or n < 0 else f"{n:,}"
     return env
 
@@ -372,8 +396,8 @@ def render_card(out_dir: Path, report: dict, options: Optional[CardOptions] = No
 
 def _report_view(report: dict) -> dict:
     skipped = report.get("skipped") or []
-    reasons: dict[str, int] = {}
-    for item in skipped if isinstance(skipped, list) else []:
+    reasons: dict[str, int] = dict(report.get("skip_counts") or {})
+    for item in (skipped if isinstance(skipped, list) and not reasons else []):
         reason = item.get("reason", "unknown") if isinstance(item, dict) else str(item)
         reason = str(reason).split(":")[0][:80]
         reasons[reason] = reasons.get(reason, 0) + 1

@@ -87,7 +87,7 @@ class ClipEncoder:
     @property
     def logit_scale(self) -> float:
         scale = getattr(self.model, "logit_scale", None)
-        return float(scale.exp()) if scale is not None else 100.0
+        return float(scale.detach().exp()) if scale is not None else 100.0
 
     def encode_images(self, images: Sequence) -> np.ndarray:
         import torch

@@ -288,9 +288,9 @@ def _graphics(fig: etree._Element) -> list[Graphic]:
             continue
         parent = g.getparent()
         if parent is not None and parent.tag == "alternatives":
-            if id(parent) in seen_alternatives:
+            if parent in seen_alternatives:
                 continue
-            seen_alternatives.add(id(parent))
+            seen_alternatives.add(parent)  # the element itself: lxml proxies' id() can be reused
             hrefs = [h for h in ((x.get(XLINK_HREF) or "").strip() for x in parent.iter("graphic")) if h]
             graphics.append(Graphic(hrefs[0], g.get("id"), hrefs[1:]))
         else:
@@ -373,11 +373,11 @@ def _citing_paragraphs(article: etree._Element) -> Iterable[etree._Element]:
         if x.get("ref-type") != "fig":
             continue
         p = next((a for a in _ancestors(x, article) if a.tag == "p"), None)
-        if p is None or id(p) in seen:
+        if p is None or p in seen:
             continue
         if any(a.tag in ("caption", "table-wrap", "fig") for a in _ancestors(p, article)):
             continue
-        seen.add(id(p))
+        seen.add(p)  # the element itself: lxml proxies' id() can be reused
         yield p
 
 

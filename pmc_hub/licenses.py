@@ -151,5 +151,5 @@ def classify(
     category = _most_restrictive(c for _, c in signals) if signals else OTHER
     urls = [u for _, u, _ in statements if u]
     norm_code = next((c for c in (code_of_url(u) for u in urls) if c), None) or (code.strip() if code else None)
-    raw = code or next((v for st in statements for v in (st[0], st[2]) if v), None)
+    raw = code or norm_code or next((v for st in statements for v in (st[0], st[2]) if v), None)
     return LicenseDecision(category, norm_code, urls[0] if urls else None, raw, tuple(signals))

@@ -28,6 +28,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from functools import partial
@@ -350,6 +352,11 @@ class Transfer:
     downloaded_files: int = 0
     downloaded_bytes: int = 0
     cached_files: int = 0
+
+    def add(self, other: "Transfer") -> None:
+        self.downloaded_files += other.downloaded_files
+        self.downloaded_bytes += other.downloaded_bytes
+        self.cached_files += other.cached_files
 
 
 def _read_verified(bucket: Bucket, key: str, md5: Optional[str], sink: io.RawIOBase | io.BufferedIOBase) -> int:
@@ -722,6 +729,7 @@ class CloudOptions:
     media_suffixes: Optional[tuple[str, ...]] = IMAGE_SUFFIXES  # media fetched; None: every file
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 60.0
+    download_workers: int = 8  # articles prepared in parallel (threads)
 
 
 @dataclass
@@ -789,26 +797,35 @@ class CloudSource:
         plan = plan or self.plan()
         selection = self.options.selection
         fingerprint = selection.fingerprint()
+        # Articles are prepared (metadata read, files fetched) by a thread pool a few ahead of the
+        # consumer, and handed over in plan order.
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.download_workers), thread_name_prefix="pmc-cloud")
+        todo = iter(plan.todo)
+        pending: deque = deque()
+
+        def fill() -> None:
+            window = 2 * max(1, self.options.download_workers)
+            if selection.limit is not None:  # never fetch more than the limit still allows
+                window = min(window, selection.limit - len(self.report.yielded))
+            while len(pending) < window and (version := next(todo, None)):
+                pending.append((version, pool.submit(self._prepare, version)))
+
         try:
-            for version in plan.todo:
-                if selection.limit is not None and len(self.report.yielded) >= selection.limit:
+            while True:
+                fill()
+                if not pending:
                     break
-                try:
-                    metadata, raw = self._metadata(version)
-                except (FetchFailed, CloudError) as exc:
-                    self.report.failed.append((version.package_id, str(exc)))
+                version, future = pending.popleft()
+                kind, value, transfer = future.result()
+                self.report.transfer.add(transfer)
+                if kind == "failed":
+                    self.report.failed.append((version.package_id, value))
                     continue
-                reason = selection.metadata_reason(metadata)
-                if reason:
-                    self.report.skipped.append((version.package_id, reason))
+                if kind == "skipped":
+                    self.report.skipped.append((version.package_id, value))
                     self.state.entries[version.key] = {"etag": version.etag, "status": "skipped", "selection": fingerprint}
                     continue
-                try:
-                    package = self._fetch(version, metadata, raw)
-                except (FetchFailed, CloudError) as exc:
-                    self.report.failed.append((version.package_id, str(exc)))
-                    continue
-                yield package
+                yield value
                 # The consumer asked for the next one: this one is done.
                 self.report.yielded.append(version.package_id)
                 self.state.entries[version.key] = {"etag": version.etag, "status": "fetched"}
@@ -818,15 +835,28 @@ class CloudSource:
             for key in [k for k in self.state.entries if (m := _VERSION_KEY.search(k)) and f"{m[1]}.{m[2]}" in gone]:
                 del self.state.entries[key]
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             self.state.save()
 
-    def _metadata(self, version: ArticleVersion) -> tuple[dict, bytes]:
+    def _prepare(self, version: ArticleVersion) -> tuple[str, object, Transfer]:
+        """("fetched", package) | ("skipped", reason) | ("failed", reason), with its transfer counts."""
+        transfer = Transfer()
+        try:
+            metadata, raw = self._metadata(version, transfer)
+            reason = self.options.selection.metadata_reason(metadata)
+            if reason:
+                return "skipped", reason, transfer
+            return "fetched", self._fetch(version, metadata, raw, transfer), transfer
+        except CloudError as exc:
+            return "failed", str(exc), transfer
+
+    def _metadata(self, version: ArticleVersion, transfer: Transfer) -> tuple[dict, bytes]:
         cached = self.cache / version.package_id / f"{version.package_id}.json"
         if cached.is_file() and version.etag and _MD5.match(version.etag) and file_md5(cached) == version.etag:
-            self.report.transfer.cached_files += 1
+            transfer.cached_files += 1
             raw = cached.read_bytes()
         else:
-            raw = get_bytes(self.bucket, version.key, version.etag, self.options.retry, self.report.transfer)
+            raw = get_bytes(self.bucket, version.key, version.etag, self.options.retry, transfer)
         try:
             metadata = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -835,14 +865,14 @@ class CloudSource:
             raise CloudError(f"{version.key}: metadata JSON is not an object")
         return metadata, raw
 
-    def _fetch(self, version: ArticleVersion, metadata: dict, raw_metadata: bytes) -> ArticlePackage:
+    def _fetch(self, version: ArticleVersion, metadata: dict, raw_metadata: bytes, transfer: Transfer) -> ArticlePackage:
         pid = version.package_id
         folder = self.cache / pid
         json_path = folder / f"{pid}.json"
         if not (json_path.is_file() and json_path.read_bytes() == raw_metadata):
             write_atomic(json_path, raw_metadata)
         xml_key, xml_md5 = parse_object_url(metadata["xml_url"]) if metadata.get("xml_url") else (f"{pid}/{pid}.xml", None)
-        xml_path = fetch_to(self.bucket, xml_key, folder / _safe_name(xml_key), xml_md5, self.options.retry, self.report.transfer)
+        xml_path = fetch_to(self.bucket, xml_key, folder / _safe_name(xml_key), xml_md5, self.options.retry, transfer)
         media: dict[str, Callable[[], bytes]] = {}
         suffixes = self.options.media_suffixes
         for url in metadata.get("media_urls") or []:
@@ -850,7 +880,7 @@ class CloudSource:
             name = _safe_name(key)
             if suffixes is not None and not name.lower().endswith(tuple(s.lower() for s in suffixes)):
                 continue
-            path = fetch_to(self.bucket, key, folder / name, md5, self.options.retry, self.report.transfer)
+            path = fetch_to(self.bucket, key, folder / name, md5, self.options.retry, transfer)
             media[name] = partial(Path.read_bytes, path)
         return ArticlePackage(package_id=pid, xml=xml_path.read_bytes(), media=media,
                               origin=f"{self.bucket.url}/{pid}/", metadata=metadata)
@@ -859,3 +889,66 @@ class CloudSource:
 def open_cloud(options: CloudOptions) -> Iterator[ArticlePackage]:
     """The selected (and, with a state file, new or updated) PMC Cloud articles as packages."""
     yield from CloudSource(options).packages()
+
+
+_SPEC_KEYS = ("license", "pmcids", "since", "limit", "inventory", "state", "cache", "client", "endpoint", "include_non_oa", "all_media")
+
+
+def default_cache_dir() -> Path:
+    """``$PMC_HUB_CACHE/pmc-cloud``, else ``~/.cache/pmc-hub/pmc-cloud``."""
+    root = os.environ.get("PMC_HUB_CACHE") or Path.home() / ".cache" / "pmc-hub"
+    return Path(root) / "pmc-cloud"
+
+
+def options_from_spec(spec: str) -> CloudOptions:
+    """A source spec as `pmc_hub.sources` receives it -> `CloudOptions`.
+
+    ``s3://pmc-oa-opendata``, ``https://pmc-oa-opendata.s3.amazonaws.com`` or, for a local
+    S3-compatible server, ``http://127.0.0.1:5000/pmc-oa-opendata`` (path-style); options as a
+    query: ``?license=commercial,noncommercial&since=2026-11-01&pmcids=FILE&limit=N``
+    ``&inventory=latest&state=FILE&cache=DIR&client=s3&include_non_oa=1&all_media=1``.
+    """
+    parts = urllib.parse.urlsplit(spec)
+    query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(query) - set(_SPEC_KEYS))
+    if unknown:
+        raise ValueError(f"{spec}: unknown option(s) {unknown}; known: {', '.join(_SPEC_KEYS)}")
+    endpoint = query.get("endpoint")
+    if parts.scheme == "s3":
+        bucket = parts.netloc or BUCKET
+    elif parts.netloc.endswith(".s3.amazonaws.com"):
+        bucket = parts.netloc[: -len(".s3.amazonaws.com")]
+    elif parts.scheme in ("http", "https"):
+        bucket = parts.path.strip("/").split("/")[0] or BUCKET
+        endpoint = endpoint or f"{parts.scheme}://{parts.netloc}"
+    else:
+        raise ValueError(f"{spec}: not a PMC Cloud spec (s3://BUCKET or an http(s) bucket URL)")
+    flag = lambda name: query.get(name, "").lower() in ("1", "true", "yes")  # noqa: E731
+    try:
+        selection = Selection(
+            licenses=frozenset(g.strip() for g in query["license"].split(",") if g.strip()) if query.get("license") else None,
+            pmcids=read_pmcid_file(Path(query["pmcids"])) if query.get("pmcids") else None,
+            since=parse_since(query["since"]) if query.get("since") else None,
+            open_access_only=not flag("include_non_oa"),
+            limit=int(query["limit"]) if query.get("limit") else None,
+        )
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{spec}: {exc}") from None
+    return CloudOptions(
+        cache_dir=Path(query["cache"]) if query.get("cache") else default_cache_dir(),
+        client=query.get("client", "https"), endpoint=endpoint, bucket=bucket, selection=selection,
+        state_file=Path(query["state"]) if query.get("state") else None, inventory=query.get("inventory") or None,
+        media_suffixes=None if flag("all_media") else IMAGE_SUFFIXES,
+    )
+
+
+def open_cloud_source(spec: str) -> Iterator[ArticlePackage]:
+    """Packages of a PMC Cloud spec (see `options_from_spec`); failures and skips are logged."""
+    source = CloudSource(options_from_spec(spec))
+    yield from source.packages()
+    r = source.report
+    for pid, reason in r.failed:
+        log.error("%s: not fetched: %s", pid, reason)
+    log.info("PMC Cloud %s: %d articles yielded, %d skipped by metadata filters, %d failed, %d unchanged, "
+             "%d removed, %d superseded", source.bucket.url, len(r.yielded), len(r.skipped), len(r.failed),
+             r.unchanged, len(r.removed), len(r.superseded))

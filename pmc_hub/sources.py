@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .models import ArticlePackage, InMemory, OnDisk
+from .report import BAD_XML
 from .resources import sample_dir
 
 XML_SUFFIXES = (".nxml", ".xml")
@@ -87,7 +88,12 @@ def _tree(root: Path) -> Iterator[ArticlePackage]:
 
 
 def _article_xml(folder: Path) -> Optional[Path]:
-    xmls = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in XML_SUFFIXES)
+    """The article XML of an article folder; None for a folder of articles (subfolders, tarballs,
+    or several XML files none of which is plainly the article)."""
+    entries = list(folder.iterdir())
+    if any(p.is_dir() or p.name.lower().endswith((".tar.gz", ".tgz", ".tar")) for p in entries):
+        return None
+    xmls = sorted(p for p in entries if p.is_file() and p.suffix.lower() in XML_SUFFIXES)
     if not xmls:
         return None
     preferred = [p for p in xmls if p.suffix.lower() == ".nxml"] or [p for p in xmls if p.stem == folder.name] or xmls
@@ -107,7 +113,10 @@ def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePac
         except (ValueError, UnicodeDecodeError) as exc:
             skips.append(("bad metadata JSON", f"{meta_path.name}: {exc}"))
     package_id = xml_path.stem if xml_path.parent != folder or folder.name != xml_path.stem else folder.name
-    return ArticlePackage(package_id, xml_path.read_bytes(), media, str(xml_path), metadata, skips)
+    xml = xml_path.read_bytes()
+    if not xml:
+        skips.append((BAD_XML, f"{xml_path.name} is a zero-byte file"))
+    return ArticlePackage(package_id, xml, media, str(xml_path), metadata, skips)
 
 
 def read_tarball(path: Path) -> Iterator[ArticlePackage]:

@@ -159,11 +159,16 @@ def _set_date_and_title(meta: etree._Element, rng: random.Random) -> int:
     year = rng.randrange(2000, 2026)
     for old in meta.findall("{*}pub-date"):
         meta.remove(old)
-    date = etree.Element("pub-date", {"pub-type": "epub"})
-    for tag, value in (("day", rng.randrange(1, 29)), ("month", rng.randrange(1, 13)), ("year", year)):
-        _sub(date, tag, str(value))
+    month = rng.randrange(1, 13)
+    epub = etree.Element("pub-date", {"pub-type": "epub"})
+    for tag, value in (("day", rng.randrange(1, 29)), ("month", month), ("year", year)):
+        _sub(epub, tag, str(value))
+    collection = etree.Element("pub-date", {"pub-type": "collection"})
+    for tag, value in (("month", month), ("year", year)):
+        _sub(collection, tag, str(value))
     anchor = next((el for tag in ("volume", "fpage", "permissions") if (el := meta.find("{*}" + tag)) is not None), None)
-    (anchor.addprevious(date) if anchor is not None else meta.append(date))
+    for date in (epub, collection):
+        (anchor.addprevious(date) if anchor is not None else meta.append(date))
     title = meta.find("{*}title-group/{*}article-title")
     if title is not None:
         for child in list(title):

@@ -244,3 +244,31 @@ def iter_samples(paths: Iterable[str | os.PathLike]) -> Iterator[dict]:
                 sample[suffix] = tar.extractfile(member).read()
             if sample:
                 yield from_sample(sample)
+
+
+def iter_parquet_rows(files: Iterable[str | os.PathLike], batch_rows: int = 64) -> Iterator[dict]:
+    """Rows of Parquet shards, a few at a time (image bytes stay as written)."""
+    import pyarrow.parquet as pq
+
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield from batch.to_pylist()
+
+
+def export_parquet(src_dir: str | os.PathLike, dst_dir: str | os.PathLike, configs: Optional[Iterable[str]] = None,
+                   split: str = "train", **limits) -> dict[str, list[str]]:
+    """Write the figure configs of a built Parquet folder as WebDataset shards under ``dst_dir``
+    (same config names; the ``articles`` config has no images and is not exported). Returns
+    config -> shard paths relative to ``dst_dir``. Streams: memory holds one batch and one sample."""
+    src = Path(src_dir)
+    names = list(configs) if configs is not None else sorted(
+        p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "articles")
+    written: dict[str, list[str]] = {}
+    for config in names:
+        files = sorted((src / config).glob(f"{split}-*.parquet"))
+        if not files:
+            raise WebDatasetError(f"{src / config}: no {split}-*.parquet shards to export")
+        with open_writer(dst_dir, config, split, **limits) as writer:
+            writer.write_all(iter_parquet_rows(files))
+        written[config] = writer.close()
+    return written

@@ -262,4 +262,84 @@ def load_into_s3(endpoint: str, layout: Layout) -> None:
                       aws_access_key_id="testing", aws_secret_access_key="testing")
     s3.create_bucket(Bucket=BUCKET)
     for key, data in layout.objects.items():
-        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data, ACL="public-read")  # the real bucket is public
+
+
+# --- E-utilities efetch -------------------------------------------------------------------------
+
+PUBMED = SAMPLES / "pubmed-mesh"
+
+
+def pubmed_records() -> dict[str, bytes]:
+    """PMID -> the serialised <PubmedArticle> of each real sample record."""
+    records = {}
+    for path in sorted(PUBMED.glob("*.xml")):
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)).getroot()
+        for art in root.iter("PubmedArticle"):
+            records[art.findtext("MedlineCitation/PMID")] = etree.tostring(art)
+    return records
+
+
+class EfetchServer:
+    """``POST|GET /entrez/eutils/efetch.fcgi``: answers with the sample records of the requested
+    PMIDs, in reverse order (clients must match by PMID); unknown PMIDs are left out, as NCBI does.
+    ``calls`` holds each request's form; ``fail`` counts 503 answers still to give."""
+
+    def __init__(self):
+        self.records = pubmed_records()
+        self.calls: list[dict] = []
+        self.fail = 0
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}/entrez/eutils/efetch.fcgi"
+
+    def __enter__(self) -> "EfetchServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _answer(self, form: dict) -> None:
+                with server._lock:
+                    server.calls.append(form)
+                    failing = server.fail > 0
+                    server.fail -= failing
+                if failing:
+                    body, status = b'{"error":"API rate limit exceeded"}', 429
+                elif form.get("db") != "pubmed" or not form.get("id"):
+                    body, status = b"<eFetchResult><ERROR>Empty id list</ERROR></eFetchResult>", 400
+                else:
+                    ids = form["id"].split(",")
+                    found = [server.records[i] for i in reversed(ids) if i in server.records]
+                    body = (b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, '
+                            b'1st January 2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">\n'
+                            b"<PubmedArticleSet>" + b"".join(found) + b"</PubmedArticleSet>")
+                    status = 200
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                self._answer({k: v[0] for k, v in query.items()})
+
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                self._answer({k: v[0] for k, v in urllib.parse.parse_qs(data).items()})
+
+        return Handler

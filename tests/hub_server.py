@@ -73,7 +73,6 @@ DEFAULT_GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 """
 LFS_SUFFIXES = (".7z", ".arrow", ".bin", ".gz", ".jpg", ".jpeg", ".parquet", ".png", ".tar", ".tif", ".tiff", ".zip")
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
-ALWAYS_READABLE = ("README.md", ".gitattributes")  # the Hub shows these of a gated repo to everyone
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -312,8 +311,9 @@ class HubServer:
             raise HubError(403, "This token has read-only access")
         return repo
 
-    def _check_gate(self, repo: Repo, user: Optional[User], path: str) -> None:
-        if not repo.gated or path in ALWAYS_READABLE or self._is_member(repo, user):
+    def _check_gate(self, repo: Repo, user: Optional[User]) -> None:
+        # every file, README.md included: datasets relies on the README download to detect gating
+        if not repo.gated or self._is_member(repo, user):
             return
         rec = repo.access.get(user.name) if user else None
         if rec is not None and rec.status == "accepted":
@@ -721,7 +721,7 @@ def _make_handler(hub: HubServer):
                 f = commit.files.get(path)
                 if f is None:
                     raise HubError(404, f"Entry not found: {path}", "EntryNotFound")
-                hub._check_gate(repo, user, path)
+                hub._check_gate(repo, user)
             etag = f.lfs_sha256 or f.oid
             headers = {"X-Repo-Commit": commit.sha, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
             if f.lfs_sha256:

@@ -1,7 +1,6 @@
 """Dataset cards: metadata validity, configs vs files, counts, gating, field table, CLI."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import re
@@ -14,7 +13,7 @@ import yaml
 from huggingface_hub import DatasetCard
 
 from pmc_hub import cards
-from pmc_hub.commands import card as card_command
+from pmc_hub.cli import main as cli_main
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import features, field_docs, load_schema, validate
 
@@ -65,18 +64,11 @@ def built(tmp_path) -> tuple[Path, dict]:
         "configs": {"commercial": {"train": 5}, "noncommercial": {"train": 2}, "other": {"train": 0}},
         "articles_in": 9, "figures_in": 8,
         "skipped": [{"article_id": "PMC99", "reason": "no caption: fig1"}],
-        "licenses": {"CC BY 4.0": 2, "CC0": 3, "CC BY-NC 4.0": 2},
+        "licenses": {"commercial": 5, "noncommercial": 2},
+        "license_codes": {"CC BY 4.0": 2, "CC0": 3, "CC BY-NC 4.0": 2},
     }
     (out / "build_report.json").write_text(json.dumps(report))
     return out, report
-
-
-def cli_main(argv: list[str]) -> int:
-    """`pmc-hub ARGV` with the card command as the CLI registers it."""
-    parser = argparse.ArgumentParser(prog="pmc-hub")
-    card_command.register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.func(args)
 
 
 def _front_matter(path: Path) -> dict:
@@ -159,7 +151,7 @@ def test_unknown_license_gives_other_with_name_and_link(built):
         f.unlink()
     _write_config(out, "other", [_figure_row(20, "other", "TDM")])
     report["configs"]["other"]["train"] = 1
-    report["licenses"]["TDM"] = 1
+    report["license_codes"]["TDM"] = 1
     meta = _front_matter(cards.write_card(out, report))
     assert "other" in meta["license"]
     assert meta["license_name"] and meta["license_link"].startswith("https://")
@@ -170,7 +162,7 @@ def test_unknown_license_gives_other_with_name_and_link(built):
 def test_field_table_matches_schema(built):
     out, report = built
     body = cards.write_card(out, report).read_text()
-    rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \| (yes|no) \|", body, re.M)
+    rows = re.findall(r"^\| `([a-z_]+)` \| `([^`]+)` \| (yes|no) \|", body, re.M)
     docs = field_docs("figure")
     assert [(r[0], r[1].strip(), r[2]) for r in rows] == [
         (d["name"], d["type"], "yes" if d["nullable"] else "no") for d in docs]
@@ -210,3 +202,48 @@ def test_invalid_metadata_is_rejected():
     with pytest.raises(cards.CardError, match="size_categories"):
         cards.validate_metadata({"pretty_name": "x", "license": "other", "task_categories": ["image-to-text"],
                                  "tags": [], "size_categories": ["lots"], "configs": [], "dataset_info": []})
+
+
+def test_card_of_a_real_build(mixed_license_corpus, tmp_path):
+    from pmc_hub.build import BuildOptions, build
+
+    out = tmp_path / "built"
+    build(BuildOptions(sources=[mixed_license_corpus], out_dir=out, workers=1, progress=False))
+    report = json.loads((out / "build_report.json").read_text())
+    meta = _front_matter(out / "README.md")  # written by the build through cards.write_card
+    jsonschema.Draft202012Validator(load_schema("card")).validate(meta)
+    listed = {c["config_name"] for c in meta["configs"]}
+    non_empty = {name for name, splits in report["configs"].items() if sum(splits.values()) > 0}
+    assert listed == non_empty and {"commercial", "noncommercial", "articles"} <= listed
+    infos = {i["config_name"]: i for i in meta["dataset_info"]}
+    for name in listed:
+        assert infos[name]["splits"][0]["num_examples"] == report["configs"][name]["train"]
+    assert [f["name"] for f in infos["articles"]["features"]] == list(features("article"))
+    assert {"cc-by-2.0", "cc-by-nc-sa-3.0"} <= set(meta["license"])
+    # every article of a config appears under one license code, those known only from text as `unknown`
+    body = (out / "README.md").read_text()
+    for name in listed - {"articles"}:
+        cell = re.search(rf"^\| `{name}`[^\n]*\| ([^|\n]*) \|$", body, re.M).group(1)
+        assert sum(int(n) for n in re.findall(r"\((\d+)\)", cell)) == report["licenses"][name], cell
+    assert "PDM (1)" in body and "CC BY-NC-SA 3.0 (1)" in body
+    for name in listed - {"articles"}:
+        ds = datasets.load_dataset(str(out), name, split="train")
+        assert set(ds["license_category"]) == {name}
+
+
+def test_webdataset_folder_gets_tar_configs_and_mixing_formats_is_an_error(built, tmp_path):
+    from pmc_hub import webdataset
+
+    wds = tmp_path / "wds"
+    with webdataset.open_writer(wds, "commercial") as writer:
+        writer.write_all(_figure_row(i, "commercial", "CC0") for i in range(3))
+    meta = _front_matter(cards.write_card(wds, {"configs": {"commercial": {"train": 3}}}))
+    assert meta["configs"][0]["data_files"] == [{"split": "train", "path": "commercial/train-*.tar"}]
+    ds = datasets.load_dataset(str(wds), "commercial", split="train")
+    assert len(ds) == 3 and ds[0]["txt"] == "Caption 0."
+
+    out, report = built
+    with webdataset.open_writer(out, "commercial") as writer:
+        writer.write_all(_figure_row(i, "commercial", "CC0") for i in range(3))
+    with pytest.raises(cards.CardError, match="both Parquet and WebDataset"):
+        cards.write_card(out, report)

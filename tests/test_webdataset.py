@@ -174,3 +174,25 @@ def test_extension_rules():
     assert wds_out.image_extension("EPS", "a.eps") == "eps"
     assert wds_out.image_extension("XYZ", "noext") == "xyz"
     assert wds_out.sample_key({"article_accession_id": "PMC1", "figure_id": "F1.a", "image_file_name": "x.y.jpg"}) == "PMC1_F1_a_x_y"
+
+
+def test_export_of_a_real_build_loads_like_the_parquet(tmp_path, monkeypatch):
+    from datasets import load_dataset
+
+    from pmc_hub.build import BuildOptions, build
+    from pmc_hub.cards import write_card
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    report = build(BuildOptions(out_dir=tmp_path / "pq", progress=False))  # the bundled sample
+    written = wds_out.export_parquet(tmp_path / "pq", tmp_path / "wds", max_shard_rows=20)
+    assert set(written) == set(report.configs) - {"articles"}
+    write_card(tmp_path / "wds", json.loads(report.to_json()))
+    for config, files in written.items():
+        parquet = load_dataset(str(tmp_path / "pq"), config, split="train", cache_dir=str(tmp_path / "cache"))
+        tars = load_dataset(str(tmp_path / "wds"), config, split="train", cache_dir=str(tmp_path / "cache"))
+        assert len(files) == -(-parquet.num_rows // 20)
+        assert tars.num_rows == parquet.num_rows == report.configs[config]["train"]
+        for p, w in zip(parquet, tars):
+            assert w["txt"] == p["caption"] and w["json"]["image_key"] == p["image_key"]
+            image = next(w[e] for e in wds_out.IMAGE_EXTENSIONS if w.get(e) is not None)
+            assert image.size == p["image"].size

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"Parquet shard size in MB (default {DEFAULT_SHARD_BYTES // 2**20})")
     p.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS,
                    help=f"rows per Parquet row group (default {DEFAULT_ROW_GROUP_ROWS})")
+    p.add_argument("--checkpoint-every", type=int, default=200, metavar="N",
+                   help="record progress every N articles, so a killed build resumes from there (default 200)")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming an unfinished build in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -42,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         sources=args.sources, out_dir=args.out, workers=args.workers, shard=args.shard,
-        layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh,
+        layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh, checkpoint_articles=args.checkpoint_every,
         progress=not args.no_progress,
     )
     try:

@@ -26,10 +26,10 @@ Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 class SplitterConfig:
     max_side: int = 1024  # larger images are reduced first (speed); boxes are mapped back
     tolerance: int = 16  # per-channel difference from the background that counts as ink
-    noise: float = 0.004  # share of ink allowed in a row/column that still counts as gap
+    noise: float = 0.0  # share of ink allowed in a gap line (a thin axis line joins panel parts)
     min_gap: int = 2  # pixels (working scale)
     min_panel: int = 16  # pixels: thinner pieces are never panels
-    min_panel_share: float = 0.25  # pieces thinner than this share of the median piece merge back
+    min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.85  # share of the boundary's length that must show the step
     edge_min_fill: float = 0.9  # only regions this densely inked are cut at colour edges
@@ -64,18 +64,29 @@ class ClassicalSplitter:
         return sorted(boxes, key=lambda b: (b.y0, b.x0))
 
 
-def background_color(pixels: np.ndarray) -> np.ndarray:
-    """Most common colour of the one-pixel image border (colours quantised to steps of 8)."""
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    q = border // 8
-    keys = (q[:, 0].astype(np.int64) << 10) | (q[:, 1].astype(np.int64) << 5) | q[:, 2]
+def _mode_color(colors: np.ndarray) -> np.ndarray:
+    """Mean of the most common colour (quantised to steps of 8) among ``colors`` (n, 3)."""
+    q = colors.astype(np.int64) // 8
+    keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
     values, counts = np.unique(keys, return_counts=True)
-    mode = values[np.argmax(counts)]
-    return border[keys == mode].mean(axis=0)
+    return colors[keys == values[np.argmax(counts)]].mean(axis=0)
+
+
+def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
+    """The colour of the gutters: the most common colour among full-length rows and columns
+    of one flat colour (every layout with gaps has one), else of the image border."""
+    lines = []
+    for axis in (1, 0):  # rows, then columns
+        flat = np.ptp(pixels, axis=axis).max(axis=1) <= tolerance
+        if flat.any():
+            lines.append(pixels.mean(axis=axis)[flat])
+    if lines:
+        return _mode_color(np.concatenate(lines))
+    return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
 
 
 def ink_mask(pixels: np.ndarray, tolerance: int) -> np.ndarray:
-    bg = background_color(pixels)
+    bg = background_color(pixels, tolerance)
     return (np.abs(pixels - bg).max(axis=2) > tolerance).astype(np.uint8)
 
 
@@ -95,7 +106,12 @@ class _Cutter:
     def run(self) -> list[Region]:
         h, w = self.ink.shape
         root = self._trim((0, 0, w, h))
-        return self._cut(root, 0) if root else []
+        if not root:
+            return []
+        # Colour edges inside a figure whose panels are separated by gaps are panel content
+        # (heatmap cells, plot frames): cut at edges only where the figure has no gap at all.
+        self.use_edges = not any(len(p) >= 2 for p in self._gap_cuts(root))
+        return self._cut(root, 0)
 
     def _trim(self, r: Region) -> Region | None:
         x0, y0, x1, y1 = r
@@ -119,6 +135,15 @@ class _Cutter:
     def _candidates(self, r: Region):
         """Cuts to try, best first: gap cuts on the axis with the widest gap, then the other
         axis, then colour-edge cuts for densely inked regions."""
+        yield from self._gap_cuts(r)
+        x0, y0, x1, y1 = r
+        if self.use_edges and self.ink[y0:y1, x0:x1].mean() >= self.cfg.edge_min_fill:
+            for axis in (0, 1):
+                edges = self._edges(r, axis)
+                if edges:
+                    yield self._pieces(r, axis, edges)
+
+    def _gap_cuts(self, r: Region):
         x0, y0, x1, y1 = r
         sub = self.ink[y0:y1, x0:x1]
         gaps = {axis: self._gaps(sub, axis) for axis in (0, 1)}
@@ -126,11 +151,6 @@ class _Cutter:
         for axis in order:
             if gaps[axis]:
                 yield self._pieces(r, axis, gaps[axis])
-        if sub.mean() >= self.cfg.edge_min_fill:
-            for axis in (0, 1):
-                edges = self._edges(r, axis)
-                if edges:
-                    yield self._pieces(r, axis, edges)
 
     def _gaps(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
         """Runs of near-empty lines across ``sub``: axis 0 = horizontal gaps (rows), 1 = vertical."""
@@ -176,7 +196,7 @@ class _Cutter:
     def _merge_thin(self, bounds: list[list[int]]) -> list[list[int]]:
         while len(bounds) >= 2:
             sizes = [e - s for s, e in bounds]
-            floor = max(self.min_panel, self.cfg.min_panel_share * float(np.median(sizes)))
+            floor = max(self.min_panel, self.cfg.min_panel_share * max(sizes))
             k = int(np.argmin(sizes))
             if sizes[k] >= floor:
                 break

@@ -1,0 +1,315 @@
+"""End to end: sources -> build -> load_dataset, the build report, bad input, resume and workers."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import SAMPLES, jpeg_bytes, pmc_article_folder
+from pmc_hub import jats
+from pmc_hub.build import BuildError, BuildOptions, build
+from pmc_hub.resources import sample_dir
+from pmc_hub.schema import features
+
+
+def run_build(sources, out: Path, **kw):
+    return build(BuildOptions(sources=[str(s) for s in sources], out_dir=out, progress=False, **kw))
+
+
+def expected_bundled_figures() -> set[tuple[str, str]]:
+    """(doi, image file) of every figure image in the bundled articles, read straight from their XML."""
+    found = set()
+    for folder in sample_dir().iterdir():
+        if folder.is_dir():
+            article = jats.parse(next(folder.glob("*.xml")).read_bytes())
+            for fig in article.figures:
+                for g in fig.graphics:
+                    found.add((article.doi, g.href))
+    return found
+
+
+def test_bundled_sample_loads_with_every_figure_typed(tmp_path):
+    out = tmp_path / "out"
+    report = run_build([], out)
+    assert report.skip_counts == {}
+    expected = expected_bundled_figures()
+    assert len(expected) == 46
+
+    ds = datasets.load_dataset(str(out), "commercial", split="train")
+    assert ds.features == features("figure")
+    assert {(r["article_doi"], r["image_file_name"]) for r in ds.select_columns(["article_doi", "image_file_name"])} == expected
+    row = ds[0]
+    assert row["image"].size == (row["image_size"]["width"], row["image_size"]["height"])
+    assert row["caption"] and row["license_category"] == "commercial"
+    assert row["article_mesh_terms"] is None and row["image_primary_label"] in (None, *[row["image_primary_label"]])
+    assert all(v != "None" for v in row.values() if isinstance(v, str))
+    assert isinstance(row["image_set"], list) and row["figure_id"] in row["image_set"]
+    assert isinstance(row["article_reference_count"], int)
+
+    streamed = list(datasets.load_dataset(str(out), "commercial", split="train", streaming=True))
+    assert len(streamed) == len(ds)
+    assert streamed[0]["image"].size == row["image"].size
+    assert {r["image_key"] for r in streamed} == set(ds["image_key"])
+
+    articles = datasets.load_dataset(str(out), "articles", split="train")
+    assert len(articles) == 6 and all(len(t) > 10_000 for t in articles["article_text"])
+    assert "article_text" not in ds.column_names  # full text lives once per article
+
+
+def test_original_image_bytes_are_kept(tmp_path):
+    out = tmp_path / "out"
+    run_build([sample_dir() / "ijm-00202"], out)
+    table = pq.read_table(next((out / "commercial").glob("*.parquet")))
+    for image, name in zip(table["image"].to_pylist(), table["image_file_name"].to_pylist()):
+        assert image["bytes"] == (sample_dir() / "ijm-00202" / name).read_bytes()
+
+
+def test_license_groups_go_to_their_configs(tmp_path, mixed_license_corpus):
+    out = tmp_path / "out"
+    report = run_build([mixed_license_corpus], out)
+    assert set(report.configs) == {"commercial", "noncommercial", "other", "articles"}
+    for config in ("commercial", "noncommercial", "other"):
+        ds = datasets.load_dataset(str(out), config, split="train")
+        assert set(ds["license_category"]) == {config}
+    nc = datasets.load_dataset(str(out), "noncommercial", split="train")
+    assert set(nc["article_accession_id"]) == {"PMC2958468"}
+    assert report.licenses == {"commercial": 3, "noncommercial": 1, "other": 1}
+    card = (out / "README.md").read_text()
+    assert "config_name: noncommercial" in card and "config_name: other" in card
+
+
+def test_commercial_config_holds_only_commercial_rows_whatever_the_sources(tmp_path):
+    """Build the whole NC bulk package next to commercial articles: nothing NC reaches commercial."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    pmc_article_folder("PMC3166277", corpus)
+    shutil.copy(SAMPLES / "bulk/oa_noncomm_xml.incr.2024-12-22.tar.gz", corpus)
+    out = tmp_path / "out"
+    report = run_build([corpus], out)
+    assert report.articles_in == 96
+    rows = pq.read_table(out / "commercial").to_pylist() if (out / "commercial").exists() else []
+    assert {r["article_accession_id"] for r in rows} == {"PMC3166277"}
+    articles = datasets.load_dataset(str(out), "articles", split="train")
+    assert sum(1 for c in articles["license_category"] if c == "noncommercial") == 95
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+def _article(title: str, figs: str, extra_doctype: str = "") -> bytes:
+    return f"""<?xml version="1.0"?>{extra_doctype}
+<article xmlns:xlink="http://www.w3.org/1999/xlink"><front><journal-meta><journal-title-group><journal-title>J</journal-title></journal-title-group></journal-meta>
+<article-meta><article-id pub-id-type="pmc">{title}</article-id><title-group><article-title>{title}</article-title></title-group>
+<pub-date pub-type="epub"><year>2020</year></pub-date>
+<permissions><license xlink:href="https://creativecommons.org/licenses/by/4.0/"><license-p>CC BY</license-p></license></permissions>
+</article-meta></front><body><p>Text.</p>{figs}</body></article>""".encode()
+
+
+def _fig(fid: str, href: str | None, caption: str = "A caption.") -> str:
+    graphic = f'<graphic xlink:href="{href}"/>' if href else ""
+    return f'<fig id="{fid}"><label>Figure</label><caption><p>{caption}</p></caption>{graphic}</fig>'
+
+
+@pytest.fixture
+def bad_corpus(tmp_path) -> Path:
+    root = tmp_path / "bad"
+    root.mkdir()
+
+    def article(name: str, xml: bytes, files: dict[str, bytes] = {}):
+        folder = root / name
+        folder.mkdir()
+        (folder / f"{name}.nxml").write_bytes(xml)
+        for fname, data in files.items():
+            (folder / fname).write_bytes(data)
+
+    article("PMC1", b"<article><front><article-meta><title-group>broken")  # malformed
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    article("PMC2", _article("2", _fig("f1", "g1", "About &xxe; here."),
+                             f'<!DOCTYPE article [<!ENTITY xxe SYSTEM "file://{secret}">]>'), {"g1.jpg": jpeg_bytes(2)})
+    article("PMC3", _article("3", _fig("f1", "g1"), '<!DOCTYPE article PUBLIC "-//NLM//DTD JATS//EN" "http://203.0.113.9/x.dtd">'),
+            {"g1.jpg": jpeg_bytes(3)})
+    article("PMC4", _article("4", _fig("f1", "nothere") + _fig("f2", "g2")), {"g2.jpg": jpeg_bytes(4)})  # missing image
+    article("PMC5", _article("5", _fig("f1", "g1") + _fig("f2", "g2")), {"g1.jpg": jpeg_bytes(5)[:200], "g2.jpg": b""})
+    article("PMC6", _article("6", _fig("f1", "g1", "") + _fig("f2", None)), {"g1.jpg": jpeg_bytes(6)})  # empty caption, no graphic
+    (root / "PMC7.nxml").write_bytes(b"")  # zero-byte XML
+    # a legacy package with a member that points outside its folder
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in [("PMC8/PMC8.nxml", _article("8", _fig("f1", "g1"))), ("PMC8/g1.jpg", jpeg_bytes(8)),
+                           ("../../escape.txt", b"owned"), ("/abs/path.txt", b"owned")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (root / "PMC8.tar.gz").write_bytes(buf.getvalue())
+    return root
+
+
+def test_bad_input_is_reported_and_the_build_goes_on(tmp_path, bad_corpus):
+    out = tmp_path / "work" / "out"
+    before = {p for p in tmp_path.rglob("*")}
+    report = run_build([bad_corpus], out)
+    reasons = {(s["article"], s["figure"], s["reason"]) for s in report.skipped}
+    assert ("PMC1", None, "bad XML") in reasons
+    assert ("PMC4", "f1", "missing image") in reasons
+    assert ("PMC5", "f1", "unreadable image") in reasons
+    assert ("PMC5", "f2", "empty image") in reasons
+    assert ("PMC6", "f1", "no caption") in reasons
+    assert ("PMC6", "f2", "no graphic") in reasons
+    assert ("PMC7", None, "bad XML") in reasons  # zero-byte file
+    unsafe = [s for s in report.skipped if s["reason"] == "unsafe tar member"]
+    assert len(unsafe) == 2 and all("PMC8.tar.gz" in s["detail"] for s in unsafe)
+    assert all(s["detail"] for s in report.skipped)
+
+    rows = datasets.load_dataset(str(out), "commercial", split="train")
+    assert sorted(rows["image_key"]) == ["PMC2/f1/g1.jpg", "PMC3/f1/g1.jpg", "PMC4/f2/g2.jpg", "PMC8/f1/g1.jpg"]
+    assert all("TOP-SECRET" not in c for c in rows["caption"])
+    saved = json.loads((out / "build_report.json").read_text())
+    assert saved["skip_counts"] == report.skip_counts and saved["images_written"] == 4
+    # nothing was written outside the output folder
+    after = {p for p in tmp_path.rglob("*")}
+    assert {p for p in after - before if out not in p.parents and p != out} == {tmp_path / "work"}
+    assert not (tmp_path / "escape.txt").exists() and not Path("/abs/path.txt").exists()
+
+
+def test_invalid_records_are_rejected():
+    from pmc_hub.schema import InvalidRecord, validate
+
+    ds_row = {k: None for k in features("figure")}
+    with pytest.raises(InvalidRecord) as e:
+        validate("figure", ds_row, "PMC1")
+    assert "PMC1" in str(e.value) and any("image" in err for err in e.value.errors)
+
+
+def test_invalid_row_is_counted_not_written(tmp_path, bad_corpus, monkeypatch):
+    from pmc_hub import records
+
+    original = records.figure_row
+
+    def corrupt(*args):
+        row = original(*args)
+        if row["article_accession_id"] == "PMC3":
+            row["article_date"] = "March 2020"  # not ISO
+        return row
+
+    monkeypatch.setattr(records, "figure_row", corrupt)
+    report = run_build([bad_corpus], tmp_path / "out")
+    invalid = [s for s in report.skipped if s["reason"] == "invalid record"]
+    assert [(s["article"], s["figure"]) for s in invalid] == [("PMC3", "f1")]
+    assert "article_date" in invalid[0]["detail"]
+
+
+# --- resume, workers, rebuilds ----------------------------------------------------------------
+
+@pytest.fixture
+def corpus40(tmp_path) -> Path:
+    root = tmp_path / "corpus40"
+    root.mkdir()
+    for name in ("PMC3166277", "PMC2958468", "PMC2599765", "PMC1240052", "PMC4222443", "PMC5828200",
+                 "PMC7289599", "PMC3441633", "oai-pmh/PMC9000000.xml", "oai-pmh/PMC10400000.xml"):
+        pmc_article_folder(name, root)
+    for xml in sorted((SAMPLES / "europepmc-2026").glob("*.xml")):
+        shutil.copy(xml, root)
+    return root
+
+
+def table_rows(out: Path) -> dict[str, list]:
+    result = {}
+    for config in ("commercial", "noncommercial", "other", "articles"):
+        files = sorted((out / config).glob("*.parquet"))
+        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+        result[config] = rows
+    return result
+
+
+def test_killed_build_resumes_to_the_same_rows(tmp_path, corpus40):
+    reference = tmp_path / "ref"
+    ref_report = run_build([corpus40], reference)
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pmc_hub.cli", "build", str(corpus40), "--out", str(out), "--no-progress", "--checkpoint-every", "3"]
+    for kill_after_batches in (2, 6):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        journal = out / ".pmc-hub" / "journal.jsonl"
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if journal.exists() and journal.read_text().count("\n") >= kill_after_batches:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the build finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (out / "build_report.json").exists()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    got, want = table_rows(out), table_rows(reference)
+    for config in want:
+        assert [r.get("image_key") or r["article_accession_id"] for r in got[config]] == [r.get("image_key") or r["article_accession_id"] for r in want[config]]
+        for a, b in zip(got[config], want[config]):
+            assert {k: v for k, v in a.items() if v != b[k]} == {}
+    assert got == want  # same rows, same order, no duplicate, none missing
+    report = json.loads((out / "build_report.json").read_text())
+    for key in ("articles_in", "images_in", "images_written", "configs", "skip_counts", "licenses"):
+        assert report[key] == json.loads(ref_report.to_json())[key]
+
+
+def test_workers_give_the_same_output(tmp_path, corpus40):
+    one = tmp_path / "one"
+    two = tmp_path / "two"
+    run_build([corpus40], one)
+    run_build([corpus40], two, workers=2)
+    assert table_rows(one) == table_rows(two)
+
+
+def test_shards_partition_the_articles(tmp_path, corpus40):
+    whole = table_rows((run_build([corpus40], tmp_path / "all"), tmp_path / "all")[1])
+    parts = [table_rows((run_build([corpus40], tmp_path / f"s{i}", shard=(i, 3)), tmp_path / f"s{i}")[1]) for i in range(3)]
+    for config in whole:
+        keys = [r.get("image_key") or r["article_accession_id"] for p in parts for r in p[config]]
+        assert sorted(keys) == sorted(r.get("image_key") or r["article_accession_id"] for r in whole[config])
+
+
+def test_rebuilt_folder_never_serves_stale_rows(tmp_path, mixed_license_corpus, monkeypatch):
+    """datasets caches a local folder by name; a rebuild into the same folder must still load fresh rows."""
+    out = tmp_path / "out"
+    cache = tmp_path / "shared_cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    run_build([], out)
+    first = datasets.load_dataset(str(out), "commercial", split="train", cache_dir=str(cache))
+    assert len(first) == 46
+    run_build([mixed_license_corpus], out)
+    second = datasets.load_dataset(str(out), "commercial", split="train", cache_dir=str(cache))
+    assert set(second["article_accession_id"]) == {"PMC3166277", "PMC2599765", "PMC1240052"}
+
+
+def test_unfinished_build_with_other_sources_is_refused(tmp_path, corpus40, mixed_license_corpus):
+    out = tmp_path / "out"
+    state = out / ".pmc-hub"
+    state.mkdir(parents=True)
+    opts = BuildOptions(sources=[str(corpus40)], out_dir=out)
+    (state / "state.json").write_text(json.dumps({"fingerprint": opts.fingerprint(), "complete": False}))
+    with pytest.raises(BuildError, match="--fresh"):
+        run_build([mixed_license_corpus], out)
+    assert run_build([mixed_license_corpus], out, fresh=True).articles_in == 5
+
+
+def test_cli_build_prints_summary(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "pmc_hub.cli", "build", "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "46 images written" in proc.stdout and "commercial" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "pmc_hub.cli", "build", str(tmp_path / "nope"), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "no such file or folder" in bad.stderr

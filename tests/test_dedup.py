@@ -1,0 +1,114 @@
+"""Duplicate detection on real sample images: re-encoded / resized copies are caught, distinct
+figures are not, and the band index finds exactly what a brute-force scan finds."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from figure_rows import figure_row, reencode, sample_images, sample_rows
+from pmc_hub.dedup import DedupError, Duplicate, DuplicateIndex, drop_duplicates, find_duplicates
+from pmc_hub.media import hamming
+
+
+@pytest.fixture(scope="module")
+def originals() -> list[dict]:
+    return sample_rows()
+
+
+def test_distinct_sample_figures_are_not_duplicates(originals):
+    assert len(originals) >= 50
+    assert find_duplicates(originals) == []
+
+
+@pytest.mark.parametrize("fmt,scale,quality", [
+    ("JPEG", 1.0, 40),  # JPEG quality change (and PNG/TIFF -> JPEG)
+    ("PNG", 1.0, None),  # JPEG -> PNG
+    ("JPEG", 0.5, 85),  # resized to half
+    ("PNG", 0.75, None),
+])
+def test_reencoded_and_resized_copies_are_caught(originals, fmt, scale, quality):
+    copies = []
+    for i, row in enumerate(originals):
+        data = reencode(row["image"]["bytes"], fmt, scale, quality or 75)
+        copies.append(figure_row(data, article=f"PMC9{i:05d}", figure_id="F1", file_name=f"copy.{fmt.lower()}",
+                                 license_category="noncommercial"))
+    found = {d.key: d for d in find_duplicates(originals + copies)}
+    assert set(found) == {c["image_key"] for c in copies}
+    for original, copy in zip(originals, copies):
+        dup = found[copy["image_key"]]
+        assert dup.duplicate_of == original["image_key"] and dup.kind == "near"
+        assert dup.distance == hamming(original["image_phash"], copy["image_phash"])
+
+
+def test_exact_copy_in_another_article_is_an_exact_duplicate(originals):
+    row = originals[0]
+    copy = figure_row(row["image"]["bytes"], article="PMC1", figure_id="F9", file_name="same.jpg")
+    assert find_duplicates([row, copy]) == [Duplicate(copy["image_key"], row["image_key"], 0, "exact")]
+
+
+def test_one_index_spans_configs_and_splits_keep_first(originals):
+    index = DuplicateIndex()
+    dups: list[Duplicate] = []
+    test_split = originals[:3]
+    train = [figure_row(reencode(r["image"]["bytes"], "JPEG", 0.8, 70), article="PMC2", figure_id=f"F{i}",
+                        file_name=f"f{i}.jpg") for i, r in enumerate(test_split)] + originals[3:6]
+    kept_test = list(drop_duplicates(test_split, index, dups.append))
+    kept_train = list(drop_duplicates(train, index, dups.append))
+    assert kept_test == test_split
+    assert [r["image_key"] for r in kept_train] == [r["image_key"] for r in originals[3:6]]
+    assert [d.duplicate_of for d in dups] == [r["image_key"] for r in test_split]
+
+
+def test_band_index_matches_brute_force():
+    rng = random.Random(3)
+    base = [rng.getrandbits(64) for _ in range(200)]
+    hashes = base + [h ^ sum(1 << rng.randrange(64) for _ in range(rng.randrange(0, 9))) for h in base[:150]]
+    rng.shuffle(hashes)
+    index = DuplicateIndex(max_distance=6)
+    seen: list[tuple[str, int]] = []
+    for i, h in enumerate(hashes):
+        hexed = f"{h:016x}"
+        expected = min(((bin(h ^ v).count("1"), j, k) for j, (k, v) in enumerate(seen)
+                        if bin(h ^ v).count("1") <= 6), default=None)
+        dup = index.add(f"k{i}", f"sha{i}", hexed)
+        if expected is None:
+            assert dup is None
+            seen.append((f"k{i}", h))
+        else:
+            assert (dup.duplicate_of, dup.distance) == (expected[2], expected[0])
+
+
+def test_threshold_zero_is_exact_only(originals):
+    copy = figure_row(reencode(originals[0]["image"]["bytes"], "PNG"), article="PMC3", figure_id="F1", file_name="x.png")
+    assert find_duplicates([originals[0], copy], max_distance=0) == []
+
+
+@pytest.mark.parametrize("phash,reason", [("zz" * 8, "not hexadecimal"), ("abc", "16 hex digits")])
+def test_bad_phash_names_the_image(phash, reason):
+    with pytest.raises(DedupError, match=f"PMC1/F1/a.jpg: image_phash .*{reason}"):
+        DuplicateIndex().add("PMC1/F1/a.jpg", "00" * 32, phash)
+
+
+def test_sample_images_cover_every_format():
+    assert {p.suffix for p in sample_images()} == {".jpg", ".png", ".tif"}
+
+
+def test_scan_folder_finds_cross_config_copies_and_keeps_test_first(tmp_path, originals):
+    from pmc_hub.dedup import scan_folder
+    from pmc_hub.writers import ShardLayout, write_part
+
+    train = originals[:4]
+    test = [figure_row(reencode(r["image"]["bytes"], "JPEG", 0.6, 50), article=f"T{i}", figure_id="F1", file_name="t.jpg")
+            for i, r in enumerate(originals[:2])]
+    nc = [figure_row(r["image"]["bytes"], article="NC1", figure_id=f"F{i}", file_name=f"n{i}.jpg",
+                     license_category="noncommercial") for i, r in enumerate(originals[3:5])]
+    write_part(train, "figure", tmp_path / "commercial" / "train-00000-of-00001.parquet", ShardLayout())
+    write_part(nc, "figure", tmp_path / "noncommercial" / "train-00000-of-00001.parquet", ShardLayout())
+    write_part(test, "figure", tmp_path / "benchmark" / "test-00000-of-00001.parquet", ShardLayout())
+    found = {(d.key, d.duplicate_of, d.kind) for d in scan_folder(tmp_path)}
+    assert found == {
+        (train[0]["image_key"], test[0]["image_key"], "near"),
+        (train[1]["image_key"], test[1]["image_key"], "near"),
+        (nc[0]["image_key"], train[3]["image_key"], "exact"),
+    }

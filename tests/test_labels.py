@@ -1,0 +1,218 @@
+"""Labelers: caption rules on real captions, panel layout, zero-shot CLIP and embedding clusters
+with tiny random models loaded through from_pretrained."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lxml import etree
+
+from figure_rows import sample_rows
+from pmc_hub.labels import (ClusterLabeler, ClusterLabelError, RuleLabeler, SubfigurePanelLabeler, ZeroShotLabeler,
+                            chain, cluster_label_template, fit_clusters, kmeans, load_cluster_labels, load_taxonomy,
+                            panel_layout)
+from pmc_hub.resources import sample_dir
+from pmc_hub.schema import validate
+from tiny_models import tiny_clip, tiny_vit
+
+SAMPLES = Path(__file__).parent / "data" / "samples"
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def real_caption(path: Path, fig_id: str) -> str:
+    """The caption text of <fig id=fig_id>: title and paragraphs, whitespace collapsed."""
+    fig = next(f for f in etree.parse(str(path), _SAFE).iter("{*}fig") if f.get("id") == fig_id)
+    parts = [" ".join("".join(el.itertext()).split()) for el in fig.find("{*}caption")]
+    return " ".join(p for p in parts if p)
+
+
+# (file, fig id, primary, secondary that must be present, panel type) - checked by reading each caption.
+REAL = [
+    ("europepmc-2026/PMC13261293.xml", "vms371021-fig-0001", "Clinical Imaging", "computerized tomography", "multiple"),
+    ("oai-pmh/PMC7500000.xml", "Fig1", "Clinical Imaging", "computerized tomography", None),
+    ("oai-pmh/PMC10777901.xml", "cancers-16-00233-f001", "Clinical Imaging", "nuclear medicine", "multiple"),
+    ("europepmc-2026/PMC13243813.xml", "liv70733-fig-0001", "Plots and Charts", "Kaplan-Meier curve", "multiple"),
+    ("oai-pmh/PMC7500000.xml", "Fig2", "Microscopy", "histopathology", "multiple"),
+    ("oai-pmh/PMC6000000.xml", "Fig2", "Microscopy", "histopathology", "multiple"),
+    ("PMC3902907/PMC3902907.nxml", "gkt903-F1", "Microscopy", "fluorescence microscopy", "multiple"),
+    ("PMC534114/PMC534114.nxml", "F1", "Immuno Assays", "western blot", "multiple"),
+    ("PMC3460867/PMC3460867.nxml", "pone-0046493-g001", "Chemical Structures", "chemical structure", "multiple"),
+    ("PMC4222443/PMC4222443.nxml", "Fig1", "Plots and Charts", "scatter plot", None),
+    ("PMC7289599/PMC7289599.nxml", "fig1s1", "Plots and Charts", "heatmap", "multiple"),
+    ("PMC3441633/PMC3441633.nxml", "pone-0045360-g009", "Illustrative Diagrams", "schematic", None),
+    (sample_dir() / "plosone-0091296/plosone-0091296.xml", "pone-0091296-g001", "Maps", "geographic map", None),
+    (sample_dir() / "elife-30274-v1/elife-30274-v1.xml", "fig2s1", "Plots and Charts", "box plot", "multiple"),
+    (sample_dir() / "elife-30274-v1/elife-30274-v1.xml", "fig1", "Immuno Assays", "western blot", "multiple"),
+]
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleLabeler:
+    return RuleLabeler()
+
+
+@pytest.mark.parametrize("path,fig_id,primary,secondary,panel", REAL, ids=[r[1] for r in REAL])
+def test_rules_label_real_captions(rules, path, fig_id, primary, secondary, panel):
+    row = rules.label_row({"caption": real_caption(SAMPLES / path, fig_id), "image_context": []})
+    assert row["image_primary_label"] == primary
+    assert secondary in row["image_secondary_label"]
+    assert row.get("image_panel_type") == panel
+    assert row["image_label_source"] == "rules"
+    assert 0 < row["image_label_score"] <= 1
+    assert row["image_label_id"] == load_taxonomy().primary_named(primary).id
+
+
+def test_celltracker_ct_green_is_not_computed_tomography(rules):
+    caption = real_caption(SAMPLES / "oai-pmh/PMC10400000.xml", "JCS260419F2")
+    assert "CT Green" in caption
+    row = rules.label_row({"caption": caption, "image_context": []})
+    assert row["image_primary_label"] != "Clinical Imaging"
+    assert "computerized tomography" not in (row["image_secondary_label"] or [])
+
+
+def test_caption_without_modality_stays_unlabelled_but_gets_panels(rules):
+    # "CVs (coefficients of variation)" and "SDs" must not read as voltammetry / anything else.
+    caption = real_caption(SAMPLES / "PMC3166277/PMC3166277.nxml", "F3")
+    row = rules.label_row({"caption": caption, "image_context": []})
+    assert row.get("image_primary_label") is None and row.get("image_label_score") is None
+    assert row["image_panel_type"] == "multiple"
+
+
+@pytest.mark.parametrize("caption,expected", [
+    ("Data are mean ± SEM of three ACT experiments.", None),  # SEM = standard error, ACT is a word
+    ("CTRL and Ct values of qPCR.", None),
+    ("Representative PET/CT of a patient.", "Clinical Imaging"),
+    ("Brain mri of a patient.", None),  # abbreviations are case-sensitive
+    ("Brain MRI of a patient.", "Clinical Imaging"),
+    ("SEM images of the scaffold.", "Microscopy"),
+])
+def test_abbreviations_need_case_and_token_boundaries(rules, caption, expected):
+    assert rules.label_row({"caption": caption, "image_context": []}).get("image_primary_label") == expected
+
+
+def test_inline_reference_text_counts_but_less_than_the_caption(rules):
+    row = rules.label_row({"caption": "Patient 3 at follow-up.", "image_context": ["The MRI (Figure 2) showed a lesion."]})
+    assert row["image_primary_label"] == "Clinical Imaging"
+    both = rules.label_row({"caption": "Western blot of lysates.", "image_context": ["The MRI (Figure 2) showed a lesion."]})
+    assert both["image_primary_label"] == "Immuno Assays"
+    assert both["image_secondary_label"] == ["western blot", "magnetic resonance"]
+    assert both["image_label_score"] == pytest.approx(2.0 / 2.5)
+
+
+def test_labeler_streams_batches_and_keeps_rows_valid():
+    rows = sample_rows()[:5]
+    rows[0]["caption"] = "Kaplan-Meier survival curves. (A) Overall survival. (B) Relapse-free survival."
+    labeler = RuleLabeler(batch_size=2)
+    out = list(labeler.label(iter(rows)))
+    assert [r["image_key"] for r in out] == [r["image_key"] for r in rows]
+    assert out[0]["image_primary_label"] == "Plots and Charts" and out[0]["image_panel_type"] == "multiple"
+    assert rows[0]["image_primary_label"] is None  # input rows are not mutated
+    for r in out:
+        validate("figure", r, r["image_key"])
+
+
+@pytest.mark.parametrize("boxes,expected", [
+    ([(0, 0, 10, 10)], ("single", "single")),
+    ([(0, 0, 10, 10), (12, 1, 20, 9), (22, 0, 30, 10)], ("multiple", "row")),
+    ([(0, 0, 10, 10), (0, 12, 10, 20)], ("multiple", "column")),
+    ([(0, 0, 10, 10), (12, 0, 20, 10), (0, 12, 10, 20), (12, 12, 20, 20)], ("multiple", "grid")),
+    ([(0, 0, 20, 10), (0, 12, 10, 20), (12, 12, 20, 20)], ("multiple", "irregular")),
+])
+def test_panel_layout_from_subfigure_boxes(boxes, expected):
+    assert panel_layout(boxes) == expected
+
+
+def test_subfigure_panels_override_caption_guess_and_keep_label():
+    row = sample_rows()[0]
+    row["caption"] = "Western blot of lysates."
+    boxes = {row["image_key"]: [(0, 0, 10, 10), (12, 0, 20, 10)]}
+    out = next(chain([row], RuleLabeler(), SubfigurePanelLabeler(boxes)))
+    assert (out["image_panel_type"], out["image_panel_subtype"]) == ("multiple", "row")
+    assert out["image_primary_label"] == "Immuno Assays" and out["image_label_source"] == "rules"
+    untouched = next(SubfigurePanelLabeler({}).label([row]))
+    assert untouched["image_panel_type"] is None
+
+
+def test_taxonomy_has_16_documented_primaries_with_unique_names():
+    tax = load_taxonomy()
+    assert len(tax.primary) == 16
+    names = [s.name for p in tax.primary for s in p.secondary]
+    assert len(names) == len(set(names))
+    doc = (Path(__file__).parents[1] / "docs" / "taxonomy.md").read_text()
+    for p in tax.primary:
+        assert p.name in doc
+    assert tax.panel_subtypes["multiple"] == ("row", "column", "grid", "irregular")
+
+
+def test_zero_shot_labels_with_tiny_clip_from_disk(tmp_path):
+    model = tiny_clip(tmp_path / "clip")
+    rows = sample_rows()[:4]
+    one = list(ZeroShotLabeler(model, batch_size=1, device="cpu").label(rows))
+    many = list(ZeroShotLabeler(model, batch_size=4, device="cpu").label(rows))
+    tax = load_taxonomy()
+    for a, b in zip(one, many):
+        assert a["image_primary_label"] == b["image_primary_label"]
+        assert a["image_label_score"] == pytest.approx(b["image_label_score"], abs=1e-4)
+        primary = tax.primary_named(a["image_primary_label"])
+        assert a["image_label_id"] == primary.id
+        assert a["image_secondary_label"][0] in [s.name for s in primary.secondary]
+        assert 1 / 16 <= a["image_label_score"] <= 1
+        assert a["image_label_source"] == f"zero-shot:{model}"
+        validate("figure", a, a["image_key"])
+
+
+def test_kmeans_recovers_separated_groups_deterministically():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal([5, 0, 0], 0.1, (20, 3)), rng.normal([0, 5, 0], 0.1, (20, 3)),
+                        rng.normal([0, 0, 5], 0.1, (20, 3))])
+    c1, a1 = kmeans(x, 3, seed=7)
+    c2, a2 = kmeans(x, 3, seed=7)
+    assert np.array_equal(a1, a2) and np.allclose(c1, c2)
+    groups = [set(a1[i * 20:(i + 1) * 20]) for i in range(3)]
+    assert all(len(g) == 1 for g in groups) and len(set.union(*groups)) == 3
+    with pytest.raises(ValueError, match="k="):
+        kmeans(x[:2], 3)
+
+
+def test_cluster_labeler_with_tiny_vit_and_maintainer_file(tmp_path):
+    model = tiny_vit(tmp_path / "vit")
+    rows = sample_rows()[:8]
+    centroids = fit_clusters(rows, model, k=2, seed=0, device="cpu")
+    assert centroids.shape[0] == 2
+    unnamed = list(ClusterLabeler(model, centroids, device="cpu").label(rows))
+    ids = [r["image_cluster_id"] for r in unnamed]
+    assert set(ids) == {0, 1}
+    assert all(r["image_primary_label"] is None for r in unnamed)
+
+    template = cluster_label_template(unnamed)
+    assert sorted(template["clusters"]) == [0, 1] and template["clusters"][0]["examples"]
+    label_file = tmp_path / "clusters.yaml"
+    label_file.write_text("clusters:\n  0: {primary: Microscopy, secondary: [fluorescence microscopy]}\n")
+    labeler = ClusterLabeler(model, centroids, load_cluster_labels(label_file), device="cpu", batch_size=3)
+    out = list(labeler.label(rows))
+    assert [r["image_cluster_id"] for r in out] == ids
+    for r in out:
+        if r["image_cluster_id"] == 0:
+            assert r["image_primary_label"] == "Microscopy"
+            assert r["image_secondary_label"] == ["fluorescence microscopy"]
+            assert r["image_label_id"] == load_taxonomy().primary_named("Microscopy").id
+            assert r["image_label_source"].startswith("clusters:")
+            validate("figure", r, r["image_key"])
+        else:
+            assert r["image_primary_label"] is None
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("clusters:\n  4: {primary: Microscopes}\n", "cluster 4: 'Microscopes' is not a primary class"),
+    ("clusters:\n  2: {primary: Microscopy, secondary: [bar plot]}\n", "cluster 2: 'bar plot' is not a secondary class"),
+    ("clusters:\n  x: {primary: Microscopy}\n", "cluster x: cluster id must be an integer"),
+    ("clusters:\n  1: {secondary: [heatmap]}\n", "cluster 1: needs a 'primary'"),
+    (json.dumps({"labels": {}}), "expected a mapping under 'clusters'"),
+])
+def test_bad_cluster_label_file_names_cluster_and_reason(tmp_path, text, reason):
+    path = tmp_path / "labels.yaml"
+    path.write_text(text)
+    with pytest.raises(ClusterLabelError, match=reason):
+        load_cluster_labels(path)

@@ -1,0 +1,70 @@
+"""Media resolution and image inspection on real sample images and crafted bad ones."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from conftest import jpeg_bytes
+from pmc_hub import media
+from pmc_hub.models import Graphic
+from pmc_hub.resources import sample_dir
+
+
+def test_resolve_with_and_without_extension():
+    names = ["pone.0046493.g001.jpg", "pone.0046493.g001.gif", "fig1.jpg", "ehp-116-1694f1.JPG", "sub/g003.png"]
+    assert media.resolve(Graphic("pone.0046493.g001"), names) == "pone.0046493.g001.jpg"  # .gif thumbnail loses
+    assert media.resolve(Graphic("fig1.jpg"), names) == "fig1.jpg"
+    assert media.resolve(Graphic("ehp-116-1694f1"), names) == "ehp-116-1694f1.JPG"
+    assert media.resolve(Graphic("g003.png"), names) == "sub/g003.png"
+    assert media.resolve(Graphic("g9.gif", alternates=["fig1.jpg"]), names) == "fig1.jpg"
+    assert media.resolve(Graphic("missing"), names) is None
+
+
+@pytest.mark.parametrize("rel, fmt", [
+    ("elife-30274-v1/fig1.jpg", "JPEG"), ("plosone-0091296/g001.png", "PNG"), ("ijm-00202/ijm-00202-fig001.tif", "TIFF"),
+])
+def test_inspect_real_images_keeps_bytes(rel, fmt):
+    data = (sample_dir() / rel).read_bytes()
+    img = media.inspect(rel.split("/")[-1], data)
+    assert img.data is data  # never re-encoded
+    assert img.format == fmt
+    with Image.open(io.BytesIO(data)) as im:
+        assert (img.width, img.height) == im.size
+    assert len(img.sha256) == 64 and len(img.phash) == 16
+
+
+def test_phash_matches_imagehash_and_survives_reencoding():
+    imagehash = pytest.importorskip("imagehash")
+    data = (sample_dir() / "elife-46472-v3/fig1.jpg").read_bytes()
+    ours = media.inspect("fig1.jpg", data).phash
+    with Image.open(io.BytesIO(data)) as im:
+        reference = str(imagehash.phash(im))
+        buf = io.BytesIO()
+        im.convert("RGB").resize((im.width // 2, im.height // 2)).save(buf, "JPEG", quality=60)
+    assert media.hamming(ours, reference) <= 6  # JPEG draft decoding differs slightly from a full decode
+    assert media.hamming(ours, media.inspect("small.jpg", buf.getvalue()).phash) <= 8
+    other = media.inspect("other.jpg", (sample_dir() / "elife-46472-v3/fig5.jpg").read_bytes()).phash
+    assert media.hamming(ours, other) > 16
+
+
+def test_bad_images_are_refused_with_a_reason():
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("empty.jpg", b"")
+    assert e.value.reason == "empty image"
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("junk.jpg", b"this is not an image at all")
+    assert e.value.reason == "unreadable image"
+    truncated = jpeg_bytes(1)[:300]
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("truncated.jpg", truncated)
+    assert e.value.reason == "unreadable image"
+
+
+def test_decompression_bomb_guard():
+    buf = io.BytesIO()
+    Image.new("1", (12000, 12000)).save(buf, "PNG")  # 144 Mpx in a tiny file
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("bomb.png", buf.getvalue(), max_pixels=50_000_000)
+    assert e.value.reason == "image too large"

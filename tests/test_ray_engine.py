@@ -1,0 +1,80 @@
+"""The Ray Data backend gives the process backend's results, in order, on a local Ray instance."""
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+from pmc_hub import build as build_mod  # noqa: E402
+from pmc_hub.build import BuildOptions, process_package  # noqa: E402
+from pmc_hub.engines import ray_engine  # noqa: E402
+from pmc_hub.models import InMemory, OnDisk  # noqa: E402
+from pmc_hub.sources import open_sources  # noqa: E402
+
+# pmc_hub.jats currently fills image_context nondeterministically (a set of id()s of lxml proxies
+# that are freed and reused), so two parses of one article can differ there; compared apart.
+UNSTABLE = {"image_context"}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _stable(result):
+    rows = [{k: v for k, v in r.items() if k not in UNSTABLE} for r in result.figure_rows]
+    return (result.origin, result.article_id, rows, result.article_row, result.skips, result.figures_in,
+            result.images_in, result.license_category, result.license_code)
+
+
+def test_results_equal_the_process_backend_in_order(local_ray):
+    options = BuildOptions(progress=False)
+    packages = list(open_sources([]))  # the bundled sample: 6 real articles with images
+    expected = [process_package(p, options) for p in packages]
+    got = list(ray_engine.results(iter(packages), options, window=4))  # two windows
+    assert [r.article_id for r in got] == [r.article_id for r in expected]
+    assert sum(len(r.figure_rows) for r in got) == sum(len(r.figure_rows) for r in expected) > 40
+    assert [_stable(r) for r in got] == [_stable(r) for r in expected]
+    for g, e in zip(got, expected):
+        for gr, er in zip(g.figure_rows, e.figure_rows):
+            assert gr["image"]["bytes"] == er["image"]["bytes"]
+            assert type(gr["image_label_score"]) is type(er["image_label_score"])
+
+
+def test_full_build_through_ray_writes_the_same_rows(local_ray, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    build_mod.build(BuildOptions(out_dir=tmp_path / "proc", progress=False))
+    # The build's per-article stage, routed through Ray (what `--engine ray` selects).
+    monkeypatch.setattr(build_mod, "_results", ray_engine.results_for_build)
+    report = build_mod.build(BuildOptions(out_dir=tmp_path / "ray", progress=False))
+    assert report.configs["commercial"]["train"] > 40
+    for config in ("commercial", "articles"):
+        a = pq.read_table(sorted((tmp_path / "proc" / config).glob("*.parquet"))).drop_columns(
+            [c for c in UNSTABLE if config != "articles"])
+        b = pq.read_table(sorted((tmp_path / "ray" / config).glob("*.parquet"))).drop_columns(
+            [c for c in UNSTABLE if config != "articles"])
+        assert a.equals(b), config
+
+
+def test_portable_reads_media_into_memory(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8data")
+    from pmc_hub.models import ArticlePackage
+
+    pkg = ArticlePackage("PMC1", b"<article/>", {"a.jpg": OnDisk(tmp_path / "a.jpg")}, "origin", {"pmcid": "PMC1"})
+    moved = pickle.loads(pickle.dumps(ray_engine.portable(pkg)))
+    (tmp_path / "a.jpg").unlink()  # a worker on another machine cannot see the file
+    assert isinstance(moved.media["a.jpg"], InMemory) and moved.media["a.jpg"]() == b"\xff\xd8data"
+    assert (moved.package_id, moved.origin, moved.metadata) == ("PMC1", "origin", {"pmcid": "PMC1"})
+
+
+def test_unreachable_cluster_is_a_named_error():
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    with pytest.raises(ray_engine.RayEngineError, match="127.0.0.1:1"):
+        ray_engine.connect("127.0.0.1:1")
