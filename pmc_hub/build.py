@@ -48,6 +48,8 @@ class BuildOptions:
     checkpoint_articles: int = 200  # articles per journal batch
     checkpoint_bytes: int = 256 * 1024 * 1024  # or fewer, when their rows are this large
     max_pixels: int = media.MAX_PIXELS
+    mesh_files: list = field(default_factory=list)  # PubMed baseline/update XML for MeSH terms
+    mesh_eutils: bool = False  # or look MeSH up with E-utilities (NCBI_API_KEY / NCBI_EMAIL from the environment)
     fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
     progress: bool = True
     write_card: bool = True
@@ -55,7 +57,8 @@ class BuildOptions:
     def fingerprint(self) -> str:
         """What must match for a resume to be valid (not workers, progress...)."""
         key = {"sources": [str(s) for s in self.sources], "shard": self.shard, "layout": asdict(self.layout),
-               "max_pixels": self.max_pixels, "version": __version__}
+               "max_pixels": self.max_pixels, "version": __version__, "mesh": [str(m) for m in self.mesh_files],
+               "mesh_eutils": self.mesh_eutils}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -175,7 +178,8 @@ def build(options: BuildOptions) -> BuildReport:
     seen_ids = {s["article_id"] for b in batches for s in b["articles"] if s["article_written"]}
     started = time.time()
     packages = (p for p in open_sources(options.sources) if in_shard(p, options.shard) and (p.origin or p.package_id) not in done)
-    batch = _Batch(len(batches))
+    mesh = _mesh_lookup(options)
+    batch = _Batch(len(batches), mesh)
     bar = tqdm(desc="articles", unit=" art", disable=not options.progress, initial=len(done))
     images = sum(n for b in batches for s in b["articles"] for c, n in s["rows"].items() if c != ARTICLES)
     for result in _results(packages, options):
@@ -189,7 +193,7 @@ def build(options: BuildOptions) -> BuildReport:
         bar.set_postfix(images=images, skips=len(result.skips), refresh=False)
         if batch.articles >= options.checkpoint_articles or batch.bytes >= options.checkpoint_bytes:
             batches.append(batch.flush(journal, options.layout))
-            batch = _Batch(len(batches))
+            batch = _Batch(len(batches), mesh)
     bar.close()
     if batch.articles:
         batches.append(batch.flush(journal, options.layout))
@@ -209,6 +213,17 @@ def _start(out: Path, options: BuildOptions) -> _Journal:
     journal.reset()
     journal.set_state(fingerprint=fingerprint, complete=False, started=time.time())
     return journal
+
+
+def _mesh_lookup(options: BuildOptions):
+    """MeSH terms come from PubMed, looked up in the main process so E-utilities' rate limit holds."""
+    if not (options.mesh_files or options.mesh_eutils):
+        return None
+    from .mesh import MeshLookup
+
+    if options.mesh_files:
+        return MeshLookup.from_files(options.mesh_files)
+    return MeshLookup.from_eutils(api_key=os.environ.get("NCBI_API_KEY"), email=os.environ.get("NCBI_EMAIL"))
 
 
 def _drop_unrecorded_parts(journal: _Journal, batches: list[dict]) -> None:
@@ -238,8 +253,9 @@ def _process_star(args: tuple[ArticlePackage, BuildOptions]) -> ArticleResult:
 class _Batch:
     """Rows of whole articles waiting to be written as one journal batch."""
 
-    def __init__(self, index: int):
+    def __init__(self, index: int, mesh=None):
         self.index = index
+        self.mesh = mesh
         self.rows: dict[str, list[dict]] = {}
         self.summaries: list[dict] = []
         self.articles = 0
@@ -263,8 +279,11 @@ class _Batch:
     def flush(self, journal: _Journal, layout: ShardLayout) -> dict:
         parts = {}
         for config, rows in sorted(self.rows.items()):
+            schema = "article" if config == ARTICLES else "figure"
+            if self.mesh is not None:  # the rows change, so they are checked against the schema again
+                rows = [validate(schema, row, row["article_accession_id"]) for row in self.mesh.apply(rows)]
             rel = f"parts/{config}/{SPLIT}/part-{self.index:06d}.parquet"
-            write_part(rows, "article" if config == ARTICLES else "figure", journal.dir / rel, layout)
+            write_part(rows, schema, journal.dir / rel, layout)
             parts[f"{config}/{SPLIT}"] = rel
         entry = {"batch": self.index, "parts": parts, "articles": self.summaries}
         journal.record(entry)

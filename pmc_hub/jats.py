@@ -33,69 +33,81 @@ def parse_xml(data: bytes) -> etree._Element:
         raise JATSError(f"malformed XML: {exc}") from None
     if root is None:
         raise JATSError("empty XML document")
-    article = next((el for el in root.iter(etree.Element) if etree.QName(el).localname == "article"), None)
+    article = root if root.tag == "article" else next(
+        (el for el in root.iter(etree.Element) if etree.QName(el).localname == "article"), None)
     if article is None:
         raise JATSError("no <article> element")
-    for el in article.iter(etree.Element):
-        ns = etree.QName(el).namespace
-        if ns and ns not in _FOREIGN_NS:
-            el.tag = etree.QName(el).localname
+    if isinstance(article.tag, str) and article.tag.startswith("{"):
+        for el in article.iter(etree.Element):  # namespaced JATS (OAI-PMH): unqualify its tags
+            ns = etree.QName(el).namespace
+            if ns and ns not in _FOREIGN_NS:
+                el.tag = etree.QName(el).localname
+    _prepare(article)
     return article
 
 
 # Elements that separate words when flattened; everything else is inline.
-_BLOCK = frozenset(
+_BLOCK = (
     "p title label caption sec list list-item def-item def-list term td th tr table thead tbody "
     "disp-formula disp-quote boxed-text fig table-wrap ref mixed-citation element-citation "
     "article-title source year volume issue fpage lpage name person-group etal pub-id "
-    "given-names surname kwd subject break".split()
-)
-_SKIP = frozenset(("tex-math", "alt-text", "long-desc", "object-id"))
+    "given-names surname kwd subject break license-p copyright-statement"
+).split()
+_SKIP = ("tex-math", "alt-text", "long-desc", "object-id")
+_NO_TEXT = ("graphic", "inline-graphic", "media")
 
 
-def text_of(el: Optional[etree._Element], skip: frozenset = frozenset()) -> str:
-    """Plain text of an element: inline markup joined, block elements separated by a space."""
+def _prepare(article: etree._Element) -> None:
+    """Make the tree's plain text right once, so `text_of` is a single C-level serialisation:
+    drop text that is not content, keep one form of each <alternatives>, and put a space
+    around every block element."""
+    etree.strip_elements(article, *_SKIP, with_tail=True)
+    for ref in list(article.iter(etree.Entity)):  # unexpanded entity references carry no content
+        _remove(ref)
+    for alt in article.iter("alternatives"):
+        kept = False
+        for child in list(alt):
+            if not isinstance(child.tag, str) or child.tag in _NO_TEXT:
+                continue
+            if kept:
+                _remove(child)
+            kept = True
+    for el in article.iter(*_BLOCK):
+        el.tail = " " + el.tail if el.tail else " "
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = prev.tail + " " if prev.tail else " "
+        else:
+            parent = el.getparent()
+            if parent is not None:
+                parent.text = parent.text + " " if parent.text else " "
+
+
+def _remove(el: etree._Element) -> None:
+    """Detach an element, keeping the text that follows it."""
+    parent = el.getparent()
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def text_of(el: Optional[etree._Element]) -> str:
+    """Plain text of a prepared element: inline markup joined, blocks separated by one space."""
     if el is None:
         return ""
-    parts: list[str] = []
-    _collect(el, parts, skip | _SKIP, top=True)
-    return _squash("".join(parts))
-
-
-def _collect(el, parts: list[str], skip: frozenset, top: bool = False) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    local = tag.rsplit("}", 1)[-1]
-    if not top and local in skip:
-        if el.tail:
-            parts.append(el.tail)
-        return
-    block = local in _BLOCK
-    if block:
-        parts.append(" ")
-    if local == "alternatives":
-        # Alternatives hold one thing in several forms: flatten only the first.
-        kids = [k for k in el if isinstance(k.tag, str)]
-        if kids:
-            _collect(kids[0], parts, skip)
-    elif isinstance(el.tag, str):
-        if el.text:
-            parts.append(el.text)
-        for child in el:
-            _collect(child, parts, skip)
-    if block:
-        parts.append(" ")
-    if not top and el.tail:
-        parts.append(el.tail)
+    return _squash(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
 
 
 def _squash(s: str) -> str:
-    s = re.sub(r"\s+", " ", s).strip()
-    return re.sub(r" ([,.;:)\]])", r"\1", re.sub(r"([(\[]) ", r"\1", s))
-
-
-def _first(el: etree._Element, path: str) -> Optional[etree._Element]:
-    found = el.find(path)
-    return found
+    """One space between words; none inside brackets or before punctuation."""
+    s = " ".join(s.split())
+    for punct in ",.;:)]":
+        s = s.replace(" " + punct, punct)
+    return s.replace("( ", "(").replace("[ ", "[")
 
 
 def _clean(s: Optional[str]) -> Optional[str]:
@@ -206,9 +218,8 @@ def _authors(meta: etree._Element) -> list[str]:
 
 def _references(article: etree._Element) -> list[Reference]:
     refs = []
-    for ref in article.iter("ref"):
-        if _in_sub_article(ref, article):
-            continue
+    back = article.find("back")  # sub-articles have their own <back>
+    for ref in back.iter("ref") if back is not None else ():
         pmid = doi = None
         for pid in ref.iter("pub-id"):
             kind, value = pid.get("pub-id-type"), (pid.text or "").strip()
@@ -216,18 +227,12 @@ def _references(article: etree._Element) -> list[Reference]:
                 pmid = value
             elif kind == "doi" and value and not doi:
                 doi = value
-        citation = next((c for c in ref if isinstance(c.tag, str) and c.tag in ("mixed-citation", "element-citation", "citation", "nlm-citation")), ref)
-        refs.append(Reference(ref.get("id"), text_of(citation, frozenset(("pub-id",))), pmid, doi))
+        citation = next((c for c in ref if c.tag in _CITATIONS), ref)
+        refs.append(Reference(ref.get("id"), text_of(citation), pmid, doi))
     return refs
 
 
-def _in_sub_article(el: etree._Element, article: etree._Element) -> bool:
-    parent = el.getparent()
-    while parent is not None and parent is not article:
-        if parent.tag in ("sub-article", "response"):
-            return True
-        parent = parent.getparent()
-    return False
+_CITATIONS = ("mixed-citation", "element-citation", "citation", "nlm-citation")
 
 
 def _abstract(meta: etree._Element) -> Optional[str]:
@@ -236,22 +241,16 @@ def _abstract(meta: etree._Element) -> Optional[str]:
     return _clean(text_of(main)) if main is not None else None
 
 
-_BODY_SKIP = frozenset(("fig", "fig-group", "table-wrap", "table-wrap-group", "supplementary-material", "xref-group"))
+_FLOATS = ("fig", "fig-group", "table-wrap", "table-wrap-group", "supplementary-material")
 
 
 def body_text(article: etree._Element) -> str:
-    """Section titles and paragraphs of the main body, one per line; captions excluded."""
+    """Section titles and paragraphs of the main body, one per block; call after floats are stripped."""
     body = article.find("body")
     if body is None:
         return ""
-    blocks = []
-    for el in body.iter("title", "p"):
-        if any(a.tag in _BODY_SKIP or a.tag == "p" for a in _ancestors(el, body)):
-            continue
-        text = text_of(el, _BODY_SKIP)
-        if text:
-            blocks.append(text)
-    return "\n\n".join(blocks)
+    blocks = (text_of(el) for el in body.xpath(".//p[not(ancestor::p)] | .//title[not(ancestor::p)]"))
+    return "\n\n".join(b for b in blocks if b)
 
 
 def _ancestors(el: etree._Element, stop: etree._Element) -> Iterator[etree._Element]:
@@ -332,14 +331,14 @@ def _cited_ids(p: etree._Element, alias: dict[str, list[str]], order: dict[str, 
     return cited
 
 
-def _figures(article: etree._Element) -> list[Figure]:
-    figs = list(article.iter("fig"))
+def _figures(article: etree._Element) -> tuple[list[Figure], dict[str, list[str]]]:
+    """Every <fig> with label, caption and graphics, and a map from each citable id
+    (fig, fig-group, graphic) to the figure ids it stands for."""
     figures: list[Figure] = []
     alias: dict[str, list[str]] = {}
-    for n, fig in enumerate(figs, 1):
+    for n, fig in enumerate(article.iter("fig"), 1):
         fid = fig.get("id") or f"fig-{n}"
-        label = _clean(text_of(fig.find("label")))
-        figures.append(Figure(fid, label, _caption(fig), _graphics(fig)))
+        figures.append(Figure(fid, _clean(text_of(fig.find("label"))), _caption(fig), _graphics(fig)))
         alias.setdefault(fid, []).append(fid)
         for g in fig.iter("graphic"):
             if g.get("id"):
@@ -347,38 +346,36 @@ def _figures(article: etree._Element) -> list[Figure]:
     for group in article.iter("fig-group"):
         if group.get("id"):
             alias[group.get("id")] = [f.get("id") for f in group.iter("fig") if f.get("id")]
+    return figures, alias
+
+
+def _add_contexts(article: etree._Element, figures: list[Figure], alias: dict[str, list[str]]) -> None:
+    """Attach to each figure the paragraphs citing it (call once floats are stripped)."""
     order = {f.figure_id: i for i, f in enumerate(figures)}
-    numbers = {}
+    numbers: dict[int, str] = {}
     for f in figures:
         num = _figure_number(f.label)
         if num is not None:
             numbers.setdefault(num, f.figure_id)
     by_id = {f.figure_id: f for f in figures}
     for p in _citing_paragraphs(article):
-        cited = dict.fromkeys(_cited_ids(p, alias, order, numbers))
-        if not cited:
-            continue
         text = text_of(p)
-        for fid in cited:
+        for fid in dict.fromkeys(_cited_ids(p, alias, order, numbers)):
             fig = by_id.get(fid)
             if fig is not None and text and text not in fig.contexts:
                 fig.contexts.append(text)
-    return figures
 
 
 def _citing_paragraphs(article: etree._Element) -> Iterable[etree._Element]:
     """Innermost <p> elements holding a figure xref, outside captions and tables."""
     seen = set()
-    for x in article.iter("xref"):
-        if x.get("ref-type") != "fig":
-            continue
+    for x in article.iterfind(".//xref[@ref-type='fig']"):
         p = next((a for a in _ancestors(x, article) if a.tag == "p"), None)
         if p is None or p in seen:
             continue
-        if any(a.tag in ("caption", "table-wrap", "fig") for a in _ancestors(p, article)):
-            continue
         seen.add(p)  # the element itself: lxml proxies' id() can be reused
-        yield p
+        if not any(a.tag in ("caption", "table-wrap") for a in _ancestors(p, article)):
+            yield p
 
 
 # --- the article ------------------------------------------------------------------------------
@@ -410,9 +407,11 @@ def parse(data: bytes) -> Article:
         authors=_authors(meta),
         licenses=_licenses(meta),
         references=_references(article),
-        text=body_text(article),
-        figures=_figures(article),
     )
+    a.figures, alias = _figures(article)
+    etree.strip_elements(article, *_FLOATS, with_tail=False)  # captions are not body text nor context
+    _add_contexts(article, a.figures, alias)
+    a.text = body_text(article)
     if jmeta is not None:
         a.journal = _clean(text_of(jmeta.find(".//journal-title"))) or _journal_id(jmeta)
         issns = {(i.get("pub-type") or i.get("publication-format") or ""): (i.text or "").strip() for i in jmeta.findall("issn")}

@@ -11,7 +11,6 @@ are reported. See docs/sources.md.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import hashlib
@@ -32,14 +31,13 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Protocol, TypeVar
 
 from lxml import etree
 
 from . import __version__
-from .models import ArticlePackage
+from .models import ArticlePackage, OnDisk
 
 log = logging.getLogger(__name__)
 
@@ -881,7 +879,7 @@ class CloudSource:
             if suffixes is not None and not name.lower().endswith(tuple(s.lower() for s in suffixes)):
                 continue
             path = fetch_to(self.bucket, key, folder / name, md5, self.options.retry, transfer)
-            media[name] = partial(Path.read_bytes, path)
+            media[name] = OnDisk(path)
         return ArticlePackage(package_id=pid, xml=xml_path.read_bytes(), media=media,
                               origin=f"{self.bucket.url}/{pid}/", metadata=metadata)
 
@@ -947,8 +945,8 @@ def open_cloud_source(spec: str) -> Iterator[ArticlePackage]:
     source = CloudSource(options_from_spec(spec))
     yield from source.packages()
     r = source.report
-    for pid, reason in r.failed:
-        log.error("%s: not fetched: %s", pid, reason)
+    for pid, reason in r.failed:  # counted in the build report like any other skip
+        yield ArticlePackage(pid, b"", {}, f"{source.bucket.url}/{pid}", {}, [("download failed", str(reason))])
     log.info("PMC Cloud %s: %d articles yielded, %d skipped by metadata filters, %d failed, %d unchanged, "
              "%d removed, %d superseded", source.bucket.url, len(r.yielded), len(r.skipped), len(r.failed),
              r.unchanged, len(r.removed), len(r.superseded))

@@ -70,7 +70,7 @@ class BuildReport:
     configs: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> rows
     files: dict[str, list[str]] = field(default_factory=dict)  # config -> shard paths
     licenses: dict[str, int] = field(default_factory=dict)  # category -> articles
-    license_codes: dict[str, int] = field(default_factory=dict)
+    license_codes: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> code -> articles
     skip_counts: dict[str, int] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     options: dict = field(default_factory=dict)
@@ -87,7 +87,8 @@ class BuildReport:
             self.articles_written += 1
             category, code = summary["license_category"], summary["license_code"] or "unknown"
             self.licenses[category] = self.licenses.get(category, 0) + 1
-            self.license_codes[code] = self.license_codes.get(code, 0) + 1
+            codes = self.license_codes.setdefault(category, {})
+            codes[code] = codes.get(code, 0) + 1
         self.images_written += sum(n for config, n in summary["rows"].items() if config != "articles")
         self.skipped.extend(summary["skips"])
         for skip in summary["skips"]:

@@ -313,3 +313,21 @@ def test_cli_build_prints_summary(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pmc_hub.cli", "build", str(tmp_path / "nope"), "--out", str(out)],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "no such file or folder" in bad.stderr
+
+
+def test_mesh_terms_are_matched_by_pmid(tmp_path, mixed_license_corpus):
+    from pmc_hub.mesh import parse_pubmed
+
+    real = (SAMPLES / "pubmed-mesh" / "25760099.xml").read_text(encoding="utf-8")
+    terms = next(parse_pubmed(real.encode())).terms()
+    assert terms
+    # the same real record, filed under the PMID of one corpus article (PMC3166277)
+    pubmed = tmp_path / "pubmed.xml"
+    pubmed.write_text(real.replace(">25760099<", ">21810267<"), encoding="utf-8")
+    out = tmp_path / "out"
+    run_build([mixed_license_corpus], out, mesh_files=[pubmed])
+    rows = datasets.load_dataset(str(out), "commercial", split="train").select_columns(["article_accession_id", "article_mesh_terms"])
+    for row in rows:
+        assert row["article_mesh_terms"] == (terms if row["article_accession_id"] == "PMC3166277" else None)
+    articles = datasets.load_dataset(str(out), "articles", split="train")
+    assert {a["article_accession_id"]: a["article_mesh_terms"] for a in articles}["PMC3166277"] == terms

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from lxml import etree
 from PIL import Image
 
 from pmc_hub import jats, licenses, sources
-from pmc_hub.synthetic_corpus import CorpusError, CorpusOptions, make_article, write_corpus
+from pmc_hub.synthetic_corpus import CorpusError, CorpusOptions, iter_articles, make_article, write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(min_side=300, max_side=500)  # small images keep the tests fast
@@ -32,6 +31,9 @@ def test_same_seed_same_article_other_seed_differs():
     c = make_article(3, CorpusOptions(out_dir=Path("."), seed=2, **SMALL))
     assert a.xml == b.xml and a.images == b.images
     assert a.xml != c.xml
+    stream = list(iter_articles(CorpusOptions(out_dir=Path("."), articles=4, seed=1, **SMALL)))
+    assert [x.pmcid for x in stream] == ["PMC90000000", "PMC90000001", "PMC90000002", "PMC90000003"]
+    assert stream[3].xml == a.xml
 
 
 def test_cloud_layout_files_and_metadata(cloud):
@@ -139,3 +141,19 @@ def test_make_corpus_script(tmp_path):
                           "--max-side", "400", "--seed", "9"], capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["articles"] == 2
     assert len(list(tmp_path.glob("PMC*.1"))) == 2
+
+
+def test_bench_script_at_tiny_size_writes_every_section(tmp_path):
+    out = tmp_path / "bench.json"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--articles", "3", "--max-side", "400",
+                    "--workers", "1", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+                   capture_output=True, text=True, check=True, timeout=300)
+    report = json.loads(out.read_text())
+    assert {"machine", "corpus", "parse", "io_floor", "build", "build_vs_io_floor", "projection", "read"} <= set(report)
+    assert report["corpus"]["articles"] == 3
+    assert {"pmc_hub_ms_per_article", "pubmed_parser_ms_per_article", "speedup_vs_pubmed_parser"} <= set(report["parse"])
+    one = report["build"]["workers_1"]
+    assert one["figures_written"] == report["corpus"]["figures"] > 0
+    assert {"articles_per_s_per_core", "figures_per_s_per_core", "input_mb_per_s", "peak_rss_tree_mb"} <= set(one)
+    assert report["read"]["parquet"]["decoded"]["rows"] == report["read"]["webdataset"]["decoded"]["rows"] == one["figures_written"]
+    assert report["projection"]["cpu_hours_build"] > 0

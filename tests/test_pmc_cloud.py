@@ -278,8 +278,7 @@ def test_listing_xml_is_parsed_without_entities_or_network():
             b"</ListBucketResult>")
     page = parse_listing(body)
     assert len(page.objects) == 1
-    assert page.objects[0].key.startswith("metadata/PMC1.1.json")
-    assert Path("/etc/hostname").read_text().strip() not in page.objects[0].key or not Path("/etc/hostname").read_text().strip()
+    assert page.objects[0].key == "metadata/PMC1.1.json"  # the external entity was not expanded
     assert page.objects[0].etag == "abc" and page.next_token is None
 
 

@@ -72,9 +72,3 @@ def test_portable_reads_media_into_memory(tmp_path):
     assert isinstance(moved.media["a.jpg"], InMemory) and moved.media["a.jpg"]() == b"\xff\xd8data"
     assert (moved.package_id, moved.origin, moved.metadata) == ("PMC1", "origin", {"pmcid": "PMC1"})
 
-
-def test_unreachable_cluster_is_a_named_error():
-    if ray.is_initialized():
-        pytest.skip("a Ray instance is already running in this process")
-    with pytest.raises(ray_engine.RayEngineError, match="127.0.0.1:1"):
-        ray_engine.connect("127.0.0.1:1")

@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"rows per Parquet row group (default {DEFAULT_ROW_GROUP_ROWS})")
     p.add_argument("--checkpoint-every", type=int, default=200, metavar="N",
                    help="record progress every N articles, so a killed build resumes from there (default 200)")
+    p.add_argument("--mesh-xml", nargs="+", type=Path, default=[], metavar="FILE",
+                   help="PubMed baseline/update XML files (.xml or .xml.gz) to fill article_mesh_terms by PMID")
+    p.add_argument("--mesh-eutils", action="store_true",
+                   help="fill article_mesh_terms from PubMed E-utilities (set NCBI_API_KEY for 10 requests/s)")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming an unfinished build in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         sources=args.sources, out_dir=args.out, workers=args.workers, shard=args.shard,
         layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh, checkpoint_articles=args.checkpoint_every,
+        mesh_files=args.mesh_xml, mesh_eutils=args.mesh_eutils,
         progress=not args.no_progress,
     )
     try:

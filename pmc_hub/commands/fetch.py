@@ -64,6 +64,7 @@ def register(sub) -> None:
     p.add_argument("--state", type=Path, metavar="FILE", help=f"state file (default: DIR/{STATE_NAME})")
     p.add_argument("--prune", action="store_true", help="delete the folders of removed and superseded versions")
     p.add_argument("--retries", type=_positive, default=5, metavar="N", help="attempts per request (default 5)")
+    p.add_argument("--workers", type=_positive, default=8, metavar="N", help="articles downloaded in parallel (default 8)")
     p.set_defaults(func=run)
 
 
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
                             open_access_only=not args.include_non_oa, limit=args.limit),
         state_file=args.state or out / STATE_NAME, inventory=args.inventory,
         media_suffixes=None if args.all_media else IMAGE_SUFFIXES, retry=RetryPolicy(attempts=args.retries),
+        download_workers=args.workers,
     )
     try:
         source = CloudSource(options)

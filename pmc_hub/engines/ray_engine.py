@@ -12,14 +12,11 @@ Install with ``pip install 'pmc-hub[ray]'``; see docs/cluster.md for a real clus
 """
 from __future__ import annotations
 
-import logging
 import pickle
 from itertools import islice
 from typing import Iterable, Iterator, Optional
 
 from ..models import ArticlePackage, InMemory
-
-log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 128  # packages in flight per dataset: bounds driver memory, amortises planning
 
