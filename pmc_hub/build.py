@@ -50,6 +50,11 @@ class BuildOptions:
     max_pixels: int = media.MAX_PIXELS
     mesh_files: list = field(default_factory=list)  # PubMed baseline/update XML for MeSH terms
     mesh_eutils: bool = False  # or look MeSH up with E-utilities (NCBI_API_KEY / NCBI_EMAIL from the environment)
+    engine: str = "process"  # or "ray": the per-article stage as Ray Data map tasks
+    ray_address: Optional[str] = None  # None: start a local Ray; "auto": join the running cluster
+    ray_window: int = 128  # packages in flight per Ray dataset
+    ray_shared_fs: bool = False  # Ray workers can read the driver's files (else media bytes are shipped)
+    webdataset_dir: Optional[Path] = None  # also write the figure configs as WebDataset shards here
     fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
     progress: bool = True
     write_card: bool = True
@@ -236,6 +241,13 @@ def _drop_unrecorded_parts(journal: _Journal, batches: list[dict]) -> None:
 
 
 def _results(packages: Iterable[ArticlePackage], options: BuildOptions) -> Iterator[ArticleResult]:
+    if options.engine == "ray":
+        from .engines.ray_engine import results_for_build
+
+        yield from results_for_build(packages, options)
+        return
+    if options.engine != "process":
+        raise BuildError(f"unknown engine {options.engine!r} (process or ray)")
     if options.workers <= 1:
         for package in packages:
             yield process_package(package, options)
@@ -290,6 +302,26 @@ class _Batch:
         return entry
 
 
+def _write_webdataset(out: Path, wds: Path, report: BuildReport, options: BuildOptions) -> None:
+    """The figure configs again as WebDataset tar shards, in their own folder: `datasets` picks one
+    loader per repository, so Parquet and tar shards cannot share one."""
+    from . import webdataset
+
+    if wds.resolve() == out.resolve():
+        raise BuildError("the WebDataset folder must differ from the Parquet output folder")
+    for config in FIGURE_CONFIGS:
+        shutil.rmtree(wds / config, ignore_errors=True)
+    configs = [c for c in FIGURE_CONFIGS if c in report.configs]
+    webdataset.export_parquet(out, wds, configs, SPLIT, max_shard_bytes=options.layout.shard_bytes)
+    wds_report = json.loads(report.to_json())
+    wds_report["configs"] = {c: report.configs[c] for c in configs}
+    (wds / "build_report.json").write_text(json.dumps(wds_report, indent=1), encoding="utf-8")
+    if options.write_card:
+        from .cards import write_card
+
+        write_card(wds, wds_report)
+
+
 def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOptions, elapsed: float) -> BuildReport:
     report = BuildReport(options={"sources": [str(s) for s in options.sources] or ["<bundled sample>"], "shard": options.shard,
                                   "workers": options.workers, **asdict(options.layout)},
@@ -314,6 +346,8 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
         from .cards import write_card
 
         write_card(out, json.loads(report.to_json()))
+    if options.webdataset_dir and any(c in report.configs for c in FIGURE_CONFIGS):
+        _write_webdataset(out, Path(options.webdataset_dir), report, options)
     journal.set_state(complete=True, finished=time.time())
     shutil.rmtree(journal.dir / "parts", ignore_errors=True)
     return report

@@ -418,6 +418,19 @@ def _write_one(args: tuple[int, CorpusOptions]) -> tuple[int, int, Optional[str]
     return len(article.images), written, article.license_code
 
 
+_WORKER_OPTIONS: Optional[CorpusOptions] = None
+
+
+def _set_worker_options(options: CorpusOptions) -> None:
+    global _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
+
+
+def _write_index(index: int) -> tuple[int, int, Optional[str]]:
+    assert _WORKER_OPTIONS is not None
+    return _write_one((index, _WORKER_OPTIONS))
+
+
 def iter_articles(options: CorpusOptions) -> Iterator[SyntheticArticle]:
     """The corpus as a stream of articles (nothing is written)."""
     for index in range(options.articles):
@@ -435,12 +448,12 @@ def write_corpus(options: CorpusOptions) -> CorpusSummary:
     for template in options.templates or default_templates():
         _template(str(template))  # fail early, naming a bad template
     summary = CorpusSummary(str(options.out_dir), options.layout, options.seed)
-    jobs = ((i, options) for i in range(options.articles))
     if options.workers > 1:
-        with Pool(options.workers) as pool:
-            _collect(pool.imap(_write_one, jobs, chunksize=4), summary)
+        # Workers get the options once; tasks are bare indexes, so a 100k-article queue stays small.
+        with Pool(options.workers, initializer=_set_worker_options, initargs=(options,)) as pool:
+            _collect(pool.imap(_write_index, range(options.articles), chunksize=4), summary)
     else:
-        _collect(map(_write_one, jobs), summary)
+        _collect((_write_one((i, options)) for i in range(options.articles)), summary)
     (options.out_dir / "corpus.json").write_text(json.dumps(asdict(summary), indent=1))
     return summary
 

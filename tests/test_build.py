@@ -331,3 +331,17 @@ def test_mesh_terms_are_matched_by_pmid(tmp_path, mixed_license_corpus):
         assert row["article_mesh_terms"] == (terms if row["article_accession_id"] == "PMC3166277" else None)
     articles = datasets.load_dataset(str(out), "articles", split="train")
     assert {a["article_accession_id"]: a["article_mesh_terms"] for a in articles}["PMC3166277"] == terms
+
+
+def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):
+    wds_lib = pytest.importorskip("webdataset")
+    out, wds = tmp_path / "out", tmp_path / "wds"
+    report = run_build([mixed_license_corpus], out, webdataset_dir=wds)
+    for config in ("commercial", "noncommercial", "other"):
+        parquet_rows = datasets.load_dataset(str(out), config, split="train")
+        tar_rows = datasets.load_dataset(str(wds), config, split="train")
+        assert len(tar_rows) == len(parquet_rows) == report.configs[config]["train"]
+        assert set(tar_rows["txt"]) == set(parquet_rows["caption"])
+    shards = sorted(str(p) for p in (wds / "commercial").glob("*.tar"))
+    keys = [s["__key__"] for s in wds_lib.WebDataset(shards, shardshuffle=False)]
+    assert keys and all("." not in k for k in keys)

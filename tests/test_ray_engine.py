@@ -14,11 +14,6 @@ from pmc_hub.engines import ray_engine  # noqa: E402
 from pmc_hub.models import InMemory, OnDisk  # noqa: E402
 from pmc_hub.sources import open_sources  # noqa: E402
 
-# pmc_hub.jats currently fills image_context nondeterministically (a set of id()s of lxml proxies
-# that are freed and reused), so two parses of one article can differ there; compared apart.
-UNSTABLE = {"image_context"}
-
-
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -27,8 +22,7 @@ def local_ray():
 
 
 def _stable(result):
-    rows = [{k: v for k, v in r.items() if k not in UNSTABLE} for r in result.figure_rows]
-    return (result.origin, result.article_id, rows, result.article_row, result.skips, result.figures_in,
+    return (result.origin, result.article_id, result.figure_rows, result.article_row, result.skips, result.figures_in,
             result.images_in, result.license_category, result.license_code)
 
 
@@ -46,19 +40,15 @@ def test_results_equal_the_process_backend_in_order(local_ray):
             assert type(gr["image_label_score"]) is type(er["image_label_score"])
 
 
-def test_full_build_through_ray_writes_the_same_rows(local_ray, tmp_path, monkeypatch):
+def test_full_build_through_ray_writes_the_same_rows(local_ray, tmp_path):
     import pyarrow.parquet as pq
 
     build_mod.build(BuildOptions(out_dir=tmp_path / "proc", progress=False))
-    # The build's per-article stage, routed through Ray (what `--engine ray` selects).
-    monkeypatch.setattr(build_mod, "_results", ray_engine.results_for_build)
-    report = build_mod.build(BuildOptions(out_dir=tmp_path / "ray", progress=False))
+    report = build_mod.build(BuildOptions(out_dir=tmp_path / "ray", progress=False, engine="ray"))
     assert report.configs["commercial"]["train"] > 40
     for config in ("commercial", "articles"):
-        a = pq.read_table(sorted((tmp_path / "proc" / config).glob("*.parquet"))).drop_columns(
-            [c for c in UNSTABLE if config != "articles"])
-        b = pq.read_table(sorted((tmp_path / "ray" / config).glob("*.parquet"))).drop_columns(
-            [c for c in UNSTABLE if config != "articles"])
+        a = pq.read_table(sorted((tmp_path / "proc" / config).glob("*.parquet")))
+        b = pq.read_table(sorted((tmp_path / "ray" / config).glob("*.parquet")))
         assert a.equals(b), config
 
 

@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PubMed baseline/update XML files (.xml or .xml.gz) to fill article_mesh_terms by PMID")
     p.add_argument("--mesh-eutils", action="store_true",
                    help="fill article_mesh_terms from PubMed E-utilities (set NCBI_API_KEY for 10 requests/s)")
+    p.add_argument("--engine", choices=("process", "ray"), default="process",
+                   help="run the per-article stage in local processes (default) or as Ray Data tasks")
+    p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto); default: start a local Ray")
+    p.add_argument("--webdataset", type=Path, metavar="DIR",
+                   help="also write the figure configs as WebDataset tar shards (jpg/png + txt + json) into DIR")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming an unfinished build in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -49,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         sources=args.sources, out_dir=args.out, workers=args.workers, shard=args.shard,
         layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh, checkpoint_articles=args.checkpoint_every,
-        mesh_files=args.mesh_xml, mesh_eutils=args.mesh_eutils,
+        mesh_files=args.mesh_xml, mesh_eutils=args.mesh_eutils, engine=args.engine, ray_address=args.ray_address,
+        webdataset_dir=args.webdataset,
         progress=not args.no_progress,
     )
     try:
@@ -65,4 +71,6 @@ def run(args: argparse.Namespace) -> int:
         print("  skipped: " + ", ".join(f"{reason}: {n}" for reason, n in sorted(report.skip_counts.items())))
         print(f"  (every skip with its article: {args.out / 'build_report.json'})")
     print(f'load it: datasets.load_dataset("{args.out}", "commercial", split="train")')
+    if args.webdataset:
+        print(f"WebDataset shards: {args.webdataset}")
     return 0

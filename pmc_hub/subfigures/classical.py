@@ -6,8 +6,9 @@ How it works: the background colour is the most common colour of the image borde
 is foreground when any channel differs from it by more than ``tolerance``. A region is cut at
 every run of (near-)empty rows or columns spanning it; pieces too thin to be panels (a tick
 label strip, a detached panel letter) are merged back into the neighbour across the narrower
-gap; each piece is cut again until no cut leaves at least two panel-sized pieces. A region
-without gaps that is densely filled is cut at full-length colour edges instead.
+gap; each piece is cut again until no cut leaves at least two panel-sized pieces. In a figure
+with no gap at all, regions are cut where the colour steps along most of a line (panels that
+touch), never at a thin drawn line.
 """
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ class SplitterConfig:
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
     edge_threshold: int = 40  # colour step across a panel boundary
-    edge_coverage: float = 0.85  # share of the boundary's length that must show the step
-    edge_min_fill: float = 0.9  # only regions this densely inked are cut at colour edges
+    edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
+    edge_min_step: float = 0.7  # share of it that must step
+    edge_reach: int = 3  # pixels each side of a boundary compared (thin lines are not boundaries)
     max_depth: int = 6
 
 
@@ -138,10 +140,9 @@ class _Cutter:
 
     def _candidates(self, r: Region):
         """Cuts to try, best first: gap cuts on the axis with the widest gap, then the other
-        axis, then colour-edge cuts for densely inked regions."""
+        axis, then (figures without gaps only) colour-edge cuts."""
         yield from self._gap_cuts(r)
-        x0, y0, x1, y1 = r
-        if self.use_edges and self.ink[y0:y1, x0:x1].mean() >= self.cfg.edge_min_fill:
+        if self.use_edges:
             for axis in (0, 1):
                 edges = self._edges(r, axis)
                 if edges:
@@ -164,17 +165,25 @@ class _Cutter:
         return [(s, e) for s, e in _runs(empty) if e - s >= self.cfg.min_gap and s > 0 and e < len(profile)]
 
     def _edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
-        """Lines where the colour steps along (nearly) the whole region: boundaries of panels
-        that touch. Returned as zero-width gaps [k, k)."""
+        """Lines where panels touch, as zero-width gaps [k, k): the colour differs between the
+        pixels ``edge_reach`` before and after the line along most of it (so a thin drawn
+        line, such as a plot axis, is no boundary), and the rest of the line is background."""
         x0, y0, x1, y1 = r
         px = self.pixels[y0:y1, x0:x1].astype(np.int16)
+        ink = self.ink[y0:y1, x0:x1]
+        d = self.cfg.edge_reach
+        if (px.shape[0] if axis == 0 else px.shape[1]) <= 2 * d:
+            return []
         if axis == 0:
-            step = np.abs(np.diff(px, axis=0)).max(axis=2) > self.cfg.edge_threshold  # (h-1, w)
-            coverage = step.mean(axis=1)
+            step = np.abs(px[2 * d:] - px[:-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            blank = (ink[2 * d:] == 0) & (ink[:-2 * d] == 0)
         else:
-            step = np.abs(np.diff(px, axis=1)).max(axis=2) > self.cfg.edge_threshold  # (h, w-1)
-            coverage = step.mean(axis=0)
-        lines = np.flatnonzero(coverage >= self.cfg.edge_coverage) + 1
+            step = np.abs(px[:, 2 * d:] - px[:, :-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            blank = (ink[:, 2 * d:] == 0) & (ink[:, :-2 * d] == 0)
+        along = 1 - axis
+        stepping = step.mean(axis=along)
+        coverage = (step | blank).mean(axis=along)
+        lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step)) + d
         return [(int(k), int(k)) for k in lines]
 
     def _pieces(self, r: Region, axis: int, gaps: list[tuple[int, int]]) -> list[Region]:

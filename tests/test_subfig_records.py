@@ -1,0 +1,100 @@
+"""Subfigure rows from figure rows: lossless crops, subcaptions, parent metadata, schema."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from figure_rows import figure_row, sample_rows
+from pmc_hub.schema import features, load_schema, validate
+from pmc_hub.subfigures.classical import ClassicalSplitter
+from pmc_hub.subfigures.records import SubfigureError, iter_subfigure_rows, subfigure_rows
+from pmc_hub.subfigures.synthetic import SyntheticConfig, make_figure
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def compound_row():
+    cfg = SyntheticConfig(no_gap_share=0.0, max_rows=1, max_cols=3)
+    fig = next(f for f in (make_figure(11, i, cfg) for i in range(100)) if f.layout == "1x3")
+    caption = "Three panels. (A) The first panel. (B) The second panel. (C) The third panel."
+    row = figure_row(_png(fig.image), article="PMC1", figure_id="F1", file_name="f1.png", caption=caption,
+                     license_category="noncommercial", article_title="A title", figure_label="Figure 1")
+    return fig, row
+
+
+def test_compound_figure_rows_pair_crops_with_subcaptions(compound_row):
+    fig, row = compound_row
+    rows = list(subfigure_rows(row, ClassicalSplitter()))
+    assert [r["subcaption"] for r in rows] == ["The first panel.", "The second panel.", "The third panel."]
+    assert [r["subfigure_label"] for r in rows] == ["a", "b", "c"]
+    assert {r["alignment_method"] for r in rows} == {"label-order"}
+    assert [r["subfigure_key"] for r in rows] == [f"PMC1/F1/f1.png/{i}" for i in range(3)]
+    assert all(r["parent_image_key"] == "PMC1/F1/f1.png" and r["subfigure_count"] == 3 for r in rows)
+    # parent metadata travels; the noncommercial row stays noncommercial
+    assert {(r["article_title"], r["figure_label"], r["license_category"]) for r in rows} == {("A title", "Figure 1", "noncommercial")}
+    # every box lies inside a true panel, and the crop is exactly those parent pixels
+    parent = np.asarray(fig.image)
+    for r, true in zip(rows, fig.boxes):
+        x0, y0, x1, y1 = r["subfigure_box"]
+        assert true.x0 <= x0 and true.y0 <= y0 and x1 <= true.x1 and y1 <= true.y1
+        crop = Image.open(io.BytesIO(r["image"]["bytes"]))
+        assert crop.format == "PNG" and crop.size == (x1 - x0, y1 - y0) == (r["image_size"]["width"], r["image_size"]["height"])
+        assert np.array_equal(np.asarray(crop), parent[y0:y1, x0:x1])
+
+
+def test_jpeg_and_tiff_parents_are_cropped_from_decoded_pixels_into_png():
+    rows = [r for r in sample_rows() if r["image_format"] in ("JPEG", "TIFF")][:2]
+    assert {r["image_format"] for r in rows} <= {"JPEG", "TIFF"} and rows
+    for row in rows:
+        parent = Image.open(io.BytesIO(row["image"]["bytes"]))
+        for sub in subfigure_rows(row, ClassicalSplitter()):
+            x0, y0, x1, y1 = sub["subfigure_box"]
+            crop = Image.open(io.BytesIO(sub["image"]["bytes"]))
+            assert crop.format == "PNG" and sub["image_format"] == "PNG"
+            assert np.array_equal(np.asarray(crop), np.asarray(parent.crop((x0, y0, x1, y1))))
+            assert sub["subcaption"] == row["caption"]  # these captions print no labels
+
+
+def test_a_figure_with_nothing_to_split_is_one_whole_subfigure():
+    im = Image.new("RGB", (80, 60), "white")
+    im.paste((200, 30, 30), (10, 10, 70, 50))
+    row = figure_row(_png(im), article="PMC2", figure_id="F2", file_name="f2.png", caption="One red square.")
+    (sub,) = subfigure_rows(row, ClassicalSplitter())
+    assert sub["subfigure_box"] == [0, 0, 80, 60] and sub["subfigure_score"] == 0.0
+    assert (sub["alignment_method"], sub["alignment_confidence"], sub["subcaption"]) == ("single-panel", 1.0, "One red square.")
+
+
+def test_batched_stream_reports_undecodable_figures(compound_row):
+    _, good = compound_row
+    bad = dict(good, image={"bytes": b"not an image", "path": "x.png"}, image_key="PMC1/F9/x.png")
+    with pytest.raises(SubfigureError, match="PMC1/F9/x.png: cannot decode image"):
+        list(iter_subfigure_rows([bad], ClassicalSplitter()))
+    errors = []
+    rows = list(iter_subfigure_rows([good, bad, good], ClassicalSplitter(), batch_size=2, on_error=lambda r, e: errors.append(str(e))))
+    assert len(rows) == 6 and len(errors) == 1 and "PMC1/F9/x.png" in errors[0]
+
+
+def test_schema_shares_parent_field_definitions_and_rows_load_with_datasets(compound_row, tmp_path, monkeypatch):
+    sub_schema, fig_schema = load_schema("subfigure")["properties"], load_schema("figure")["properties"]
+    for name in ("article_accession_id", "article_reference_list", "license_category", "figure_id"):
+        assert sub_schema[name] == fig_schema[name]
+    rows = list(subfigure_rows(compound_row[1], ClassicalSplitter()))
+    bad = dict(rows[0], alignment_method="guess")
+    with pytest.raises(Exception, match="alignment_method"):
+        validate("subfigure", bad, "k")
+
+    import datasets
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "subfigures_noncommercial").mkdir()
+    datasets.Dataset.from_list(rows, features=features("subfigure")).to_parquet(str(tmp_path / "subfigures_noncommercial/train-00000-of-00001.parquet"))
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / "subfigures_noncommercial/*.parquet"), split="train",
+                               cache_dir=str(tmp_path / "cache"))
+    assert ds.features == features("subfigure")
+    assert ds[1]["subcaption"] == "The second panel." and ds[1]["image"].size == tuple(rows[1]["image_size"].values())
