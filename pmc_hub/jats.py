@@ -72,15 +72,11 @@ def _prepare(article: etree._Element) -> None:
             if kept:
                 _remove(child)
             kept = True
+    # Leading spaces in .text are harmless: every reader of text strips or squashes it.
     for el in article.iter(*_BLOCK):
-        el.tail = " " + el.tail if el.tail else " "
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = prev.tail + " " if prev.tail else " "
-        else:
-            parent = el.getparent()
-            if parent is not None:
-                parent.text = parent.text + " " if parent.text else " "
+        text, tail = el.text, el.tail
+        el.text = " " + text if text else " "
+        el.tail = " " + tail if tail else " "
 
 
 def _remove(el: etree._Element) -> None:
