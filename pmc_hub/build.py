@@ -26,7 +26,7 @@ from . import __version__, jats, licenses, media, records
 from .models import ArticlePackage
 from .report import (BAD_XML, DUPLICATE_ARTICLE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC, NO_XML,
                      ArticleResult, BuildReport, Skip, summarize)
-from .schema import InvalidRecord, validate
+from .schema import InvalidRecord, validate, validate_fields
 from .sources import open_sources
 from .writers import ShardLayout, merge_parts, write_part
 
@@ -91,6 +91,12 @@ def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleRe
     result.article_id = shared["article_accession_id"]
     result.license_category, result.license_code = lic.category, lic.code
     result.figures_in = len(article.figures)
+    try:  # the article fields every figure row shares: checked once here, not once per row
+        validate_fields("figure", shared, result.article_id)
+    except InvalidRecord as exc:
+        result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
+        result.images_in = sum(len(f.graphics) for f in article.figures)
+        return result
     for figure in article.figures:
         result.figure_rows.extend(_figure_rows(result, shared, article, figure, package, options))
     row = records.article_row(shared, article)
@@ -117,7 +123,7 @@ def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: 
             continue
         try:
             image = media.inspect(name, package.media[name](), options.max_pixels)
-            yield validate("figure", records.figure_row(shared, article, figure, image), aid)
+            yield validate("figure", records.figure_row(shared, article, figure, image), aid, shared)
         except media.MediaError as exc:
             result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
         except InvalidRecord as exc:
@@ -292,8 +298,9 @@ class _Batch:
         parts = {}
         for config, rows in sorted(self.rows.items()):
             schema = "article" if config == ARTICLES else "figure"
-            if self.mesh is not None:  # the rows change, so they are checked against the schema again
-                rows = [validate(schema, row, row["article_accession_id"]) for row in self.mesh.apply(rows)]
+            if self.mesh is not None:  # a field changed: it is checked against the schema again
+                rows = [row for row in self.mesh.apply(rows) if validate_fields(
+                    schema, {"article_mesh_terms": row["article_mesh_terms"]}, row["article_accession_id"])]
             rel = f"parts/{config}/{SPLIT}/part-{self.index:06d}.parquet"
             write_part(rows, schema, journal.dir / rel, layout)
             parts[f"{config}/{SPLIT}"] = rel

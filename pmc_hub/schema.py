@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 import jsonschema
 from datasets import Features, Image, List, Value
@@ -36,16 +36,44 @@ _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-b
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str):
-    return _Validator(load_schema(name))
+def _validator(name: str, checked_elsewhere: frozenset = frozenset()):
+    schema = load_schema(name)
+    if checked_elsewhere:
+        schema = {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in checked_elsewhere},
+                  "required": [k for k in schema["required"] if k not in checked_elsewhere], "additionalProperties": True}
+    return _Validator(schema)
 
 
-def validate(name: str, row: dict, key: str = "") -> dict:
-    """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord`."""
-    errors = sorted(_validator(name).iter_errors(row), key=lambda e: list(e.absolute_path))
+def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None) -> dict:
+    """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord`.
+
+    ``checked`` holds field values already validated with `validate_fields` (the article fields
+    every figure row of one article shares are checked once, not once per figure); the row must
+    carry exactly those values, and every other field is checked here.
+    """
+    skip = frozenset(checked or ())
+    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}"
+              for e in sorted(_validator(name, skip).iter_errors(row), key=lambda e: list(e.absolute_path))]
+    if checked:
+        expected = load_schema(name)["properties"].keys()
+        errors += [f"(row): missing field {k!r}" for k in expected if k not in row]
+        errors += [f"(row): unknown field {k!r}" for k in row if k not in expected]
+        errors += [f"{k}: differs from the article's validated value" for k, v in checked.items()
+                   if k in row and row[k] is not v and row[k] != v]
     if errors:
-        raise InvalidRecord(key, [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}" for e in errors])
+        raise InvalidRecord(key, errors)
     return row
+
+
+def validate_fields(name: str, values: dict, key: str = "") -> dict:
+    """Check some fields of a schema-``name`` row on their own (e.g. an article's shared fields)."""
+    props = load_schema(name)["properties"]
+    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}"
+              for e in _validator(name, frozenset(props.keys() - values.keys())).iter_errors(values)]
+    errors += [f"(row): unknown field {k!r}" for k in values if k not in props]
+    if errors:
+        raise InvalidRecord(key, errors)
+    return values
 
 
 def _feature(prop: dict) -> Any:

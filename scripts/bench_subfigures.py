@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Score and time a subfigure detector on generated compound figures.
 
-    python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--seed 1234] [--json out.json]
+    python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
 
 Reports the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
 precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process, one core for
@@ -17,7 +17,7 @@ import time
 
 from pmc_hub.subfigures import metrics
 from pmc_hub.subfigures.detector import load_detector
-from pmc_hub.subfigures.synthetic import make_figure
+from pmc_hub.subfigures.synthetic import FolderPanels, make_figure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,10 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=500)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
+    p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
     detector = load_detector(args.model)
-    figs = [make_figure(args.seed, i) for i in range(args.count)]
+    panels = FolderPanels(args.panels) if args.panels else None
+    figs = [make_figure(args.seed, i, panels=panels) for i in range(args.count)]
     start = time.perf_counter()
     preds = detector.detect([f.image for f in figs])
     seconds = time.perf_counter() - start
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "detector": detector.name,
         "seed": args.seed,
+        "panels": args.panels or "procedural",
         **metrics.score(preds, truths).to_dict(),
         "imageclef_accuracy_with_gaps": metrics.imageclef_accuracy([preds[k] for k in gap], [truths[k] for k in gap]),
         "figures_with_gaps": len(gap),

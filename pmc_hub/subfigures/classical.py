@@ -35,6 +35,7 @@ class SplitterConfig:
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
     edge_min_step: float = 0.7  # share of it that must step
     edge_reach: int = 3  # pixels each side of a boundary compared (thin lines are not boundaries)
+    gap_floor_share: float = 0.75  # below the top level, cut only gaps this share of the narrowest top-level gutter
     max_depth: int = 6
 
 
@@ -108,6 +109,8 @@ class _Cutter:
         self.pixels, self.ink, self.cfg = pixels, ink, cfg
         h, w = ink.shape
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
+        self.gap_floor = cfg.min_gap
+        self._last_gutters: list[int] = []
 
     def run(self) -> list[Region]:
         h, w = self.ink.shape
@@ -116,7 +119,13 @@ class _Cutter:
             return []
         # Colour edges inside a figure whose panels are separated by gaps are panel content
         # (heatmap cells, plot frames): cut at edges only where the figure has no gap at all.
-        self.use_edges = not any(len(p) >= 2 for p in self._gap_cuts(root))
+        self.gap_floor = self.cfg.min_gap
+        top = next((p for p in self._gap_cuts(root) if len(p) >= 2), None)
+        self.use_edges = top is None
+        if top is not None and self.cfg.gap_floor_share:
+            # Gutters of one figure are alike: whitespace much narrower than the narrowest
+            # top-level gutter is inside a panel (between a plot and its tick labels...).
+            self.gap_floor = max(self.cfg.min_gap, int(self.cfg.gap_floor_share * min(self._last_gutters)))
         return self._cut(root, 0)
 
     def _trim(self, r: Region) -> Region | None:
@@ -162,7 +171,7 @@ class _Cutter:
         profile = sub.sum(axis=1 - axis)
         length = sub.shape[1 - axis]
         empty = profile <= self.cfg.noise * length
-        return [(s, e) for s, e in _runs(empty) if e - s >= self.cfg.min_gap and s > 0 and e < len(profile)]
+        return [(s, e) for s, e in _runs(empty) if e - s >= self.gap_floor and s > 0 and e < len(profile)]
 
     def _edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
         """Lines where panels touch, as zero-width gaps [k, k): the colour differs between the
@@ -198,6 +207,7 @@ class _Cutter:
         bounds.append([start, hi - lo])
         bounds = [b for b in bounds if b[1] > b[0]]
         bounds = self._merge_thin(bounds)
+        self._last_gutters = [b[0] - a[1] for a, b in zip(bounds, bounds[1:])]
         pieces = []
         for s, e in bounds:
             region = (x0, y0 + s, x1, y0 + e) if axis == 0 else (x0 + s, y0, x0 + e, y1)
