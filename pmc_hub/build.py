@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 ARTICLES = "articles"
 FIGURE_CONFIGS = licenses.CATEGORIES
+SUBFIGURE_CONFIGS = tuple(f"subfigures_{c}" for c in licenses.CATEGORIES)
+SUBFIGURE_FAILED = "subfigure extraction failed"
 STATE_DIR = ".pmc-hub"
 SPLIT = "train"
 
@@ -54,6 +56,9 @@ class BuildOptions:
     ray_address: Optional[str] = None  # None: start a local Ray; "auto": join the running cluster
     ray_window: int = 128  # packages in flight per Ray dataset
     ray_shared_fs: bool = False  # Ray workers can read the driver's files (else media bytes are shipped)
+    subfigures: bool = False  # also split compound figures into subfigure configs
+    subfigure_model: Optional[str] = None  # transformers detector (path or Hub id); None: the CPU splitter
+    subfigure_batch: int = 16
     webdataset_dir: Optional[Path] = None  # also write the figure configs as WebDataset shards here
     fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
     progress: bool = True
@@ -63,7 +68,7 @@ class BuildOptions:
         """What must match for a resume to be valid (not workers, progress...)."""
         key = {"sources": [str(s) for s in self.sources], "shard": self.shard, "layout": asdict(self.layout),
                "max_pixels": self.max_pixels, "version": __version__, "mesh": [str(m) for m in self.mesh_files],
-               "mesh_eutils": self.mesh_eutils}
+               "mesh_eutils": self.mesh_eutils, "subfigures": self.subfigures, "subfigure_model": self.subfigure_model}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -99,6 +104,8 @@ def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleRe
         return result
     for figure in article.figures:
         result.figure_rows.extend(_figure_rows(result, shared, article, figure, package, options))
+    if options.subfigures:
+        _add_subfigures(result, options)
     row = records.article_row(shared, article)
     try:
         result.article_row = validate("article", row, result.article_id)
@@ -128,6 +135,30 @@ def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: 
             result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
         except InvalidRecord as exc:
             result.skips.append(Skip(aid, INVALID_RECORD, "; ".join(exc.errors), figure.figure_id))
+
+
+_DETECTORS: dict = {}  # one detector per worker process and model
+
+
+def _add_subfigures(result: ArticleResult, options: BuildOptions) -> None:
+    from .subfigures.detector import load_detector
+    from .subfigures.records import iter_subfigure_rows
+
+    if options.subfigure_model not in _DETECTORS:
+        _DETECTORS[options.subfigure_model] = load_detector(options.subfigure_model)
+
+    def failed(row: dict, exc: Exception) -> None:
+        result.skips.append(Skip(result.article_id, SUBFIGURE_FAILED, str(exc), row["figure_id"]))
+
+    result.subfigure_rows = list(iter_subfigure_rows(result.figure_rows, _DETECTORS[options.subfigure_model],
+                                                     options.subfigure_batch, on_error=failed))
+
+
+def schema_of(config: str) -> str:
+    """The record schema of a config."""
+    if config == ARTICLES:
+        return "article"
+    return "subfigure" if config.startswith("subfigures_") else "figure"
 
 
 # --- the build --------------------------------------------------------------------------------
@@ -287,6 +318,11 @@ class _Batch:
             self.rows.setdefault(config, []).append(row)
             counts[config] = counts.get(config, 0) + 1
             self.bytes += len(row["image"]["bytes"])
+        for row in result.subfigure_rows:
+            config = f"subfigures_{row['license_category'] if row['license_category'] in FIGURE_CONFIGS else licenses.OTHER}"
+            self.rows.setdefault(config, []).append(row)
+            counts[config] = counts.get(config, 0) + 1
+            self.bytes += len(row["image"]["bytes"])
         if result.article_row is not None:
             self.rows.setdefault(ARTICLES, []).append(result.article_row)
             counts[ARTICLES] = 1
@@ -297,7 +333,7 @@ class _Batch:
     def flush(self, journal: _Journal, layout: ShardLayout) -> dict:
         parts = {}
         for config, rows in sorted(self.rows.items()):
-            schema = "article" if config == ARTICLES else "figure"
+            schema = schema_of(config)
             if self.mesh is not None:  # a field changed: it is checked against the schema again
                 rows = [row for row in self.mesh.apply(rows) if validate_fields(
                     schema, {"article_mesh_terms": row["article_mesh_terms"]}, row["article_accession_id"])]
@@ -336,13 +372,13 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
     for b in batches:
         for summary in b["articles"]:
             report.add(summary)
-    for config in (*FIGURE_CONFIGS, ARTICLES):
+    for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
         for old in (out / config).glob("*.parquet") if (out / config).exists() else ():
             old.unlink()  # shards of an earlier build: never mix them with this one's
         parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
         if not parts:
             continue
-        files = merge_parts(parts, "article" if config == ARTICLES else "figure", out, config, SPLIT, options.layout)
+        files = merge_parts(parts, schema_of(config), out, config, SPLIT, options.layout)
         report.files[config] = [str(f.relative_to(out)) for f in files]
         report.configs[config] = {SPLIT: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"])}
     report.elapsed_seconds = round(elapsed, 3)

@@ -269,7 +269,7 @@ def summarize(out_dir: Path, report: dict) -> list[ConfigSummary]:
                 rows[split] = -1  # unknown: WebDataset tars are not counted here
         if cfg.format == "parquet" and sum(rows.values()) == 0:
             continue  # an empty config cannot be loaded: leave it out
-        schema = "article" if cfg.name == ARTICLES_CONFIG else "figure"
+        schema = "article" if cfg.name == ARTICLES_CONFIG else "subfigure" if cfg.name.startswith("subfigures_") else "figure"
         summaries.append(ConfigSummary(
             name=cfg.name, format=cfg.format, schema=schema, rows=rows,
             licenses=lic.get(cfg.name, {}) if cfg.format == "parquet" and schema == "figure" else {},

@@ -37,6 +37,7 @@ class ArticleResult:
     origin: str
     article_id: str
     figure_rows: list[dict] = field(default_factory=list)
+    subfigure_rows: list[dict] = field(default_factory=list)
     article_row: Optional[dict] = None
     skips: list[Skip] = field(default_factory=list)
     figures_in: int = 0
@@ -89,7 +90,7 @@ class BuildReport:
             self.licenses[category] = self.licenses.get(category, 0) + 1
             codes = self.license_codes.setdefault(category, {})
             codes[code] = codes.get(code, 0) + 1
-        self.images_written += sum(n for config, n in summary["rows"].items() if config != "articles")
+        self.images_written += sum(n for config, n in summary["rows"].items() if config in ("commercial", "noncommercial", "other"))
         self.skipped.extend(summary["skips"])
         for skip in summary["skips"]:
             self.skip_counts[skip["reason"]] = self.skip_counts.get(skip["reason"], 0) + 1

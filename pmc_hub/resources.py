@@ -1,6 +1,7 @@
 """Where the project's data folders (schemas/, cards/, the bundled sample) are found."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -8,8 +9,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 def _find(name: str) -> Path:
     # A source checkout or editable install keeps schemas/ and cards/ at the top level;
-    # a built wheel carries copies inside the package (pyproject package-dir mapping).
-    for candidate in (_PACKAGE.parent / name, _PACKAGE / name):
+    # a wheel installs them under {prefix}/share/pmc-hub (pyproject data-files).
+    for candidate in (_PACKAGE.parent / name, Path(sys.prefix) / "share" / "pmc-hub" / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"pmc-hub data folder {name!r} not found next to {_PACKAGE}")

@@ -1,26 +1,15 @@
 """Schema-valid figure rows built from the real sample images, for tests that need rows without a
-full build. The pHash comes from pmc_hub.media when it exists (one pHash in the project); until
-then a test-only DCT pHash (imagehash) stands in."""
+full build (or images that no article holds: re-encoded copies). Hashes come from pmc_hub.media."""
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
 from PIL import Image
 
+from pmc_hub.media import inspect
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import validate
-
-
-def phash_hex(data: bytes) -> str:
-    try:
-        from pmc_hub.media import phash  # the pipeline's pHash, once it exists
-    except ImportError:
-        import imagehash
-
-        return str(imagehash.phash(Image.open(io.BytesIO(data)).convert("L")))
-    return phash(Image.open(io.BytesIO(data)))
 
 
 def sample_images() -> list[Path]:
@@ -30,14 +19,14 @@ def sample_images() -> list[Path]:
 
 def figure_row(data: bytes, *, article: str, figure_id: str, file_name: str, caption: str = "a figure",
                license_category: str = "commercial", **fields) -> dict:
-    img = Image.open(io.BytesIO(data))
+    img = inspect(file_name, data)
     row = {
         "image": {"bytes": data, "path": file_name},
         "caption": caption,
         "image_key": f"{article}/{figure_id}/{file_name}",
         "image_file_name": file_name,
-        "image_hash": hashlib.sha256(data).hexdigest(),
-        "image_phash": phash_hex(data),
+        "image_hash": img.sha256,
+        "image_phash": img.phash,
         "image_format": img.format,
         "image_size": {"width": img.width, "height": img.height},
         "image_label_id": None, "image_cluster_id": None, "image_panel_type": None,

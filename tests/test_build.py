@@ -345,3 +345,20 @@ def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):
     shards = sorted(str(p) for p in (wds / "commercial").glob("*.tar"))
     keys = [s["__key__"] for s in wds_lib.WebDataset(shards, shardshuffle=False)]
     assert keys and all("." not in k for k in keys)
+
+
+def test_subfigures_config_holds_crops_with_subcaptions(tmp_path):
+    out = tmp_path / "out"
+    report = run_build([sample_dir() / "plosone-0178565", sample_dir() / "elife-30274-v1"], out, subfigures=True)
+    subs = datasets.load_dataset(str(out), "subfigures_commercial", split="train")
+    figures = datasets.load_dataset(str(out), "commercial", split="train")
+    assert len(subs) == report.configs["subfigures_commercial"]["train"] >= len(figures)
+    parents = {r["image_key"]: r for r in figures}
+    assert set(subs["parent_image_key"]) <= set(parents)
+    for row in subs:
+        parent = parents[row["parent_image_key"]]
+        x0, y0, x1, y1 = row["subfigure_box"]
+        assert row["image"].size == (x1 - x0, y1 - y0)
+        assert row["license_category"] == "commercial"
+        assert row["subcaption"] and (row["subcaption"] in parent["caption"] or row["alignment_method"] == "full-caption")
+    assert any(row["alignment_method"] != "full-caption" for row in subs)

@@ -3,8 +3,6 @@ bootstrap intervals, precomputed embeddings, and end to end with a tiny CLIP on 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PubMed baseline/update XML files (.xml or .xml.gz) to fill article_mesh_terms by PMID")
     p.add_argument("--mesh-eutils", action="store_true",
                    help="fill article_mesh_terms from PubMed E-utilities (set NCBI_API_KEY for 10 requests/s)")
+    p.add_argument("--subfigures", action="store_true",
+                   help="also split compound figures into subfigure-subcaption pairs (configs subfigures_<license group>)")
+    p.add_argument("--subfigure-model", metavar="PATH_OR_ID",
+                   help="transformers object detector for --subfigures (default: the CPU splitter)")
     p.add_argument("--engine", choices=("process", "ray"), default="process",
                    help="run the per-article stage in local processes (default) or as Ray Data tasks")
     p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto); default: start a local Ray")
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         sources=args.sources, out_dir=args.out, workers=args.workers, shard=args.shard,
         layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh, checkpoint_articles=args.checkpoint_every,
         mesh_files=args.mesh_xml, mesh_eutils=args.mesh_eutils, engine=args.engine, ray_address=args.ray_address,
-        webdataset_dir=args.webdataset,
+        webdataset_dir=args.webdataset, subfigures=args.subfigures or bool(args.subfigure_model),
+        subfigure_model=args.subfigure_model,
         progress=not args.no_progress,
     )
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 EVALUATORS = [
     "pmc_hub.commands.eval:register_retrieval",
+    "pmc_hub.subfigures.cli:register_eval",
 ]
 
 
