@@ -272,12 +272,29 @@ def test_workers_give_the_same_output(tmp_path, corpus40):
     assert table_rows(one) == table_rows(two)
 
 
-def test_shards_partition_the_articles(tmp_path, corpus40):
-    whole = table_rows((run_build([corpus40], tmp_path / "all"), tmp_path / "all")[1])
-    parts = [table_rows((run_build([corpus40], tmp_path / f"s{i}", shard=(i, 3)), tmp_path / f"s{i}")[1]) for i in range(3)]
+def test_shards_partition_the_articles_and_merge_back(tmp_path, corpus40):
+    from pmc_hub.merge import MergeError, merge_builds
+
+    whole_report = run_build([corpus40], tmp_path / "all")
+    whole = table_rows(tmp_path / "all")
+    shard_dirs = [tmp_path / f"s{i}" for i in range(3)]
+    for i, d in enumerate(shard_dirs):
+        run_build([corpus40], d, shard=(i, 3))
+    parts = [table_rows(d) for d in shard_dirs]
+
+    def key(r):
+        return r.get("image_key") or r["article_accession_id"]
+
     for config in whole:
-        keys = [r.get("image_key") or r["article_accession_id"] for p in parts for r in p[config]]
-        assert sorted(keys) == sorted(r.get("image_key") or r["article_accession_id"] for r in whole[config])
+        assert sorted(key(r) for p in parts for r in p[config]) == sorted(key(r) for r in whole[config])
+    merged = merge_builds(shard_dirs, tmp_path / "merged")
+    assert (merged.articles_in, merged.images_written, merged.configs) == (
+        whole_report.articles_in, whole_report.images_written, whole_report.configs)
+    for config in ("commercial", "articles"):
+        ds = datasets.load_dataset(str(tmp_path / "merged"), config, split="train")
+        assert sorted(ds["image_key" if config != "articles" else "article_accession_id"]) == sorted(key(r) for r in whole[config])
+    with pytest.raises(MergeError, match="more than one input"):
+        merge_builds([shard_dirs[0], shard_dirs[0]], tmp_path / "twice")
 
 
 def test_rebuilt_folder_never_serves_stale_rows(tmp_path, mixed_license_corpus, monkeypatch):
