@@ -26,6 +26,7 @@ from . import __version__, jats, licenses, media, records
 from .models import ArticlePackage
 from .report import (BAD_XML, DUPLICATE_ARTICLE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC, NO_XML,
                      ArticleResult, BuildReport, Skip, summarize)
+from .labels import chain
 from .schema import InvalidRecord, validate, validate_fields
 from .sources import open_sources
 from .writers import ShardLayout, merge_parts, write_part
@@ -36,6 +37,7 @@ ARTICLES = "articles"
 FIGURE_CONFIGS = licenses.CATEGORIES
 SUBFIGURE_CONFIGS = tuple(f"subfigures_{c}" for c in licenses.CATEGORIES)
 SUBFIGURE_FAILED = "subfigure extraction failed"
+DUPLICATE_IMAGE = "duplicate image"
 STATE_DIR = ".pmc-hub"
 SPLIT = "train"
 
@@ -56,6 +58,12 @@ class BuildOptions:
     ray_address: Optional[str] = None  # None: start a local Ray; "auto": join the running cluster
     ray_window: int = 128  # packages in flight per Ray dataset
     ray_shared_fs: bool = False  # Ray workers can read the driver's files (else media bytes are shipped)
+    labels: str = "rules"  # "rules": caption / inline-reference rules fill the label fields; "none"
+    label_model: Optional[str] = None  # CLIP-like model (path or Hub id) for zero-shot labels after the rules
+    dedup: bool = True  # drop exact and near-duplicate images across the whole build (keep the first)
+    dedup_distance: int = 6  # pHash bits for a near duplicate
+    benchmark: int = 0  # carve a held-out retrieval test split of this many pairs (config `benchmark`)
+    benchmark_seed: int = 0
     subfigures: bool = False  # also split compound figures into subfigure configs
     subfigure_model: Optional[str] = None  # transformers detector (path or Hub id); None: the CPU splitter
     subfigure_batch: int = 16
@@ -68,7 +76,8 @@ class BuildOptions:
         """What must match for a resume to be valid (not workers, progress...)."""
         key = {"sources": [str(s) for s in self.sources], "shard": self.shard, "layout": asdict(self.layout),
                "max_pixels": self.max_pixels, "version": __version__, "mesh": [str(m) for m in self.mesh_files],
-               "mesh_eutils": self.mesh_eutils, "subfigures": self.subfigures, "subfigure_model": self.subfigure_model}
+               "mesh_eutils": self.mesh_eutils, "subfigures": self.subfigures, "subfigure_model": self.subfigure_model,
+               "labels": self.labels, "label_model": self.label_model}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -102,8 +111,12 @@ def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleRe
         result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
         result.images_in = sum(len(f.graphics) for f in article.figures)
         return result
-    for figure in article.figures:
-        result.figure_rows.extend(_figure_rows(result, shared, article, figure, package, options))
+    rows = [row for figure in article.figures for row in _figure_rows(result, shared, article, figure, package, options)]
+    for row in chain(rows, *_labelers(options)):
+        try:
+            result.figure_rows.append(validate("figure", row, result.article_id, shared))
+        except InvalidRecord as exc:
+            result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors), row.get("figure_id")))
     if options.subfigures:
         _add_subfigures(result, options)
     row = records.article_row(shared, article)
@@ -130,17 +143,31 @@ def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: 
             continue
         try:
             image = media.inspect(name, package.media[name](), options.max_pixels)
-            yield validate("figure", records.figure_row(shared, article, figure, image), aid, shared)
         except media.MediaError as exc:
             result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
-        except InvalidRecord as exc:
-            result.skips.append(Skip(aid, INVALID_RECORD, "; ".join(exc.errors), figure.figure_id))
+            continue
+        yield records.figure_row(shared, article, figure, image)
 
 
-_DETECTORS: dict = {}  # one detector per worker process and model
+# Models are loaded once per worker process, on first use.
+_DETECTORS: dict = {}
+_LABELERS: dict = {}
+
+
+def _labelers(options: BuildOptions) -> list:
+    key = (options.labels, options.label_model)
+    if key not in _LABELERS:
+        from .labels import RuleLabeler, ZeroShotLabeler
+
+        chosen = [RuleLabeler()] if options.labels == "rules" else []
+        if options.label_model:
+            chosen.append(ZeroShotLabeler(options.label_model))
+        _LABELERS[key] = chosen
+    return _LABELERS[key]
 
 
 def _add_subfigures(result: ArticleResult, options: BuildOptions) -> None:
+    from .labels import SubfigurePanelLabeler
     from .subfigures.detector import load_detector
     from .subfigures.records import iter_subfigure_rows
 
@@ -152,6 +179,11 @@ def _add_subfigures(result: ArticleResult, options: BuildOptions) -> None:
 
     result.subfigure_rows = list(iter_subfigure_rows(result.figure_rows, _DETECTORS[options.subfigure_model],
                                                      options.subfigure_batch, on_error=failed))
+    # The detector's panel count decides single / multiple for the parent figure.
+    counts = {r["parent_image_key"]: r["subfigure_count"] for r in result.subfigure_rows}
+    result.figure_rows = list(SubfigurePanelLabeler(counts).label(result.figure_rows))
+    for row in result.figure_rows:
+        validate_fields("figure", {k: row[k] for k in ("image_panel_type", "image_panel_subtype")}, row["image_key"])
 
 
 def schema_of(config: str) -> str:
@@ -345,6 +377,51 @@ class _Batch:
         return entry
 
 
+class _Dedup:
+    """Keep-first exact and near-duplicate removal over every figure config, applied while the
+    parts are merged (so a resumed build decides exactly as an uninterrupted one)."""
+
+    def __init__(self, max_distance: int):
+        from .dedup import DuplicateIndex
+
+        self.index = DuplicateIndex(max_distance)
+        self.found: list = []  # (config, Duplicate)
+        self.dropped_keys: set[str] = set()
+        self._config = ""
+
+    def figures(self, table, config: str):
+        import pyarrow as pa
+
+        mask = []
+        for key, sha, phash in zip(*(table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash"))):
+            dup = self.index.add(key, sha, phash)
+            mask.append(dup is None)
+            if dup is not None:
+                self.found.append((config, dup))
+                self.dropped_keys.add(key)
+        return table.filter(pa.array(mask, pa.bool_()))
+
+    def subfigures(self, table, config: str):
+        import pyarrow as pa
+
+        mask = [key not in self.dropped_keys for key in table.column("parent_image_key").to_pylist()]
+        self.found.extend((config, None) for m in mask if not m)
+        return table.filter(pa.array(mask, pa.bool_()))
+
+    def dropped_from(self, config: str) -> int:
+        return sum(1 for c, _ in self.found if c == config)
+
+    def report(self, report: BuildReport) -> None:
+        for config, dup in self.found:
+            if dup is None:
+                continue
+            article, figure = dup.key.split("/")[0], dup.key.split("/")[1]
+            report.skipped.append({"article": article, "reason": DUPLICATE_IMAGE, "figure": figure,
+                                   "detail": f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits, {config})"})
+            report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
+            report.images_written -= 1
+
+
 def _write_webdataset(out: Path, wds: Path, report: BuildReport, options: BuildOptions) -> None:
     """The figure configs again as WebDataset tar shards, in their own folder: `datasets` picks one
     loader per repository, so Parquet and tar shards cannot share one."""
@@ -372,17 +449,34 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
     for b in batches:
         for summary in b["articles"]:
             report.add(summary)
+    dedup = _Dedup(options.dedup_distance) if options.dedup else None
     for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
         for old in (out / config).glob("*.parquet") if (out / config).exists() else ():
             old.unlink()  # shards of an earlier build: never mix them with this one's
         parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
         if not parts:
             continue
-        files = merge_parts(parts, schema_of(config), out, config, SPLIT, options.layout)
-        report.files[config] = [str(f.relative_to(out)) for f in files]
-        report.configs[config] = {SPLIT: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"])}
+        keep = None if dedup is None else dedup.figures if config in FIGURE_CONFIGS else dedup.subfigures if config in SUBFIGURE_CONFIGS else None
+        files = merge_parts(parts, schema_of(config), out, config, SPLIT, options.layout, keep)
+        rows = sum(s["rows"].get(config, 0) for b in batches for s in b["articles"]) - (dedup.dropped_from(config) if dedup else 0)
+        if rows:
+            report.files[config] = [str(f.relative_to(out)) for f in files]
+            report.configs[config] = {SPLIT: rows}
+        else:
+            for f in files:
+                f.unlink()
+    if dedup is not None:
+        dedup.report(report)
     report.elapsed_seconds = round(elapsed, 3)
     report.write(out)
+    if options.benchmark and report.configs:
+        from .benchmark import carve_benchmark
+
+        carved = carve_benchmark(out, options.benchmark, options.benchmark_seed, write_card=False)
+        updated = BuildReport.read(out)
+        report.configs, report.files = updated.configs, updated.files
+        report.benchmark = carved.to_dict()
+        report.write(out)
     if not report.configs:
         log.warning("no rows were written: see %s for the reason of every skip", out / "build_report.json")
     elif options.write_card:

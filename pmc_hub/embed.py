@@ -100,7 +100,9 @@ class ClipEncoder:
         import torch
 
         kw = {"max_length": self.max_length} if self.max_length else {}
-        inputs = self.processor(text=list(texts), return_tensors="pt", padding=True, truncation=True, **kw)
+        # SigLIP models were trained on max-length padded text; CLIP on padding to the longest.
+        padding = "max_length" if self.model.config.model_type.startswith("siglip") else True
+        inputs = self.processor(text=list(texts), return_tensors="pt", padding=padding, truncation=True, **kw)
         inputs = {k: v.to(self.device) for k, v in inputs.items() if k in ("input_ids", "attention_mask")}
         with torch.inference_mode():
             return _normalise(_features(self.model.get_text_features(**inputs)))

@@ -82,11 +82,16 @@ class Taxonomy:
 
 def load_taxonomy(path: Optional[Path] = None) -> Taxonomy:
     """Read a taxonomy JSON (default ``schemas/taxonomy.json``)."""
-    return _load_taxonomy(str(path or schemas_dir() / "taxonomy.json"))
+    path = Path(path or schemas_dir() / "taxonomy.json")
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise TaxonomyError(f"{path}: cannot read taxonomy: {exc}") from exc
+    return _load_taxonomy(str(path), (st.st_mtime_ns, st.st_size))
 
 
 @lru_cache(maxsize=8)
-def _load_taxonomy(path: str) -> Taxonomy:
+def _load_taxonomy(path: str, _stamp: tuple[int, int]) -> Taxonomy:  # the stamp makes an edited file reload
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         primary = tuple(
@@ -170,33 +175,60 @@ def caption_panel_type(caption: str) -> Optional[str]:
     return "multiple" if {"a", "b"} <= letters else None
 
 
+_UNSAFE_LOWER = re.compile(r"\\[SWDBAZ]|\[[^\]]*[A-Z]-[A-Z]")
+
+
 @dataclass
-class _Matcher:
-    primary: str
-    secondary: str
-    pattern: Optional[re.Pattern]
-    abbreviation: Optional[re.Pattern]
+class _TextRules:
+    """All caption cues compiled into two regexes (one pass over a text, not one per class):
+    terms on the lowercased text, abbreviations case-sensitively. Named group ``tN`` / ``aN``
+    is class N of ``classes``. Exclusion phrases are blanked out first."""
+
+    classes: list[tuple[str, str]]  # (primary, secondary)
+    terms: Optional[re.Pattern]
+    abbreviations: Optional[re.Pattern]
     exclude: Optional[re.Pattern]
 
-    def first(self, text: str) -> Optional[int]:
+    def first_positions(self, text: str) -> dict[int, int]:
+        """Class index -> offset of its first mention in ``text``."""
         if self.exclude is not None:
             text = self.exclude.sub(lambda m: " " * len(m.group(0)), text)
-        hits = [m.start() for p in (self.pattern, self.abbreviation) if p is not None
-                for m in islice(p.finditer(text), 1)]
-        return min(hits) if hits else None
+        first: dict[int, int] = {}
+        for pattern, subject in ((self.terms, text.lower()), (self.abbreviations, text)):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(subject):
+                i = int(m.lastgroup[1:])
+                first[i] = min(first.get(i, m.start()), m.start())
+        return first
 
 
-def _matchers(taxonomy: Taxonomy) -> list[_Matcher]:
-    out = []
+def _text_rules(taxonomy: Taxonomy) -> _TextRules:
+    classes: list[tuple[str, str]] = []
+    terms, abbrs, excludes = [], [], []
     for p in taxonomy.primary:
         for s in p.secondary:
-            term = re.compile(r"(?<!\w)(?:" + "|".join(s.terms) + r")(?!\w)", re.I) if s.terms else None
-            abbr = (re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(s.abbreviations) + r")(?![A-Za-z0-9])")
-                    if s.abbreviations else None)
-            excl = re.compile("|".join(re.escape(e) for e in s.exclude)) if s.exclude else None
-            if term or abbr:
-                out.append(_Matcher(p.name, s.name, term, abbr, excl))
-    return out
+            if not (s.terms or s.abbreviations):
+                continue
+            i = len(classes)
+            classes.append((p.name, s.name))
+            for t in s.terms:
+                if _UNSAFE_LOWER.search(t):
+                    raise TaxonomyError(f"{s.name}: term {t!r} is matched on lowercased text; "
+                                        "use lowercase classes (\\w, [a-z]) only")
+            if s.terms:
+                terms.append(f"(?P<t{i}>" + "|".join(t.lower() for t in s.terms) + ")")
+            if s.abbreviations:
+                abbrs.append(f"(?P<a{i}>" + "|".join(s.abbreviations) + ")")
+            excludes.extend(s.exclude)
+    try:
+        return _TextRules(
+            classes,
+            re.compile(r"(?<!\w)(?:" + "|".join(terms) + r")(?!\w)") if terms else None,
+            re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(abbrs) + r")(?![A-Za-z0-9])") if abbrs else None,
+            re.compile("|".join(re.escape(e) for e in excludes)) if excludes else None)
+    except re.error as exc:
+        raise TaxonomyError(f"taxonomy {taxonomy.version}: bad term or abbreviation regex: {exc}") from exc
 
 
 @dataclass
@@ -214,7 +246,7 @@ class RuleLabeler(Labeler):
     name = "rules"
 
     def __post_init__(self) -> None:
-        self._matchers = _matchers(self.taxonomy)
+        self._rules = _text_rules(self.taxonomy)
 
     def label_batch(self, rows: list[dict]) -> list[dict]:
         return [self.label_row(r) for r in rows]
@@ -225,16 +257,13 @@ class RuleLabeler(Labeler):
         title_end = _title_end(caption)
         evidence: dict[tuple[str, str], float] = {}
         first_at: dict[str, int] = {}
-        for m in self._matchers:
-            at = m.first(caption)
-            weight = 0.0
-            if at is not None:
-                weight += 1.0 + (1.0 if at < title_end else 0.0)
-                first_at[m.primary] = min(first_at.get(m.primary, at), at)
-            if context and m.first(context) is not None:
-                weight += 0.5
-            if weight:
-                evidence[(m.primary, m.secondary)] = weight
+        in_context = self._rules.first_positions(context) if context else {}
+        for i, at in self._rules.first_positions(caption).items():
+            primary = self._rules.classes[i][0]
+            evidence[self._rules.classes[i]] = 1.0 + (1.0 if at < title_end else 0.0)
+            first_at[primary] = min(first_at.get(primary, at), at)
+        for i in in_context:
+            evidence[self._rules.classes[i]] = evidence.get(self._rules.classes[i], 0.0) + 0.5
         out = dict(row)
         if panel := caption_panel_type(caption):
             out["image_panel_type"] = panel
@@ -289,13 +318,14 @@ def _bands(spans: list[tuple[float, float]]) -> int:
 
 @dataclass
 class SubfigurePanelLabeler(Labeler):
-    """Panel type and subtype from detected subfigure boxes (keyed by ``image_key``).
+    """Panel type and subtype from detected subfigure boxes (keyed by ``image_key``, or a
+    function of the row); a bare subfigure count gives the type without a layout subtype.
 
     Rows without an entry keep what they had (e.g. the caption rule's panel type).
     Only the panel fields change: the primary label and its source are left alone.
     """
 
-    boxes: Callable[[dict], Optional[Sequence[Box]]] | Mapping[str, Sequence[Box]]
+    boxes: Callable[[dict], Optional[Sequence[Box] | int]] | Mapping[str, Sequence[Box] | int]
     batch_size: int = 1024
     name = "subfigures"
 
@@ -304,7 +334,10 @@ class SubfigurePanelLabeler(Labeler):
         for row in rows:
             found = self.boxes(row) if callable(self.boxes) else self.boxes.get(row.get("image_key"))
             row = dict(row)
-            if found is not None:
+            if isinstance(found, int):  # a bare subfigure count: the type, but no layout
+                panel = ("multiple", None) if found > 1 else ("single", "single")
+                row["image_panel_type"], row["image_panel_subtype"] = panel
+            elif found is not None:
                 row["image_panel_type"], row["image_panel_subtype"] = panel_layout(list(found))
             out.append(row)
         return out

@@ -78,6 +78,7 @@ class BuildReport:
     license_table_version: str = ""
     pmc_hub_version: str = ""
     elapsed_seconds: float = 0.0
+    benchmark: dict = field(default_factory=dict)  # the held-out split, when one was carved
 
     def add(self, summary: dict) -> None:
         """Count one article from its `summarize` dict (the journal keeps these across resumes)."""

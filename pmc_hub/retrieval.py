@@ -4,7 +4,7 @@ gallery, Recall@K, mean and median rank in both directions, with seeded bootstra
 Ranks: the rank of the true match for query i is ``1 + #{j != i : s(i, j) >= s(i, i)}``: a
 candidate that ties the true match ranks ahead of it. Ties therefore count against the model,
 never depend on the gallery order, and a model that embeds everything alike gets rank n
-(recall 0), not a lucky rank 1.
+(recall 0), not a lucky rank 1. Recall@K for K >= n is 1 by definition (reported as such).
 """
 from __future__ import annotations
 
@@ -180,12 +180,18 @@ def embed_pairs(ds, encoder, batch_size: int = 64, progress: bool = True) -> tup
 
 def evaluate_model(dataset: str, config: str, split: str, model: str, batch_size: int = 64, device: str = "auto",
                    ks: Sequence[int] = KS, resamples: int = 1000, seed: int = 0, progress: bool = True,
-                   cache_dir: Optional[str] = None) -> RetrievalResult:
+                   cache_dir: Optional[str] = None, save_embeddings: Optional[Path] = None) -> RetrievalResult:
+    """Embed a split with ``model`` and evaluate it; ``save_embeddings`` keeps the embeddings
+    (``images.npy``, ``texts.npy``) for later runs with `evaluate_embeddings`."""
     from .embed import ClipEncoder
 
     ds = load_pairs(dataset, config, split, cache_dir)
     encoder = ClipEncoder.load(model, device=device)
     images, texts = embed_pairs(ds, encoder, batch_size, progress)
+    if save_embeddings is not None:
+        Path(save_embeddings).mkdir(parents=True, exist_ok=True)
+        np.save(Path(save_embeddings) / "images.npy", images)
+        np.save(Path(save_embeddings) / "texts.npy", texts)
     meta = {"dataset": dataset, "config": config, "split": split, "model": model, "device": encoder.device}
     return evaluate_embeddings(images, texts, ks, resamples, seed, meta)
 

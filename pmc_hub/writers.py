@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -60,8 +60,11 @@ def plan_shards(parts: list[Path], shard_bytes: int) -> list[list[Path]]:
     return shards
 
 
-def merge_parts(parts: list[Path], schema_name: str, out_dir: Path, config: str, split: str, layout: ShardLayout) -> list[Path]:
-    """Merge parts, in order, into ``out_dir/config/split-XXXXX-of-XXXXX.parquet`` shards."""
+def merge_parts(parts: list[Path], schema_name: str, out_dir: Path, config: str, split: str, layout: ShardLayout,
+                keep: Optional[Callable[[pa.Table, str], pa.Table]] = None) -> list[Path]:
+    """Merge parts, in order, into ``out_dir/config/split-XXXXX-of-XXXXX.parquet`` shards.
+
+    ``keep(table, config)`` may filter each part's rows on the way (e.g. duplicates)."""
     groups = plan_shards(parts, layout.shard_bytes)
     target = out_dir / config
     target.mkdir(parents=True, exist_ok=True)
@@ -70,22 +73,23 @@ def merge_parts(parts: list[Path], schema_name: str, out_dir: Path, config: str,
         path = target / f"{split}-{i:05d}-of-{len(groups):05d}.parquet"
         tmp = path.with_name(path.name + ".tmp")
         with pq.ParquetWriter(tmp, arrow_schema(schema_name), compression="zstd") as writer:
-            for table in _row_groups(group, layout.row_group_rows):
+            for table in _row_groups(group, layout.row_group_rows, keep and (lambda t: keep(t, config))):
                 writer.write_table(table, row_group_size=layout.row_group_rows)
         os.replace(tmp, path)
         written.append(path)
     return written
 
 
-def _row_groups(parts: Iterable[Path], rows: int) -> Iterator[pa.Table]:
+def _row_groups(parts: Iterable[Path], rows: int, keep: Optional[Callable[[pa.Table], pa.Table]] = None) -> Iterator[pa.Table]:
     """Tables of exactly ``rows`` rows (the last may be shorter), whatever the part boundaries,
     so a resumed build lays out its row groups like an uninterrupted one."""
     pending: list[pa.RecordBatch] = []
     count = 0
     for part in parts:
         for batch in pq.ParquetFile(part).iter_batches(batch_size=rows):
-            pending.append(batch)
-            count += batch.num_rows
+            kept = keep(pa.Table.from_batches([batch])).to_batches() if keep else [batch]
+            pending.extend(kept)
+            count += sum(b.num_rows for b in kept)
             while count >= rows:
                 table = pa.Table.from_batches(pending)
                 yield table.slice(0, rows)

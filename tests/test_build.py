@@ -379,3 +379,53 @@ def test_subfigures_config_holds_crops_with_subcaptions(tmp_path):
         assert row["license_category"] == "commercial"
         assert row["subcaption"] and (row["subcaption"] in parent["caption"] or row["alignment_method"] == "full-caption")
     assert any(row["alignment_method"] != "full-caption" for row in subs)
+
+
+def test_label_fields_are_filled_by_the_default_rules(tmp_path):
+    out = tmp_path / "out"
+    run_build([], out)
+    ds = datasets.load_dataset(str(out), "commercial", split="train")
+    labelled = [r for r in ds.select_columns(["image_primary_label", "image_label_source", "image_label_score", "image_label_id"])
+                if r["image_primary_label"] is not None]
+    assert len(labelled) >= 15  # 19 of the 46 captions name a modality the rules know
+    assert "multiple" in ds["image_panel_type"]  # captions with (A)...(B) panels
+    assert all(r["image_label_source"] == "rules" and 0 < r["image_label_score"] <= 1 and r["image_label_id"] is not None
+               for r in labelled)
+    unlabelled = run_build([], tmp_path / "plain", labels="none")
+    plain = datasets.load_dataset(str(tmp_path / "plain"), "commercial", split="train")
+    assert set(plain["image_primary_label"]) == {None} and unlabelled.images_written == len(ds)
+
+
+def test_duplicate_images_across_articles_are_kept_once_and_reported(tmp_path):
+    from PIL import Image
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    first = pmc_article_folder("PMC3166277", corpus)
+    second = pmc_article_folder("PMC2599765", corpus)
+    original = sorted(first.glob("*.jpg"))[0]
+    target = sorted(second.glob("*.jpg"))[0]
+    with Image.open(original) as im:  # the same figure, re-encoded at another quality and size
+        im.resize((im.width // 2, im.height // 2)).save(target, "JPEG", quality=70)
+    out = tmp_path / "out"
+    report = run_build([corpus], out)
+    # sources are read in sorted order: PMC2599765's copy comes first and is the one kept
+    dups = [s for s in report.skipped if s["reason"] == "duplicate image"]
+    assert len(dups) == 1 and dups[0]["article"] == "PMC3166277" and target.name in dups[0]["detail"]
+    ds = datasets.load_dataset(str(out), "commercial", split="train")
+    assert len(ds) == report.configs["commercial"]["train"] == 4 + 3 - 1
+    assert not any(k.startswith("PMC3166277/") and k.endswith("/" + original.name) for k in ds["image_key"])
+    kept_all = run_build([corpus], tmp_path / "all", dedup=False)
+    assert kept_all.images_written == 7
+
+
+def test_benchmark_split_is_article_disjoint(tmp_path):
+    out = tmp_path / "out"
+    report = run_build([], out, benchmark=8)
+    test = datasets.load_dataset(str(out), "benchmark", split="test")
+    train = datasets.load_dataset(str(out), "commercial", split="train")
+    assert len(test) == 8 == report.benchmark["test_rows"]
+    assert not set(test["article_accession_id"]) & set(train["article_accession_id"])
+    assert not set(test["image_hash"]) & set(train["image_hash"])
+    saved = json.loads((out / "build_report.json").read_text())
+    assert saved["configs"]["benchmark"] == {"test": 8} and "config_name: benchmark" in (out / "README.md").read_text()

@@ -133,6 +133,8 @@ def test_subfigure_panels_override_caption_guess_and_keep_label():
     assert out["image_primary_label"] == "Immuno Assays" and out["image_label_source"] == "rules"
     untouched = next(SubfigurePanelLabeler({}).label([row]))
     assert untouched["image_panel_type"] is None
+    counted = list(SubfigurePanelLabeler(lambda r: 3 if r is row else 1).label([row, dict(row, image_key="x")]))
+    assert [(r["image_panel_type"], r["image_panel_subtype"]) for r in counted] == [("multiple", None), ("single", "single")]
 
 
 def test_taxonomy_has_16_documented_primaries_with_unique_names():
@@ -216,3 +218,34 @@ def test_bad_cluster_label_file_names_cluster_and_reason(tmp_path, text, reason)
     path.write_text(text)
     with pytest.raises(ClusterLabelError, match=reason):
         load_cluster_labels(path)
+
+
+def test_custom_taxonomy_is_checked(tmp_path):
+    from pmc_hub.labels import TaxonomyError
+
+    raw = json.loads((Path(__file__).parents[1] / "schemas" / "taxonomy.json").read_text())
+    raw["primary"][0]["secondary"][0]["terms"] = [r"\Wbar"]
+    bad = tmp_path / "taxonomy.json"
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(TaxonomyError, match="bar plot: term .* lowercased text"):
+        RuleLabeler(load_taxonomy(bad))
+    del raw["primary"][3]["id"]
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(TaxonomyError, match="not a valid taxonomy"):
+        load_taxonomy(bad)
+
+
+@pytest.mark.parametrize("caption,expected", [
+    ("Mean (n = 5) of x (x-axis) versus y (y-axis).", None),
+    ("Only one panel (A) shown.", None),
+    ("Vitamin A, B12 and folate levels.", None),
+    ("Cells were treated. A total of 5 mice. B cells expanded.", None),
+    ("Hepatitis B, C and E prevalence.", None),
+    ("(A–C) Growth; (D) death.", "multiple"),
+    ("Histology of lung. a Control. b Infected.", "multiple"),
+    ("a, b Eight-week-old mice.", "multiple"),
+])
+def test_panel_letters_need_two_real_panel_labels(caption, expected):
+    from pmc_hub.labels import caption_panel_type
+
+    assert caption_panel_type(caption) == expected

@@ -120,7 +120,8 @@ def test_end_to_end_tiny_clip_on_carved_benchmark(tmp_path, monkeypatch):
     model = tiny_clip(tmp_path / "clip")
     res_path = tmp_path / "res.json"
     rc = main(["eval", "retrieval", "--dataset", str(out), "--config", "benchmark", "--split", "test",
-               "--model", model, "--batch-size", "4", "--device", "cpu", "--json", str(res_path), "--no-progress"])
+               "--model", model, "--batch-size", "4", "--device", "cpu", "--json", str(res_path), "--no-progress",
+               "--save-embeddings", str(tmp_path / "emb")])
     assert rc == 0
     res = json.loads(res_path.read_text())
     assert res["n"] == 10 and res["meta"]["model"] == model and res["meta"]["device"] == "cpu"
@@ -140,6 +141,13 @@ def test_end_to_end_tiny_clip_on_carved_benchmark(tmp_path, monkeypatch):
     assert again.image_to_text.mean_rank.value == pytest.approx(res["image_to_text"]["mean_rank"]["value"])
     assert again.text_to_image.recall["R@1"].value == pytest.approx(res["text_to_image"]["recall"]["R@1"]["value"])
     assert "R@1" in format_table(again)
+
+    # the saved embeddings reproduce the run without the model
+    again_path = tmp_path / "again.json"
+    assert main(["eval", "retrieval", "--image-embeddings", str(tmp_path / "emb" / "images.npy"),
+                 "--text-embeddings", str(tmp_path / "emb" / "texts.npy"), "--json", str(again_path)]) == 0
+    saved = json.loads(again_path.read_text())
+    assert saved["image_to_text"] == res["image_to_text"] and saved["text_to_image"] == res["text_to_image"]
 
 
 def test_missing_split_is_named(tmp_path):

@@ -40,6 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PubMed baseline/update XML files (.xml or .xml.gz) to fill article_mesh_terms by PMID")
     p.add_argument("--mesh-eutils", action="store_true",
                    help="fill article_mesh_terms from PubMed E-utilities (set NCBI_API_KEY for 10 requests/s)")
+    p.add_argument("--labels", choices=("rules", "none"), default="rules",
+                   help="fill the image label fields from caption and inline-reference rules (default) or not at all")
+    p.add_argument("--label-model", metavar="PATH_OR_ID",
+                   help="CLIP-like model (transformers) for zero-shot image labels, applied after the rules")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="keep exact and near-duplicate images (by default only the first copy is kept)")
+    p.add_argument("--dedup-distance", type=int, default=6, metavar="BITS",
+                   help="pHash bits within which two images are near duplicates (default 6)")
+    p.add_argument("--benchmark", type=int, default=0, metavar="N",
+                   help="carve a held-out, article-disjoint retrieval test split of N pairs (config `benchmark`)")
+    p.add_argument("--benchmark-seed", type=int, default=0)
     p.add_argument("--subfigures", action="store_true",
                    help="also split compound figures into subfigure-subcaption pairs (configs subfigures_<license group>)")
     p.add_argument("--subfigure-model", metavar="PATH_OR_ID",
@@ -60,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         layout=ShardLayout(args.shard_size * 2**20, args.row_group_rows), fresh=args.fresh, checkpoint_articles=args.checkpoint_every,
         mesh_files=args.mesh_xml, mesh_eutils=args.mesh_eutils, engine=args.engine, ray_address=args.ray_address,
         webdataset_dir=args.webdataset, subfigures=args.subfigures or bool(args.subfigure_model),
-        subfigure_model=args.subfigure_model,
+        subfigure_model=args.subfigure_model, labels=args.labels, label_model=args.label_model,
+        dedup=not args.no_dedup, dedup_distance=args.dedup_distance, benchmark=args.benchmark,
+        benchmark_seed=args.benchmark_seed,
         progress=not args.no_progress,
     )
     try:

@@ -48,6 +48,8 @@ def register_retrieval(sub) -> None:
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
+    p.add_argument("--save-embeddings", type=Path, metavar="DIR",
+                   help="keep the computed embeddings as DIR/images.npy and DIR/texts.npy")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_retrieval)
 
@@ -68,7 +70,8 @@ def run_retrieval(args: argparse.Namespace) -> int:
             if not args.dataset or not args.model:
                 raise RetrievalError("give --dataset and --model, or --image-embeddings and --text-embeddings")
             result = evaluate_model(args.dataset, args.config, args.split, args.model, args.batch_size, args.device,
-                                    resamples=args.resamples, seed=args.seed, progress=not args.no_progress)
+                                    resamples=args.resamples, seed=args.seed, progress=not args.no_progress,
+                                    save_embeddings=args.save_embeddings)
     except (RetrievalError, EmbeddingError) as exc:
         print(f"pmc-hub eval retrieval: {exc}", file=sys.stderr)
         return 2
