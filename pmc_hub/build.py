@@ -241,6 +241,14 @@ class _Journal:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def build_state(out_dir: Path) -> Optional[str]:
+    """``"complete"``, ``"unfinished"`` (killed or running: resume it), or None (no build here)."""
+    state = _Journal(Path(out_dir)).state()
+    if not state:
+        return None
+    return "complete" if state.get("complete") else "unfinished"
+
+
 def build(options: BuildOptions) -> BuildReport:
     """Run (or resume) a build into ``options.out_dir`` and return its report."""
     out = Path(options.out_dir)

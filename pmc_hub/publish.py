@@ -28,10 +28,11 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from .build import build_state
+
 log = logging.getLogger(__name__)
 
 Gating = Literal["manual", "auto"]
-STATE_DIR = ".pmc-hub"
 KEEP_REMOTE = frozenset({".gitattributes"})  # created by the Hub; never ours to delete
 FINAL_FILES = ("README.md", "build_report.json")
 _CHUNK = 1 << 20
@@ -202,6 +203,8 @@ def plan_publish(api: HfApi, options: PublishOptions) -> PublishPlan:
     folder = Path(options.folder)
     if not folder.is_dir():
         raise PublishError(f"{folder}: not a folder")
+    if build_state(folder) == "unfinished":
+        raise PublishError(f"{folder}: the build there is unfinished; run the same `pmc-hub build` again to complete it")
     who = authenticate(api)
     check_namespace(who, options.repo_id)
     check_card(folder)

@@ -37,6 +37,12 @@ that change state: repo create, settings, LFS batch/upload/verify, commit, branc
 handling), ``hub.lfs_uploads`` (sha256 of every LFS PUT that stored bytes), ``hub.commits(repo)``,
 ``hub.files(repo, revision="main")`` -> {path: bytes}.
 
+Gating is enforced on every download (README.md included, which is how `datasets` detects it):
+anonymous -> 401, a logged-in user without accepted access -> 403, both with ``X-Error-Code:
+GatedRepo`` (the client raises GatedRepoError; `load_dataset` a DatasetNotFoundError saying
+"gated"). Members of the repo's namespace always have access. Private repos answer 404
+RepoNotFound to non-members. Not modelled: tree pagination (one page), PRs, tags, Xet.
+
 Faults: ``hub.fail_upload(nth=1, kind="commit"|"lfs", times=1)`` drops the connection in the
 middle of the ``nth`` next upload request of that kind (after reading part of its body, before
 answering), ``times`` times in a row, to simulate a cut-off upload. Note that the client retries
@@ -55,6 +61,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -150,9 +157,9 @@ class Repo:
 
 
 class HubError(Exception):
-    def __init__(self, status: int, message: str, code: Optional[str] = None):
+    def __init__(self, status: int, message: str, code: Optional[str] = None, extra: Optional[dict] = None):
         super().__init__(message)
-        self.status, self.message, self.code = status, message, code
+        self.status, self.message, self.code, self.extra = status, message, code, extra or {}
 
 
 class _Dropped(Exception):
@@ -393,6 +400,9 @@ def _make_handler(hub: HubServer):
 
         # ---- plumbing ----------------------------------------------------------------------
         def _body(self, limit: Optional[int] = None) -> bytes:
+            if self._consumed:
+                return b""
+            self._consumed = True
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 out = io.BytesIO()
                 while True:
@@ -427,7 +437,7 @@ def _make_handler(hub: HubServer):
             headers = {"X-Error-Message": err.message}
             if err.code:
                 headers["X-Error-Code"] = err.code
-            self._send(err.status, json.dumps({"error": err.message}).encode(), headers, head=head)
+            self._send(err.status, json.dumps({"error": err.message, **err.extra}).encode(), headers, head=head)
 
         def _user(self) -> Optional[User]:
             auth = self.headers.get("Authorization", "")
@@ -451,6 +461,7 @@ def _make_handler(hub: HubServer):
             split = urlsplit(self.path)
             query = parse_qs(split.query)
             head = method == "HEAD"
+            self._consumed = False
             user_name = None
             try:
                 user = self._user()
@@ -514,7 +525,7 @@ def _make_handler(hub: HubServer):
             repo_id = f"{org}/{name}"
             with hub.lock:
                 if repo_id in hub.repos:
-                    raise HubError(409, "You already created this dataset repo")
+                    raise HubError(409, "You already created this dataset repo", extra={"url": f"{hub.url}/datasets/{repo_id}"})
                 hub._create(repo_id, private=body.get("visibility", "public") == "private")
             self._json(200, {"url": f"{hub.url}/datasets/{repo_id}", "name": repo_id, "id": uuid.uuid4().hex[:24]})
 
@@ -867,10 +878,10 @@ def point_clients_at(url: str, home, monkeypatch) -> None:
     for name, value in {
         "HF_ENDPOINT": url, "HUB_DATASETS_URL": url + "/datasets/{repo_id}/resolve/{revision}/{path}",
         "HF_HUB_OFFLINE": False, "HF_DATASETS_OFFLINE": False, "HF_CACHE_HOME": home,
-        "HF_DATASETS_CACHE": __import__("pathlib").Path(f"{home}/datasets"),
+        "HF_DATASETS_CACHE": Path(f"{home}/datasets"),
         "DOWNLOADED_DATASETS_PATH": f"{home}/datasets/downloads",
         "EXTRACTED_DATASETS_PATH": f"{home}/datasets/downloads/extracted",
-        "HF_MODULES_CACHE": __import__("pathlib").Path(f"{home}/modules"),
+        "HF_MODULES_CACHE": Path(f"{home}/modules"),
         # the Parquet-export lookup goes to datasets-server.<host>, which a loopback Hub has not
         "USE_PARQUET_EXPORT": False, "HF_UPDATE_DOWNLOAD_COUNTS": False,
     }.items():

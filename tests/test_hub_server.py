@@ -1,6 +1,8 @@
 """The loopback Hub answers the real huggingface_hub client the way the Hub does."""
 from __future__ import annotations
 
+import hashlib
+
 import httpx2
 import pytest
 from huggingface_hub import (
@@ -66,7 +68,7 @@ def test_create_repo_conflict_and_foreign_namespace(api, hub):
 def test_commits_store_files_with_lfs_and_git_oids(api, hub):
     tree = {f.path: f for f in api.list_repo_tree(REPO, recursive=True, repo_type="dataset")}
     assert set(tree) == {".gitattributes", "data", "data/x.bin", "notes.txt"}
-    assert tree["data/x.bin"].lfs.sha256 == __import__("hashlib").sha256(PAYLOAD).hexdigest()
+    assert tree["data/x.bin"].lfs.sha256 == hashlib.sha256(PAYLOAD).hexdigest()
     assert tree["notes.txt"].lfs is None and tree["notes.txt"].blob_id == git_blob_sha1(b"hello\n")
     top = [f.path for f in api.list_repo_tree(REPO, repo_type="dataset")]
     assert sorted(top) == [".gitattributes", "data", "notes.txt"]
@@ -89,7 +91,7 @@ def test_resolve_serves_head_get_and_ranges(api, hub):
     sha = api.dataset_info(REPO).sha
     meta = get_hf_file_metadata(hf_hub_url(REPO, "data/x.bin", repo_type="dataset"))
     assert meta.commit_hash == sha and meta.size == len(PAYLOAD)
-    assert meta.etag == __import__("hashlib").sha256(PAYLOAD).hexdigest()
+    assert meta.etag == hashlib.sha256(PAYLOAD).hexdigest()
     path = hf_hub_download(REPO, "data/x.bin", repo_type="dataset", revision=sha)
     assert open(path, "rb").read() == PAYLOAD
     r = httpx2.get(f"{hub.url}/datasets/{REPO}/resolve/main/data/x.bin", headers={"Range": "bytes=10-19"})
@@ -172,3 +174,18 @@ def test_validate_yaml_rejects_bad_card_metadata(hub):
     with pytest.raises(ValueError, match="configs"):
         DatasetCard("---\nconfigs: a/*.parquet\n---\n").validate(repo_type="dataset")
     assert hub.mutations == []
+
+
+def test_test_side_helpers_set_up_a_gated_repo_without_http(hub):
+    hub.create_repo("pmc/gated", owner_token="hf_alice", gated="manual")
+    hub.request_access("pmc/gated", "bob", {"intended_use": "research"})
+    assert hub.access_status("pmc/gated", "bob") == "pending" and hub.mutations == []
+    hub.use_token(None)
+    with pytest.raises(GatedRepoError) as info:
+        hf_hub_download("pmc/gated", ".gitattributes", repo_type="dataset")
+    assert info.value.response.status_code == 401
+    hub.set_access("pmc/gated", "bob", "accepted")
+    hub.use_token("hf_bob")
+    assert hf_hub_download("pmc/gated", ".gitattributes", repo_type="dataset")
+    with pytest.raises(ValueError, match="cannot create"):
+        hub.create_repo("pmc/other", owner_token="hf_bob")

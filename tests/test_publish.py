@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -224,3 +226,26 @@ def test_cli_publishes_and_reports_errors(hub, built, capsys):
     out = capsys.readouterr().out
     assert "published in 2 commit(s)" in out and f"added {len(published_paths(built))}" in out
     assert hub.repos[REPO].gated == "auto"
+
+
+def test_console_script_reads_endpoint_and_token_from_the_environment(hub, built):
+    # a fresh process: huggingface_hub reads HF_ENDPOINT / HF_TOKEN at import, as for a real user
+    hub.use_token("hf_alice")
+    proc = subprocess.run([sys.executable, "-m", "pmc_hub.cli", "publish", str(built), "--repo", REPO, "--private"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "hf_alice" not in proc.stdout + proc.stderr
+    assert hub.repos[REPO].private
+    assert set(hub.files(REPO)) == published_paths(built) | {".gitattributes"}
+
+
+def test_an_unfinished_build_is_not_published(hub, tmp_path):
+    from pmc_hub.publish import PublishError, PublishOptions, plan_publish
+    from huggingface_hub import HfApi
+
+    folder = tmp_path / "half"
+    (folder / ".pmc-hub").mkdir(parents=True)
+    (folder / ".pmc-hub" / "state.json").write_text('{"complete": false, "fingerprint": "x"}')
+    with pytest.raises(PublishError, match="unfinished"):
+        plan_publish(HfApi(), PublishOptions(folder=folder, repo_id="alice/half"))
+    assert not hub.mutations
