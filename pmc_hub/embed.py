@@ -58,6 +58,18 @@ def _normalise(x) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
+def _load(name_or_path: str, processor_class: str, what: str):
+    """Model and processor from a local path or Hub id; `EmbeddingError` names it when that fails."""
+    import transformers
+
+    try:
+        model = transformers.AutoModel.from_pretrained(name_or_path)
+        processor = getattr(transformers, processor_class).from_pretrained(name_or_path)
+    except (OSError, ValueError) as exc:
+        raise EmbeddingError(f"{name_or_path}: cannot load {what}: {exc}") from exc
+    return model, processor
+
+
 @dataclass
 class ClipEncoder:
     """A CLIP-like dual encoder (``get_image_features`` / ``get_text_features``)."""
@@ -70,13 +82,7 @@ class ClipEncoder:
 
     @classmethod
     def load(cls, name_or_path: str, device: str = "auto") -> "ClipEncoder":
-        from transformers import AutoModel, AutoProcessor
-
-        try:
-            model = AutoModel.from_pretrained(name_or_path)
-            processor = AutoProcessor.from_pretrained(name_or_path)
-        except (OSError, ValueError) as exc:
-            raise EmbeddingError(f"{name_or_path}: cannot load model/processor: {exc}") from exc
+        model, processor = _load(name_or_path, "AutoProcessor", "model/processor")
         if not (hasattr(model, "get_image_features") and hasattr(model, "get_text_features")):
             raise EmbeddingError(f"{name_or_path}: not an image-text model (no get_image_features/get_text_features)")
         device = pick_device(device)
@@ -120,13 +126,7 @@ class ImageEncoder:
 
     @classmethod
     def load(cls, name_or_path: str, device: str = "auto") -> "ImageEncoder":
-        from transformers import AutoImageProcessor, AutoModel
-
-        try:
-            model = AutoModel.from_pretrained(name_or_path)
-            processor = AutoImageProcessor.from_pretrained(name_or_path)
-        except (OSError, ValueError) as exc:
-            raise EmbeddingError(f"{name_or_path}: cannot load vision model/image processor: {exc}") from exc
+        model, processor = _load(name_or_path, "AutoImageProcessor", "vision model/image processor")
         device = pick_device(device)
         return cls(model.to(device).eval(), processor, device, name_or_path)
 
