@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from . import __version__, jats, licenses, media, records
 from .models import ArticlePackage
-from .report import (BAD_XML, DUPLICATE_ARTICLE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC, NO_XML,
-                     ArticleResult, BuildReport, Skip, summarize)
 from .labels import chain
+from .report import (BAD_XML, DUPLICATE_ARTICLE, DUPLICATE_IMAGE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC,
+                     NO_XML, SUBFIGURE_FAILED, ArticleResult, BuildReport, Skip, summarize)
 from .schema import InvalidRecord, validate, validate_fields
 from .sources import open_sources
 from .writers import ShardLayout, merge_parts, write_part
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 ARTICLES = "articles"
 FIGURE_CONFIGS = licenses.CATEGORIES
 SUBFIGURE_CONFIGS = tuple(f"subfigures_{c}" for c in licenses.CATEGORIES)
-SUBFIGURE_FAILED = "subfigure extraction failed"
-DUPLICATE_IMAGE = "duplicate image"
 STATE_DIR = ".pmc-hub"
 SPLIT = "train"
 

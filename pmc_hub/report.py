@@ -16,6 +16,8 @@ NO_GRAPHIC = "no graphic"
 NO_CAPTION = "no caption"
 MISSING_IMAGE = "missing image"
 INVALID_RECORD = "invalid record"
+DUPLICATE_IMAGE = "duplicate image"
+SUBFIGURE_FAILED = "subfigure extraction failed"
 
 
 @dataclass
