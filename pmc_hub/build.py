@@ -261,10 +261,11 @@ def build(options: BuildOptions) -> BuildReport:
     mesh = _mesh_lookup(options)
     batch = _Batch(len(batches), mesh)
     bar = tqdm(desc="articles", unit=" art", disable=not options.progress, initial=len(done))
-    images = sum(n for b in batches for s in b["articles"] for c, n in s["rows"].items() if c != ARTICLES)
+    images = sum(n for b in batches for s in b["articles"] for c, n in s["rows"].items() if c in FIGURE_CONFIGS)
     for result in _results(packages, options):
         if result.article_row is not None and result.article_id in seen_ids:
-            result = ArticleResult(result.origin, result.article_id, skips=[Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from another source ({result.origin})")])
+            result = ArticleResult(result.origin, result.article_id, figures_in=result.figures_in, images_in=result.images_in,
+                                   skips=[Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from another source ({result.origin})")])
         if result.article_row is not None:
             seen_ids.add(result.article_id)
         batch.add(result)
@@ -395,6 +396,12 @@ class _Dedup:
         self.dropped_keys: set[str] = set()
         self._config = ""
 
+    def filter_for(self, config: str):
+        """The row filter for a config's parts: figures are deduplicated, subfigures follow their parents."""
+        if config in FIGURE_CONFIGS:
+            return self.figures
+        return self.subfigures if config in SUBFIGURE_CONFIGS else None
+
     def figures(self, table, config: str):
         import pyarrow as pa
 
@@ -462,7 +469,7 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
         parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
         if not parts:
             continue
-        keep = None if dedup is None else dedup.figures if config in FIGURE_CONFIGS else dedup.subfigures if config in SUBFIGURE_CONFIGS else None
+        keep = dedup.filter_for(config) if dedup else None
         files = merge_parts(parts, schema_of(config), out, config, SPLIT, options.layout, keep)
         rows = sum(s["rows"].get(config, 0) for b in batches for s in b["articles"]) - (dedup.dropped_from(config) if dedup else 0)
         if rows:
