@@ -429,3 +429,14 @@ def test_benchmark_split_is_article_disjoint(tmp_path):
     assert not set(test["image_hash"]) & set(train["image_hash"])
     saved = json.loads((out / "build_report.json").read_text())
     assert saved["configs"]["benchmark"] == {"test": 8} and "config_name: benchmark" in (out / "README.md").read_text()
+
+
+def test_the_same_article_from_two_sources_is_written_once(tmp_path):
+    a = pmc_article_folder("PMC3166277", tmp_path / "a")
+    b = tmp_path / "b" / "PMC3166277"
+    shutil.copytree(a, b)
+    report = run_build([a, b], tmp_path / "out")
+    assert report.articles_in == 2 and report.articles_written == 1
+    (dup,) = [s for s in report.skipped if s["reason"] == "duplicate article"]
+    assert dup["article"] == "PMC3166277" and str(b) in dup["detail"]
+    assert report.configs["commercial"]["train"] == 4 and report.figures_in == 8
