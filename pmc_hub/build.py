@@ -48,7 +48,7 @@ class BuildOptions:
     shard: Optional[tuple[int, int]] = None  # (index, count): this job's share of the articles
     layout: ShardLayout = field(default_factory=ShardLayout)
     checkpoint_articles: int = 200  # articles per journal batch
-    checkpoint_bytes: int = 256 * 1024 * 1024  # or fewer, when their rows are this large
+    checkpoint_bytes: int = 128 * 1024 * 1024  # or fewer, when their rows are this large (bounds memory)
     max_pixels: int = media.MAX_PIXELS
     mesh_files: list = field(default_factory=list)  # PubMed baseline/update XML for MeSH terms
     mesh_eutils: bool = False  # or look MeSH up with E-utilities (NCBI_API_KEY / NCBI_EMAIL from the environment)

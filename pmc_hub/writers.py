@@ -30,12 +30,17 @@ def arrow_schema(schema_name: str) -> pa.Schema:
 
 
 def write_part(rows: list[dict], schema_name: str, path: Path, layout: ShardLayout) -> int:
-    """Write rows to ``path`` atomically (tmp + rename); returns the file size."""
+    """Write rows to ``path`` atomically (tmp + rename); returns the file size.
+
+    Rows are converted one row group at a time, so the Arrow copy never doubles the batch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    table = pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
+    schema = arrow_schema(schema_name)
+    step = layout.row_group_rows
     # Parts are read back once, at the merge, which compresses: no CPU spent compressing twice.
-    pq.write_table(table, tmp, row_group_size=layout.row_group_rows, compression="none")
+    with pq.ParquetWriter(tmp, schema, compression="none") as writer:
+        for start in range(0, len(rows), step):
+            writer.write_table(pa.Table.from_pylist(rows[start:start + step], schema=schema))
     _sync(tmp)
     os.replace(tmp, path)
     return path.stat().st_size
