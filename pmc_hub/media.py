@@ -84,6 +84,11 @@ def phash(im: Image.Image) -> str:
     """
     if im.format == "JPEG":
         im.draft("L", (128, 128))
+    if im.mode in ("1", "P", "I;16", "I;16B", "I;16L", "La", "LAB"):
+        im = im.convert("L")  # modes Pillow cannot box-reduce
+    factor = min(im.size) // 128
+    if factor > 1:  # box-reduce large images before any per-pixel work (PNG/TIFF have no draft)
+        im = im.reduce(factor)
     small = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
     dct = _DCT32 @ small @ _DCT32.T
     low = dct[:8, :8]

@@ -68,3 +68,13 @@ def test_decompression_bomb_guard():
     with pytest.raises(media.MediaError) as e:
         media.inspect("bomb.png", buf.getvalue(), max_pixels=50_000_000)
     assert e.value.reason == "image too large"
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "I", "I;16", "CMYK"])
+def test_every_common_image_mode_is_hashed(mode):
+    buf = io.BytesIO()
+    im = Image.new(mode, (900, 600))
+    fmt = "TIFF" if mode in ("I;16", "CMYK", "I") else "PNG"
+    im.save(buf, fmt)
+    img = media.inspect(f"x.{fmt.lower()}", buf.getvalue())
+    assert (img.width, img.height) == (900, 600) and len(img.phash) == 16
