@@ -68,9 +68,8 @@ def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImag
         "image_context": list(figure.contexts),
         "figure_id": figure.figure_id,
         "figure_label": figure.label,
+        **shared,  # the same objects in every row of the article: validated once (build.process_package)
     }
-    row.update({k: v for k, v in shared.items() if k != "article_reference_list"})
-    row["article_reference_list"] = shared["article_reference_list"]
     return row
 
 

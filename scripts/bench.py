@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "platform": platform.platform()}}
     if not any(corpus.glob("PMC*.*/PMC*.xml")):
         start = time.perf_counter()
-        summary = write_corpus(CorpusOptions(out_dir=corpus, articles=args.articles, seed=args.seed,
+        write_corpus(CorpusOptions(out_dir=corpus, articles=args.articles, seed=args.seed,
                                              max_side=args.max_side, workers=args.workers))
         report["corpus_generation_seconds"] = round(time.perf_counter() - start, 2)
     xmls, input_bytes = corpus_files(corpus)

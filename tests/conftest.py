@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from pmc_hub import jats, media
+from pmc_hub import jats
 from pmc_hub.resources import sample_dir
 
 DATA = Path(__file__).parent / "data"
