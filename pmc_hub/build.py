@@ -219,15 +219,16 @@ class _Journal:
         os.replace(tmp, self.state_path)
 
     def batches(self) -> list[dict]:
+        """The finished batches; a last line cut off by a crash is removed from the file, so
+        the next batch is appended after the last complete one."""
         if not self.path.exists():
             return []
-        batches = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                batches.append(json.loads(line))
-            except ValueError:
-                break  # a line cut off by a crash: that batch never finished
-        return batches
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) != len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(len(complete))
+        return [json.loads(line) for line in complete.decode("utf-8").splitlines()]
 
     def record(self, batch: dict) -> None:
         with open(self.path, "a", encoding="utf-8") as fh:

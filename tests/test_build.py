@@ -440,3 +440,31 @@ def test_the_same_article_from_two_sources_is_written_once(tmp_path):
     (dup,) = [s for s in report.skipped if s["reason"] == "duplicate article"]
     assert dup["article"] == "PMC3166277" and str(b) in dup["detail"]
     assert report.configs["commercial"]["train"] == 4 and report.figures_in == 8
+
+
+def test_a_journal_line_cut_off_by_a_crash_is_dropped_before_resuming(tmp_path, mixed_license_corpus, monkeypatch):
+    from pmc_hub import build as build_module
+
+    reference = table_rows((run_build([mixed_license_corpus], tmp_path / "ref"), tmp_path / "ref")[1])
+    out = tmp_path / "out"
+    real_record = build_module._Journal.record
+    calls = []
+
+    def dies_half_way_through_the_second_line(self, batch):
+        calls.append(batch["batch"])
+        if len(calls) < 2:
+            return real_record(self, batch)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            line = json.dumps(batch)
+            fh.write(line[: len(line) // 2])
+        raise SystemExit("killed while writing the journal")
+
+    monkeypatch.setattr(build_module._Journal, "record", dies_half_way_through_the_second_line)
+    with pytest.raises(SystemExit):
+        run_build([mixed_license_corpus], out, checkpoint_articles=2)
+    monkeypatch.setattr(build_module._Journal, "record", real_record)
+    report = run_build([mixed_license_corpus], out, checkpoint_articles=2)
+    assert report.articles_in == 5
+    journal = out / ".pmc-hub" / "journal.jsonl"
+    assert [json.loads(line)["batch"] for line in journal.read_text().splitlines()] == [0, 1, 2]
+    assert table_rows(out) == reference
