@@ -465,8 +465,8 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
             report.add(summary)
     dedup = _Dedup(options.dedup_distance) if options.dedup else None
     for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
-        for old in (out / config).glob("*.parquet") if (out / config).exists() else ():
-            old.unlink()  # shards of an earlier build: never mix them with this one's
+        for old in (out / config).glob("*.parquet*") if (out / config).exists() else ():
+            old.unlink()  # shards (or half-written .tmp shards) of an earlier run: never mix them in
         parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
         if not parts:
             continue
