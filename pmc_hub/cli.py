@@ -9,7 +9,7 @@ import sys
 from . import __version__
 
 # Each name is a module in pmc_hub.commands with register(subparsers).
-COMMANDS = ["build", "card", "publish", "fetch", "access", "eval", "merge"]
+COMMANDS = ["build", "card", "publish", "fetch", "access", "eval", "merge", "labels"]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator, Optional
 from datasets import Features, Image, Value
 
 from .schema import features as schema_features
+from .writers import iter_rows
 
 DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
 IMAGE_FIELD = "image"
@@ -246,15 +247,6 @@ def iter_samples(paths: Iterable[str | os.PathLike]) -> Iterator[dict]:
                 yield from_sample(sample)
 
 
-def iter_parquet_rows(files: Iterable[str | os.PathLike], batch_rows: int = 64) -> Iterator[dict]:
-    """Rows of Parquet shards, a few at a time (image bytes stay as written)."""
-    import pyarrow.parquet as pq
-
-    for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-            yield from batch.to_pylist()
-
-
 def export_parquet(src_dir: str | os.PathLike, dst_dir: str | os.PathLike, configs: Optional[Iterable[str]] = None,
                    split: str = "train", **limits) -> dict[str, list[str]]:
     """Write the figure configs of a built Parquet folder as WebDataset shards under ``dst_dir``
@@ -269,6 +261,6 @@ def export_parquet(src_dir: str | os.PathLike, dst_dir: str | os.PathLike, confi
         if not files:
             raise WebDatasetError(f"{src / config}: no {split}-*.parquet shards to export")
         with open_writer(dst_dir, config, split, **limits) as writer:
-            writer.write_all(iter_parquet_rows(files))
+            writer.write_all(iter_rows(files))
         written[config] = writer.close()
     return written

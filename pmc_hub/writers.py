@@ -106,3 +106,21 @@ def _row_groups(parts: Iterable[Path], rows: int, keep: Optional[Callable[[pa.Ta
 
 def shard_files(out_dir: Path, config: str) -> list[Path]:
     return sorted((out_dir / config).glob("*.parquet"))
+
+
+def iter_rows(files: Iterable[Path], batch_rows: int = 64) -> Iterator[dict]:
+    """Rows of Parquet shards, a few at a time (image bytes stay as written)."""
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield from batch.to_pylist()
+
+
+def rewrite_shard(path: Path, schema_name: str, change: Callable[[list[dict]], list[dict]], layout: ShardLayout) -> None:
+    """Pass a shard's rows through ``change`` a row group at a time and replace it atomically
+    (same rows, same order, same row groups)."""
+    tmp = path.with_name(path.name + ".tmp")
+    schema = arrow_schema(schema_name)
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=layout.row_group_rows):
+            writer.write_table(pa.Table.from_pylist(change(batch.to_pylist()), schema=schema))
+    os.replace(tmp, path)
