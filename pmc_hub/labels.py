@@ -238,7 +238,10 @@ class RuleLabeler(Labeler):
     Evidence per secondary class: 1.0 if the caption mentions it, +1.0 more if its title (first
     sentence) does, +0.5 if a citing paragraph does. The primary class with the most evidence
     wins (ties: earliest mention in the caption, then taxonomy order); the score is its share of
-    all evidence. Secondary labels: every matched class, strongest first. No match: no label.
+    all evidence. Secondary labels: every matched class, strongest first. When no class matches
+    but the caption describes plotted statistics (means ± SD, confidence intervals, a
+    distribution, a plot...), the figure is `Plots and Charts` with no secondary label and the
+    low score `CHART_CUE_SCORE`. Otherwise: no label.
     """
 
     taxonomy: Taxonomy = field(default_factory=load_taxonomy)
@@ -268,6 +271,8 @@ class RuleLabeler(Labeler):
         if panel := caption_panel_type(caption):
             out["image_panel_type"] = panel
         if not evidence:
+            if _CHART_CUES.search(caption):
+                return _with_label(out, self.taxonomy, "Plots and Charts", [], self.name, CHART_CUE_SCORE)
             return out
         by_primary: dict[str, float] = {}
         for (p, _), w in evidence.items():
@@ -277,6 +282,14 @@ class RuleLabeler(Labeler):
         secondary = [s for (_, s), _w in sorted(evidence.items(), key=lambda kv: (-kv[1], order[kv[0][0]]))]
         return _with_label(out, self.taxonomy, best, secondary, self.name,
                            by_primary[best] / sum(by_primary.values()))
+
+
+# Statistics that only a chart shows, for captions that name no chart type.
+_CHART_CUES = re.compile(
+    r"±|\bmeans?\b|\bstandard (?:deviation|error)\b|\bconfidence intervals?\b|\berror bars?\b"
+    r"|\bdistributions?\b|\bplot(?:s|ted)?\b|\bcorrelation\b|\bregression\b|\bpercentiles?\b"
+    r"|\bp\s*[<=>]\s*0?\.\d", re.I)
+CHART_CUE_SCORE = 0.25
 
 
 def _title_end(caption: str) -> int:

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from figure_rows import sample_rows
-from pmc_hub.labels import (ClusterLabeler, ClusterLabelError, RuleLabeler, SubfigurePanelLabeler, ZeroShotLabeler,
+from pmc_hub.labels import (CHART_CUE_SCORE, ClusterLabeler, ClusterLabelError, RuleLabeler, SubfigurePanelLabeler, ZeroShotLabeler,
                             chain, cluster_label_template, fit_clusters, kmeans, load_cluster_labels, load_taxonomy,
                             panel_layout)
 from pmc_hub.resources import sample_dir
@@ -72,16 +72,25 @@ def test_celltracker_ct_green_is_not_computed_tomography(rules):
     assert "computerized tomography" not in (row["image_secondary_label"] or [])
 
 
-def test_caption_without_modality_stays_unlabelled_but_gets_panels(rules):
-    # "CVs (coefficients of variation)" and "SDs" must not read as voltammetry / anything else.
+def test_plotted_statistics_without_a_named_chart_type_give_a_weak_chart_label(rules):
+    # "CVs (coefficients of variation)" and "SDs" must not read as voltammetry / anything else;
+    # means, a regression line and fitted curves still say it is a chart.
     caption = real_caption(SAMPLES / "PMC3166277/PMC3166277.nxml", "F3")
     row = rules.label_row({"caption": caption, "image_context": []})
-    assert row.get("image_primary_label") is None and row.get("image_label_score") is None
+    assert row["image_primary_label"] == "Plots and Charts" and row["image_secondary_label"] == []
+    assert row["image_label_score"] == CHART_CUE_SCORE
     assert row["image_panel_type"] == "multiple"
 
 
+def test_caption_without_modality_or_statistics_stays_unlabelled(rules):
+    row = rules.label_row({"caption": "Personal Income Tax burden by income for selected individual types.",
+                           "image_context": []})
+    assert row.get("image_primary_label") is None and row.get("image_label_score") is None
+
+
 @pytest.mark.parametrize("caption,expected", [
-    ("Data are mean ± SEM of three ACT experiments.", None),  # SEM = standard error, ACT is a word
+    # SEM = standard error (not microscopy), ACT is a word; the means make it a weak chart label
+    ("Data are mean ± SEM of three ACT experiments.", "Plots and Charts"),
     ("CTRL and Ct values of qPCR.", None),
     ("Representative PET/CT of a patient.", "Clinical Imaging"),
     ("Brain mri of a patient.", None),  # abbreviations are case-sensitive
