@@ -7,9 +7,12 @@ up, then added; the first one seen is kept and later copies are recorded as `Dup
 Near search is a multi-index hash (pigeonhole): the 64 bits are cut into ``max_distance + 1``
 chunks, so two hashes within ``max_distance`` bits agree exactly on at least one chunk. Each
 chunk value maps to the images holding it; only those candidates are compared bit by bit.
+Positions and hashes are kept in compact arrays (a few dozen bytes per image besides its key),
+so the index fits millions of images.
 """
 from __future__ import annotations
 
+from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
@@ -44,17 +47,17 @@ class DuplicateIndex:
         n = max_distance + 1
         bounds = [round(64 * i / n) for i in range(n + 1)]
         self._chunks = [(lo, hi - lo) for lo, hi in zip(bounds, bounds[1:])]  # (shift, width)
-        self._exact: dict[str, str] = {}
-        self._tables: list[dict[int, list[int]]] = [{} for _ in self._chunks]
+        self._exact: dict[bytes, str] = {}  # first 16 bytes of the SHA-256 -> key kept
+        self._tables: list[dict[int, array]] = [{} for _ in self._chunks]
         self._keys: list[str] = []
-        self._hashes: list[int] = []
+        self._hashes = array("Q")
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def find(self, sha256: str, phash: Optional[str]) -> Optional[tuple[str, int, str]]:
         """The first indexed image this one duplicates: (key, distance, kind), or None."""
-        if (kept := self._exact.get(sha256)) is not None:
+        if (kept := self._exact.get(_digest(sha256))) is not None:
             return kept, 0, "exact"
         if not phash or self.max_distance == 0:
             return None
@@ -78,14 +81,23 @@ class DuplicateIndex:
         value = _phash_int(phash, key) if phash else None  # validate before searching
         if (hit := self.find(sha256, phash)) is not None:
             return Duplicate(key, hit[0], hit[1], hit[2])
-        self._exact[sha256] = key
+        self._exact[_digest(sha256)] = key
         if value is not None:
             pos = len(self._keys)
             self._keys.append(key)
             self._hashes.append(value)
             for table, (shift, width) in zip(self._tables, self._chunks):
-                table.setdefault((value >> shift) & ((1 << width) - 1), []).append(pos)
+                table.setdefault((value >> shift) & ((1 << width) - 1), array("I")).append(pos)
         return None
+
+
+def _digest(sha256: str) -> bytes:
+    """16 bytes of a hex SHA-256 (collision-free in practice, a third of the string's size);
+    any other digest string is kept whole."""
+    try:
+        return bytes.fromhex(sha256[:32])
+    except ValueError:
+        return sha256.encode()
 
 
 def _phash_int(phash: str, key: str = "") -> int:
