@@ -385,7 +385,7 @@ class _Batch:
         return entry
 
 
-class _Dedup:
+class DuplicateFilter:
     """Keep-first exact and near-duplicate removal over every figure config, applied while the
     parts are merged (so a resumed build decides exactly as an uninterrupted one)."""
 
@@ -463,7 +463,7 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
     for b in batches:
         for summary in b["articles"]:
             report.add(summary)
-    dedup = _Dedup(options.dedup_distance) if options.dedup else None
+    dedup = DuplicateFilter(options.dedup_distance) if options.dedup else None
     for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
         for old in (out / config).glob("*.parquet*") if (out / config).exists() else ():
             old.unlink()  # shards (or half-written .tmp shards) of an earlier run: never mix them in

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import pyarrow.parquet as pq
 
-from .build import SPLIT, schema_of
+from .build import SPLIT, DuplicateFilter, schema_of
 from .report import REPORT_FILE, BuildReport
 from .writers import ShardLayout, merge_parts
 
@@ -22,8 +23,12 @@ def _report(folder: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = ShardLayout(), write_card: bool = True) -> BuildReport:
-    """Concatenate the builds' shards config by config (in the folders' order) and sum their reports."""
+def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = ShardLayout(), write_card: bool = True,
+                 dedup_distance: Optional[int] = 6) -> BuildReport:
+    """Concatenate the builds' shards config by config (in the folders' order) and sum their reports.
+
+    Each build removed its own duplicate images; with ``dedup_distance`` the merge also removes
+    copies across builds (the first folder's copy is kept). None: keep them."""
     out_dir = Path(out_dir)
     if any(Path(f).resolve() == out_dir.resolve() for f in folders):
         raise MergeError("the merged folder must not be one of the inputs")
@@ -43,14 +48,20 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
                 merged.license_codes.setdefault(category, {})[code] = merged.license_codes.get(category, {}).get(code, 0) + n
         merged.elapsed_seconds += r["elapsed_seconds"]
     _check_unique_articles([Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get("articles", [])])
+    # sorted: figure configs come before subfigures_*, whose rows follow their parents
     configs = sorted({c for r in reports for c in r["configs"]})
+    dedup = DuplicateFilter(dedup_distance) if dedup_distance is not None else None
     for config in configs:
         files = [Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get(config, [])]
         for old in (out_dir / config).glob("*.parquet") if (out_dir / config).exists() else ():
             old.unlink()
-        written = merge_parts(files, schema_of(config), out_dir, config, SPLIT, layout)
+        written = merge_parts(files, schema_of(config), out_dir, config, SPLIT, layout,
+                              dedup.filter_for(config) if dedup else None)
         merged.files[config] = [str(p.relative_to(out_dir)) for p in written]
-        merged.configs[config] = {SPLIT: sum(r["configs"].get(config, {}).get(SPLIT, 0) for r in reports)}
+        rows = sum(r["configs"].get(config, {}).get(SPLIT, 0) for r in reports) - (dedup.dropped_from(config) if dedup else 0)
+        merged.configs[config] = {SPLIT: rows}
+    if dedup is not None:
+        dedup.report(merged)
     merged.write(out_dir)
     if write_card and merged.configs:
         from .cards import write_card as write

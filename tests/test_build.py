@@ -468,3 +468,20 @@ def test_a_journal_line_cut_off_by_a_crash_is_dropped_before_resuming(tmp_path, 
     journal = out / ".pmc-hub" / "journal.jsonl"
     assert [json.loads(line)["batch"] for line in journal.read_text().splitlines()] == [0, 1, 2]
     assert table_rows(out) == reference
+
+
+def test_merge_removes_duplicates_across_shard_builds(tmp_path):
+    from pmc_hub.merge import merge_builds
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    first = pmc_article_folder("PMC3166277", a)
+    second = pmc_article_folder("PMC2599765", b)
+    copy = sorted(second.glob("*.jpg"))[0]
+    copy.write_bytes(sorted(first.glob("*.jpg"))[0].read_bytes())  # the same image in both builds
+    run_build([a], tmp_path / "out_a")
+    run_build([b], tmp_path / "out_b")
+    merged = merge_builds([tmp_path / "out_a", tmp_path / "out_b"], tmp_path / "merged")
+    assert merged.configs["commercial"]["train"] == 4 + 3 - 1
+    assert merged.skip_counts.get("duplicate image") == 1
+    ds = datasets.load_dataset(str(tmp_path / "merged"), "commercial", split="train")
+    assert len(ds) == 6 and len(set(ds["image_hash"])) == 6
