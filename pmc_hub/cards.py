@@ -284,7 +284,10 @@ def _dataset_info(s: ConfigSummary, out_dir: Path) -> dict:
         return webdataset.card_dataset_info(s.name, webdataset.IMAGE_EXTENSIONS)
     files = {split: sorted((Path(out_dir) / s.name).glob(f"{split}-*.parquet")) for split in s.rows}
     splits = [{"name": split, "num_bytes": _parquet_bytes(files[split]), "num_examples": n} for split, n in s.rows.items()]
+    # The exact file sizes: `datasets` keys its cache of a local folder on this metadata, so a
+    # rebuild whose content differs in any byte count never loads the old rows.
     return {"config_name": s.name, "features": features(s.schema)._to_yaml_list(), "splits": splits,
+            "download_size": sum(f.stat().st_size for fs in files.values() for f in fs),
             "dataset_size": sum(x["num_bytes"] for x in splits)}
 
 

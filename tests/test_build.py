@@ -485,3 +485,18 @@ def test_merge_removes_duplicates_across_shard_builds(tmp_path):
     assert merged.skip_counts.get("duplicate image") == 1
     ds = datasets.load_dataset(str(tmp_path / "merged"), "commercial", split="train")
     assert len(ds) == 6 and len(set(ds["image_hash"])) == 6
+
+
+def test_rebuild_with_the_same_row_counts_still_loads_new_rows(tmp_path, monkeypatch):
+    corpus = tmp_path / "c"
+    folder = pmc_article_folder("PMC3166277", corpus)
+    out, cache = tmp_path / "out", tmp_path / "shared_cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    run_build([corpus], out)
+    first = datasets.load_dataset(str(out), "commercial", split="train", cache_dir=str(cache))
+    image = sorted(folder.glob("*.jpg"))[0]
+    image.write_bytes(jpeg_bytes(999, size=(400, 300)))  # same figure, new image: same row count
+    run_build([corpus], out)
+    second = datasets.load_dataset(str(out), "commercial", split="train", cache_dir=str(cache))
+    assert len(second) == len(first) == 4
+    assert set(second["image_hash"]) != set(first["image_hash"])
