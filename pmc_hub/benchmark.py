@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
-from .writers import DEFAULT_ROW_GROUP_ROWS
+from .writers import DEFAULT_ROW_GROUP_ROWS, shard_files
 
 FIGURE_CONFIGS = ("commercial", "noncommercial", "other")
 TRAIN = "train"
@@ -75,7 +75,7 @@ class _Candidate:
 
 
 def _shards(out_dir: Path, config: str, split: str = TRAIN) -> list[Path]:
-    return sorted((out_dir / config).glob(f"{split}-*.parquet"))
+    return shard_files(out_dir, config, split)
 
 
 def _candidates(files: Sequence[Path]) -> Iterator[_Candidate]:

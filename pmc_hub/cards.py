@@ -23,6 +23,7 @@ import yaml
 from . import licenses, webdataset
 from .resources import cards_dir
 from .schema import features, field_docs, load_schema
+from .writers import shard_files
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ def summarize(out_dir: Path, report: dict) -> list[ConfigSummary]:
 def _dataset_info(s: ConfigSummary, out_dir: Path) -> dict:
     if s.format == "webdataset":
         return webdataset.card_dataset_info(s.name, webdataset.IMAGE_EXTENSIONS)
-    files = {split: sorted((Path(out_dir) / s.name).glob(f"{split}-*.parquet")) for split in s.rows}
+    files = {split: shard_files(out_dir, s.name, split) for split in s.rows}
     splits = [{"name": split, "num_bytes": _parquet_bytes(files[split]), "num_examples": n} for split, n in s.rows.items()]
     # The exact file sizes: `datasets` keys its cache of a local folder on this metadata, so a
     # rebuild whose content differs in any byte count never loads the old rows.

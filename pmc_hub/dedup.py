@@ -19,6 +19,8 @@ from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow.parquet as pq
 
+from .writers import shard_files
+
 DEFAULT_MAX_DISTANCE = 6  # the sample figures' closest distinct pair is 10 bits apart
 
 
@@ -147,7 +149,7 @@ def scan_folder(out_dir: Path, configs: Optional[Iterable[tuple[str, str]]] = No
         configs = sorted(found, key=lambda cs: (cs[1] != "test", cs))
     rows = ({"image_key": k, "image_hash": h, "image_phash": p}
             for config, split in configs
-            for f in sorted((root / config).glob(f"{split}-*.parquet"))
+            for f in shard_files(root, config, split)
             for batch in pq.ParquetFile(f).iter_batches(columns=["image_key", "image_hash", "image_phash"])
             for k, h, p in zip(*batch.to_pydict().values()))
     return find_duplicates(rows, max_distance)

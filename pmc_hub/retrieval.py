@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .writers import shard_files
+
 KS = (1, 5, 10, 50, 200)
 PROTOCOL = "PMC-9K: one caption per image, full gallery, pessimistic ties"
 
@@ -150,7 +152,7 @@ def load_pairs(dataset: str, config: str, split: str, cache_dir: Optional[str] =
 
     local = Path(dataset)
     if local.is_dir():
-        files = sorted((local / config).glob(f"{split}-*.parquet"))
+        files = shard_files(local, config, split)
         if not files:
             raise RetrievalError(f"{dataset}: no {config}/{split}-*.parquet shards")
         ds = load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split, cache_dir=cache_dir)

@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, Optional
 from datasets import Features, Image, Value
 
 from .schema import features as schema_features
-from .writers import iter_rows
+from .writers import iter_rows, shard_files
 
 DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
 IMAGE_FIELD = "image"
@@ -257,7 +257,7 @@ def export_parquet(src_dir: str | os.PathLike, dst_dir: str | os.PathLike, confi
         p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "articles")
     written: dict[str, list[str]] = {}
     for config in names:
-        files = sorted((src / config).glob(f"{split}-*.parquet"))
+        files = shard_files(src, config, split)
         if not files:
             raise WebDatasetError(f"{src / config}: no {split}-*.parquet shards to export")
         with open_writer(dst_dir, config, split, **limits) as writer:

@@ -104,8 +104,9 @@ def _row_groups(parts: Iterable[Path], rows: int, keep: Optional[Callable[[pa.Ta
         yield pa.Table.from_batches(pending)
 
 
-def shard_files(out_dir: Path, config: str) -> list[Path]:
-    return sorted((out_dir / config).glob("*.parquet"))
+def shard_files(out_dir: Path, config: str, split: str = "train") -> list[Path]:
+    """The Parquet shards of one config and split, in order."""
+    return sorted((Path(out_dir) / config).glob(f"{split}-*.parquet"))
 
 
 def iter_rows(files: Iterable[Path], batch_rows: int = 64) -> Iterator[dict]:
