@@ -29,7 +29,7 @@ from .report import (BAD_XML, DUPLICATE_ARTICLE, DUPLICATE_IMAGE, INVALID_RECORD
                      NO_XML, SUBFIGURE_FAILED, ArticleResult, BuildReport, Skip, summarize)
 from .schema import InvalidRecord, validate, validate_fields
 from .sources import open_sources
-from .writers import ShardLayout, merge_parts, write_part
+from .writers import ShardLayout, merge_parts, remove_shards, write_part
 
 log = logging.getLogger(__name__)
 
@@ -465,8 +465,7 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
             report.add(summary)
     dedup = DuplicateFilter(options.dedup_distance) if options.dedup else None
     for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
-        for old in (out / config).glob("*.parquet*") if (out / config).exists() else ():
-            old.unlink()  # shards (or half-written .tmp shards) of an earlier run: never mix them in
+        remove_shards(out, config)
         parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
         if not parts:
             continue

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from .build import SPLIT, DuplicateFilter, schema_of
 from .report import REPORT_FILE, BuildReport
-from .writers import ShardLayout, merge_parts
+from .writers import ShardLayout, merge_parts, remove_shards
 
 
 class MergeError(ValueError):
@@ -53,8 +53,7 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     dedup = DuplicateFilter(dedup_distance) if dedup_distance is not None else None
     for config in configs:
         files = [Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get(config, [])]
-        for old in (out_dir / config).glob("*.parquet") if (out_dir / config).exists() else ():
-            old.unlink()
+        remove_shards(out_dir, config)
         written = merge_parts(files, schema_of(config), out_dir, config, SPLIT, layout,
                               dedup.filter_for(config) if dedup else None)
         merged.files[config] = [str(p.relative_to(out_dir)) for p in written]

@@ -109,6 +109,13 @@ def shard_files(out_dir: Path, config: str, split: str = "train") -> list[Path]:
     return sorted((Path(out_dir) / config).glob(f"{split}-*.parquet"))
 
 
+def remove_shards(out_dir: Path, config: str) -> None:
+    """Delete a config's shards, half-written ``.tmp`` ones included: never mix two builds' rows."""
+    folder = Path(out_dir) / config
+    for old in folder.glob("*.parquet*") if folder.exists() else ():
+        old.unlink()
+
+
 def iter_rows(files: Iterable[Path], batch_rows: int = 64) -> Iterator[dict]:
     """Rows of Parquet shards, a few at a time (image bytes stay as written)."""
     for path in files:
