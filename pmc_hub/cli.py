@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        hint = "; run the same command again to resume" if args.command == "build" else ""
+        print(f"interrupted{hint}", file=sys.stderr)
         return 130
 
 
