@@ -436,6 +436,30 @@ class DuplicateFilter:
             report.images_written -= 1
 
 
+def write_shards(out: Path, parts: dict[str, list[Path]], rows: dict[str, int], layout: ShardLayout,
+                 dedup_distance: Optional[int], report: BuildReport) -> None:
+    """Replace each config's shards in ``out`` by its ``parts`` merged in order (duplicate images
+    removed when ``dedup_distance`` is set) and record files, row counts and drops in ``report``.
+    ``rows`` are the rows the parts hold."""
+    dedup = DuplicateFilter(dedup_distance) if dedup_distance is not None else None
+    # figure configs first: the duplicates they drop decide which subfigure rows follow
+    for config in sorted(parts, key=lambda c: (c.startswith("subfigures_"), c not in FIGURE_CONFIGS, c)):
+        remove_shards(out, config)
+        if not parts[config]:
+            continue
+        files = merge_parts(parts[config], schema_of(config), out, config, SPLIT, layout,
+                            dedup.filter_for(config) if dedup else None)
+        kept = rows[config] - (dedup.dropped_from(config) if dedup else 0)
+        if kept:
+            report.files[config] = [str(f.relative_to(out)) for f in files]
+            report.configs[config] = {SPLIT: kept}
+        else:
+            for f in files:
+                f.unlink()
+    if dedup is not None:
+        dedup.report(report)
+
+
 def _write_webdataset(out: Path, wds: Path, report: BuildReport, options: BuildOptions) -> None:
     """The figure configs again as WebDataset tar shards, in their own folder: `datasets` picks one
     loader per repository, so Parquet and tar shards cannot share one."""
@@ -463,23 +487,10 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
     for b in batches:
         for summary in b["articles"]:
             report.add(summary)
-    dedup = DuplicateFilter(options.dedup_distance) if options.dedup else None
-    for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS):
-        remove_shards(out, config)
-        parts = [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
-        if not parts:
-            continue
-        keep = dedup.filter_for(config) if dedup else None
-        files = merge_parts(parts, schema_of(config), out, config, SPLIT, options.layout, keep)
-        rows = sum(s["rows"].get(config, 0) for b in batches for s in b["articles"]) - (dedup.dropped_from(config) if dedup else 0)
-        if rows:
-            report.files[config] = [str(f.relative_to(out)) for f in files]
-            report.configs[config] = {SPLIT: rows}
-        else:
-            for f in files:
-                f.unlink()
-    if dedup is not None:
-        dedup.report(report)
+    parts = {config: [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
+             for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS)}
+    rows = {config: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"]) for config in parts}
+    write_shards(out, parts, rows, options.layout, options.dedup_distance if options.dedup else None, report)
     report.elapsed_seconds = round(elapsed, 3)
     report.write(out)
     if options.benchmark and report.configs:

@@ -7,9 +7,9 @@ from typing import Optional
 
 import pyarrow.parquet as pq
 
-from .build import SPLIT, DuplicateFilter, schema_of
+from .build import SPLIT, write_shards
 from .report import REPORT_FILE, BuildReport
-from .writers import ShardLayout, merge_parts, remove_shards
+from .writers import ShardLayout
 
 
 class MergeError(ValueError):
@@ -48,19 +48,10 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
                 merged.license_codes.setdefault(category, {})[code] = merged.license_codes.get(category, {}).get(code, 0) + n
         merged.elapsed_seconds += r["elapsed_seconds"]
     _check_unique_articles([Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get("articles", [])])
-    # sorted: figure configs come before subfigures_*, whose rows follow their parents
-    configs = sorted({c for r in reports for c in r["configs"]})
-    dedup = DuplicateFilter(dedup_distance) if dedup_distance is not None else None
-    for config in configs:
-        files = [Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get(config, [])]
-        remove_shards(out_dir, config)
-        written = merge_parts(files, schema_of(config), out_dir, config, SPLIT, layout,
-                              dedup.filter_for(config) if dedup else None)
-        merged.files[config] = [str(p.relative_to(out_dir)) for p in written]
-        rows = sum(r["configs"].get(config, {}).get(SPLIT, 0) for r in reports) - (dedup.dropped_from(config) if dedup else 0)
-        merged.configs[config] = {SPLIT: rows}
-    if dedup is not None:
-        dedup.report(merged)
+    configs = {c for r in reports for c in r["configs"]}
+    files = {c: [Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get(c, [])] for c in configs}
+    rows = {c: sum(r["configs"].get(c, {}).get(SPLIT, 0) for r in reports) for c in configs}
+    write_shards(out_dir, files, rows, layout, dedup_distance, merged)
     merged.write(out_dir)
     if write_card and merged.configs:
         from .cards import write_card as write

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .licenses import CATEGORIES
+
 REPORT_FILE = "build_report.json"
 
 # Skip reasons, one name per cause, so reports can be compared and counted.
@@ -93,7 +95,7 @@ class BuildReport:
             self.licenses[category] = self.licenses.get(category, 0) + 1
             codes = self.license_codes.setdefault(category, {})
             codes[code] = codes.get(code, 0) + 1
-        self.images_written += sum(n for config, n in summary["rows"].items() if config in ("commercial", "noncommercial", "other"))
+        self.images_written += sum(n for config, n in summary["rows"].items() if config in CATEGORIES)
         self.skipped.extend(summary["skips"])
         for skip in summary["skips"]:
             self.skip_counts[skip["reason"]] = self.skip_counts.get(skip["reason"], 0) + 1
