@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from . import __version__, jats, licenses, media, records
@@ -352,17 +353,14 @@ class _Batch:
 
     def add(self, result: ArticleResult) -> None:
         counts: dict[str, int] = {}
-        for row in result.figure_rows:
-            # The license category decides the config: nothing else can put a row in `commercial`.
-            config = row["license_category"] if row["license_category"] in FIGURE_CONFIGS else licenses.OTHER
-            self.rows.setdefault(config, []).append(row)
-            counts[config] = counts.get(config, 0) + 1
-            self.bytes += len(row["image"]["bytes"])
-        for row in result.subfigure_rows:
-            config = f"subfigures_{row['license_category'] if row['license_category'] in FIGURE_CONFIGS else licenses.OTHER}"
-            self.rows.setdefault(config, []).append(row)
-            counts[config] = counts.get(config, 0) + 1
-            self.bytes += len(row["image"]["bytes"])
+        for prefix, rows in (("", result.figure_rows), ("subfigures_", result.subfigure_rows)):
+            for row in rows:
+                # The license category decides the config: nothing else can put a row in `commercial`.
+                category = row["license_category"] if row["license_category"] in FIGURE_CONFIGS else licenses.OTHER
+                config = prefix + category
+                self.rows.setdefault(config, []).append(row)
+                counts[config] = counts.get(config, 0) + 1
+                self.bytes += len(row["image"]["bytes"])
         if result.article_row is not None:
             self.rows.setdefault(ARTICLES, []).append(result.article_row)
             counts[ARTICLES] = 1
@@ -374,9 +372,10 @@ class _Batch:
         parts = {}
         for config, rows in sorted(self.rows.items()):
             schema = schema_of(config)
-            if self.mesh is not None:  # a field changed: it is checked against the schema again
-                rows = [row for row in self.mesh.apply(rows) if validate_fields(
-                    schema, {"article_mesh_terms": row["article_mesh_terms"]}, row["article_accession_id"])]
+            if self.mesh is not None:
+                rows = list(self.mesh.apply(rows))
+                for row in rows:  # a field changed: it is checked against the schema again
+                    validate_fields(schema, {"article_mesh_terms": row["article_mesh_terms"]}, row["article_accession_id"])
             rel = f"parts/{config}/{SPLIT}/part-{self.index:06d}.parquet"
             write_part(rows, schema, journal.dir / rel, layout)
             parts[f"{config}/{SPLIT}"] = rel
@@ -395,7 +394,6 @@ class DuplicateFilter:
         self.index = DuplicateIndex(max_distance)
         self.found: list = []  # (config, Duplicate)
         self.dropped_keys: set[str] = set()
-        self._config = ""
 
     def filter_for(self, config: str):
         """The row filter for a config's parts: figures are deduplicated, subfigures follow their parents."""
@@ -404,8 +402,6 @@ class DuplicateFilter:
         return self.subfigures if config in SUBFIGURE_CONFIGS else None
 
     def figures(self, table, config: str):
-        import pyarrow as pa
-
         mask = []
         for key, sha, phash in zip(*(table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash"))):
             dup = self.index.add(key, sha, phash)
@@ -416,8 +412,6 @@ class DuplicateFilter:
         return table.filter(pa.array(mask, pa.bool_()))
 
     def subfigures(self, table, config: str):
-        import pyarrow as pa
-
         mask = [key not in self.dropped_keys for key in table.column("parent_image_key").to_pylist()]
         self.found.extend((config, None) for m in mask if not m)
         return table.filter(pa.array(mask, pa.bool_()))
