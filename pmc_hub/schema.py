@@ -44,6 +44,12 @@ def _validator(name: str, checked_elsewhere: frozenset = frozenset()):
     return _Validator(schema)
 
 
+def _messages(validator, instance: dict) -> list[str]:
+    """Every schema error as "field/path: message", in field order."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}" for e in errors]
+
+
 def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None) -> dict:
     """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord`.
 
@@ -51,9 +57,7 @@ def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None
     every figure row of one article shares are checked once, not once per figure); the row must
     carry exactly those values, and every other field is checked here.
     """
-    skip = frozenset(checked or ())
-    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}"
-              for e in sorted(_validator(name, skip).iter_errors(row), key=lambda e: list(e.absolute_path))]
+    errors = _messages(_validator(name, frozenset(checked or ())), row)
     if checked:
         expected = load_schema(name)["properties"].keys()
         errors += [f"(row): missing field {k!r}" for k in expected if k not in row]
@@ -68,8 +72,7 @@ def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None
 def validate_fields(name: str, values: dict, key: str = "") -> dict:
     """Check some fields of a schema-``name`` row on their own (e.g. an article's shared fields)."""
     props = load_schema(name)["properties"]
-    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}"
-              for e in _validator(name, frozenset(props.keys() - values.keys())).iter_errors(values)]
+    errors = _messages(_validator(name, frozenset(props.keys() - values.keys())), values)
     errors += [f"(row): unknown field {k!r}" for k in values if k not in props]
     if errors:
         raise InvalidRecord(key, errors)
