@@ -10,6 +10,7 @@ from typing import Iterable, Optional
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import DataError
 from .models import FigureImage, Graphic
 
 # Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
@@ -19,7 +20,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
 
 
-class MediaError(ValueError):
+class MediaError(DataError, ValueError):
     """An image that cannot be used; ``reason`` is a short report category."""
 
     def __init__(self, reason: str, detail: str):
@@ -27,24 +28,38 @@ class MediaError(ValueError):
         super().__init__(f"{reason}: {detail}")
 
 
-def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
-    """The package file a graphic names: exact name, else the name plus an image extension.
+class MediaIndex:
+    """The files of one package, indexed once by lower-cased name and base name, so resolving a
+    graphic costs a few dictionary look-ups whatever the package holds (bulk packages: 50,000
+    members)."""
 
-    PMC hrefs usually lack the extension (``pone.0046493.g001`` is ``pone.0046493.g001.jpg``).
-    """
-    by_lower = {n.lower(): n for n in names}
-    by_base = {posixpath.basename(n).lower(): n for n in by_lower.values()}
-    candidates = []
-    for href in (graphic.href, *graphic.alternates):
-        base = posixpath.basename(href.replace("\\", "/")).lower()
-        for key in (href.lower(), base):
-            for name in (key, *(key + ext for ext in IMAGE_EXTENSIONS)):
-                found = by_lower.get(name) or by_base.get(posixpath.basename(name))
-                if found and found not in candidates:
-                    candidates.append(found)
-    if not candidates:
-        return None
-    return min(candidates, key=lambda n: _PREFERENCE.get(posixpath.splitext(n)[1].lower(), 6))
+    def __init__(self, names: Iterable[str]):
+        self.by_lower = {}
+        self.by_base = {}
+        for name in names:
+            self.by_lower.setdefault(name.lower(), name)
+            self.by_base.setdefault(posixpath.basename(name).lower(), name)
+
+    def resolve(self, graphic: Graphic) -> Optional[str]:
+        """The file a graphic names: exact name, else the name plus an image extension; among
+        `<alternatives>` the richer format wins. PMC hrefs usually lack the extension
+        (``pone.0046493.g001`` is ``pone.0046493.g001.jpg``)."""
+        candidates = []
+        for href in (graphic.href, *graphic.alternates):
+            base = posixpath.basename(href.replace("\\", "/")).lower()
+            for key in (href.lower(), base):
+                for name in (key, *(key + ext for ext in IMAGE_EXTENSIONS)):
+                    found = self.by_lower.get(name) or self.by_base.get(posixpath.basename(name))
+                    if found and found not in candidates:
+                        candidates.append(found)
+        if not candidates:
+            return None
+        return min(candidates, key=lambda n: _PREFERENCE.get(posixpath.splitext(n)[1].lower(), 6))
+
+
+def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
+    """`MediaIndex.resolve` for a one-off look-up."""
+    return MediaIndex(names).resolve(graphic)
 
 
 def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
