@@ -32,11 +32,13 @@ from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
 from .errors import DataError
 from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, STATE_DIR, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
                      schema_of, shard_config, shard_path)
+from .ownership import CARVE_SUFFIX
+from .state import BuildState
 from .writers import read_tables, write_file
 
 UNLABELLED = "(unlabelled)"
 _INDEX_COLUMNS = ["image_key", "article_accession_id", "image_hash", "image_phash", "image_primary_label"]
-_TMP = ".carve.tmp"
+_TMP = CARVE_SUFFIX
 
 
 class BenchmarkError(DataError, ValueError):
@@ -148,9 +150,13 @@ def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layo
     """Carve the benchmark from the shards listed in ``files`` (a build's manifest entries); return
     the new entries (rewritten shards, the benchmark's) and the report. Resumable (see the module)."""
     out_dir = Path(out_dir)
-    work = out_dir / STATE_DIR / BENCHMARK
+    work = BuildState(out_dir).carve_dir
     done = _load(work / "done.json")
     if done is not None:
+        asked = (done["report"]["requested"], done["report"]["seed"])
+        if asked != (n, seed):
+            raise BenchmarkError(f"{out_dir}: a benchmark of {asked[0]} pairs (seed {asked[1]}) is already carved; "
+                                 "rebuild with --fresh to carve another")
         return _entries(done["files"]), _report_from(done["report"])
     if n < 1:
         raise BenchmarkError(f"benchmark size must be at least 1, got {n}")
@@ -289,3 +295,27 @@ def _save(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def carve_benchmark(out_dir: Path, n: int, seed: int = 0, source_configs: Sequence[str] = ("commercial",),
+                    max_distance: int = DEFAULT_MAX_DISTANCE, write_card: bool = True) -> BenchmarkReport:
+    """Carve the benchmark from a finished folder built without one (locked, resumable); the
+    report, card and manifest follow."""
+    from .finish import publish_folder
+    from .output import locked, read_manifest
+    from .report import BuildReport
+
+    out_dir = Path(out_dir)
+    with locked(out_dir, "benchmark carve"):
+        manifest = read_manifest(out_dir)
+        if manifest is None or not manifest.complete:
+            raise BenchmarkError(f"{out_dir}: not a finished pmc-hub build (no complete manifest)")
+        if BENCHMARK in manifest.configs():
+            raise BenchmarkError(f"{out_dir}: config {BENCHMARK!r} already exists; carve from a fresh build")
+        report = BuildReport.read(out_dir)
+        layout = ShardLayout(**{k: report.options[k] for k in ("shard_bytes", "row_group_rows", "max_folder_files",
+                                                                "max_repo_files") if k in report.options})
+        files, carved = carve(out_dir, manifest.files, n, manifest.releases[-1], layout, seed, source_configs, max_distance)
+        report.benchmark = carved.to_dict()
+        publish_folder(out_dir, report, files, manifest.releases, {}, write_card=write_card)
+    return carved

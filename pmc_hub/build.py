@@ -31,7 +31,7 @@ from .output import (ARTICLES, FIGURE_CONFIGS, STATE_DIR, SUBFIGURE_CONFIGS, Man
                      check_release, default_release, figure_config, locked, read_manifest, schema_of)
 from .ownership import claim, discard
 from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, UNWRITABLE, BuildReport, summarize
-from .sources import open_sources
+from .sources import check_sources, open_sources
 from .state import BuildState
 from .writers import ShardSet, WrittenFile, to_table
 
@@ -87,6 +87,7 @@ class _Build:
         return finish(self.config, self.run_options, self.state, checkpoints, time.time() - started)
 
     def _start(self) -> BuildConfig:
+        check_sources(self.config.sources)
         state = self.state.read()
         if state and not state.get("complete") and not self.run_options.fresh:
             config = self.config.with_release(state.get("release") or default_release())

@@ -76,8 +76,10 @@ class BuildConfig:
             raise UsageError(f"benchmark size must be 0 (none) or more, got {self.benchmark}")
 
     def fingerprint(self) -> str:
-        """What must match for a resume to be valid: the whole config and the pmc-hub version."""
+        """What must match for a resume to be valid: everything that decides the rows (the whole
+        config but the benchmark carve, which runs on the finished rows) and the pmc-hub version."""
         key = {**asdict(self), "version": __version__}
+        del key["benchmark"], key["benchmark_seed"]
         return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def with_release(self, release: str) -> "BuildConfig":

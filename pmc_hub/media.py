@@ -92,6 +92,20 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT32 = _dct_matrix(32)
 
 
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _grey8(im: Image.Image) -> Image.Image:
+    """16/32-bit and float images (microscopy, scans) stretched to 8-bit grey: Pillow's own
+    conversion clips at 255, which turns most 16-bit images white."""
+    arr = np.asarray(im, dtype=np.float32)
+    step = max(1, min(arr.shape[:2]) // 256)  # subsample first: the hash needs little
+    arr = arr[::step, ::step]
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(scaled.astype(np.uint8), "L")
+
+
 def phash(im: Image.Image) -> str:
     """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits.
 
@@ -99,7 +113,9 @@ def phash(im: Image.Image) -> str:
     """
     if im.format == "JPEG":
         im.draft("L", (128, 128))
-    if im.mode in ("1", "P", "I;16", "I;16B", "I;16L", "La", "LAB"):
+    if im.mode in _WIDE_MODES:
+        im = _grey8(im)
+    elif im.mode in ("1", "P", "La", "LAB"):
         im = im.convert("L")  # modes Pillow cannot box-reduce
     factor = min(im.size) // 128
     if factor > 1:  # box-reduce large images before any per-pixel work (PNG/TIFF have no draft)

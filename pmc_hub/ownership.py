@@ -29,8 +29,18 @@ def folder_files(out: Path) -> list[str]:
     return sorted(found)
 
 
+CARVE_SUFFIX = ".carve.tmp"  # the benchmark carve's rewritten shards, renamed in place by the carve itself
+
+
+def _base(path: str) -> str:
+    for suffix in (CARVE_SUFFIX, ".tmp"):
+        if path.endswith(suffix):
+            return _base(path[: -len(suffix)])
+    return path
+
+
 def _ours(path: str, owned: set[str], releases: set[str]) -> bool:
-    base = path[:-4] if path.endswith(".tmp") else path
+    base = _base(path)
     if base in owned or path in owned:
         return True
     if base in _OWN_TOP or base in {f"{RELEASES_DIR}/{r}.json" for r in releases}:
@@ -44,7 +54,7 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
     release being built (a killed build's) count as its own and are removed."""
     owned = set(manifest.files) if manifest else set()
     checkpoints = state.checkpoints()
-    owned |= release_files(checkpoints)
+    owned |= release_files(checkpoints) | state.carved_files()
     current = state.read().get("release")
     releases = {current} if current and (resuming or checkpoints) else set()
     foreign = [p for p in folder_files(out) if not _ours(p, owned, releases) or (out / p).is_symlink()]
@@ -54,6 +64,8 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
                           "empty folder, or move them away")
     if resuming:
         for path in folder_files(out):
+            if path.endswith(CARVE_SUFFIX):
+                continue  # the carve renames or redoes these itself
             if path not in owned and (path.endswith(".tmp") or shard_config(path) is not None):
                 (out / path).unlink()  # a killed build's leftovers: redone from the journal
 

@@ -31,6 +31,13 @@ class SourceError(UsageError, ValueError):
     """A source spec that names nothing readable."""
 
 
+def check_sources(specs: Iterable[str | Path]) -> None:
+    """Fail now, before anything is written, when a local source named by the user does not exist."""
+    for spec in specs:
+        if not str(spec).startswith(("s3://", "http://", "https://")) and not Path(spec).exists():
+            raise SourceError(f"{spec}: no such file or folder")
+
+
 def open_sources(specs: Iterable[str | Path]) -> Iterator[ArticlePackage]:
     """Packages from every spec in order; no spec at all means the bundled sample."""
     specs = list(specs) or [sample_dir()]

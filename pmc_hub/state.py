@@ -30,6 +30,7 @@ class BuildState:
         self.dir = Path(out_dir) / STATE_DIR
         self.state_path = self.dir / "state.json"
         self.journal_path = self.dir / "journal.jsonl"
+        self.carve_dir = self.dir / "benchmark"  # the benchmark carve's own resumable state
 
     def read(self) -> dict[str, Any]:
         """The state, {} when no build ever started here."""
@@ -92,4 +93,14 @@ class BuildState:
         """Forget the journal and state (the lock and manifest stay)."""
         for path in (self.journal_path, self.state_path):
             path.unlink(missing_ok=True)
-        shutil.rmtree(self.dir / "benchmark", ignore_errors=True)
+        shutil.rmtree(self.carve_dir, ignore_errors=True)
+
+    def carved_files(self) -> set[str]:
+        """The shards a prepared benchmark carve writes (its own, and those it rewrites)."""
+        path = self.carve_dir / "prepared.json"
+        if not path.is_file():
+            return set()
+        try:
+            return {final for _, final in json.loads(path.read_text(encoding="utf-8"))["renames"]}
+        except (ValueError, KeyError, TypeError):
+            raise OutputError(f"{path} is damaged; {FRESH_HINT}") from None

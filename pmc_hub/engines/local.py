@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Iterable, Iterator, Optional
 
 from ..config import BuildConfig
+from ..errors import DataError
 from ..models import ArticlePackage, ArticleResult
 from ..report import ARTICLE_MEMORY, ARTICLE_TIMEOUT, WORKER_DIED
 from ..stage import ArticleStage, failed
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class EngineError(DataError, RuntimeError):
+    """The workers cannot run at all (not one article's fault)."""
 
 
 def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int) -> None:
@@ -79,6 +84,7 @@ class LocalEngine:
         self.backlog = backlog  # finished results waiting for an earlier, slower article
         self._ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         self._slots: list[_Slot] = []
+        self._deaths = 0  # worker deaths since the last article that came back
 
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
@@ -126,7 +132,10 @@ class LocalEngine:
             slot.seq, slot.package = item
             slot.started = time.monotonic()
             slot.baseline_mb = _rss_mb(slot.process.pid) or 0.0
-            slot.conn.send(item)
+            try:
+                slot.conn.send(item)
+            except (OSError, ValueError):  # the worker is gone (crashed at start, killed from outside)
+                self._give_up(slot, done, WORKER_DIED, self._death(slot))
         return exhausted
 
     def _collect(self, busy: list[_Slot], done: dict) -> None:
@@ -140,6 +149,7 @@ class LocalEngine:
                     continue
                 done[seq] = result
                 slot.seq = slot.package = None
+                self._deaths = 0
             elif slot.process.sentinel in ready or not slot.process.is_alive():
                 self._give_up(slot, done, WORKER_DIED, self._death(slot))
             else:
@@ -162,6 +172,11 @@ class LocalEngine:
         return f"the worker process died (exit code {code}){' - out of memory?' if code == -9 else ''}"
 
     def _give_up(self, slot: _Slot, done: dict, reason: str, detail: str) -> None:
+        if reason == WORKER_DIED:
+            self._deaths += 1
+            if self._deaths > self.workers + 2:
+                raise EngineError(f"worker processes keep dying ({detail}); if you call pmc_hub from a script, run it "
+                                  "under `if __name__ == \"__main__\":`")
         package = slot.package
         log.warning("%s: %s: %s", package.package_id, reason, detail)
         done[slot.seq] = failed(package, detail, reason=reason)
