@@ -29,6 +29,7 @@ from huggingface_hub.errors import (
 )
 
 from .build import build_state
+from .errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ FINAL_FILES = ("README.md", "build_report.json")
 _CHUNK = 1 << 20
 
 
-class PublishError(RuntimeError):
+class PublishError(DataError, RuntimeError):
     """Publishing failed; the message says why and what to do."""
 
 

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from .. import publish
+from ..publish import PublishOptions, publish
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = publish.PublishOptions(folder=args.dir, repo_id=args.repo, gated=args.gated, private=args.private,
-                                     revision=args.revision, dry_run=args.dry_run, batch_files=args.batch_files)
-    try:
-        result = publish.publish(options)
-    except publish.PublishError as e:
-        print(f"pmc-hub publish: {e}", file=sys.stderr)
-        return 1
-    print("\n".join(result.describe()))
+    options = PublishOptions(folder=args.dir, repo_id=args.repo, gated=args.gated, private=args.private,
+                             revision=args.revision, dry_run=args.dry_run, batch_files=args.batch_files)
+    print("\n".join(publish(options).describe()))
     return 0
