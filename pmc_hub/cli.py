@@ -7,6 +7,7 @@ import logging
 import sys
 
 from . import __version__
+from .errors import PmcHubError, one_line
 
 # Each name is a module in pmc_hub.commands with register(subparsers).
 COMMANDS = ["build", "card", "publish", "fetch", "access", "eval", "merge", "labels"]
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except PmcHubError as exc:
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         hint = "; run the same command again to resume" if args.command == "build" else ""
         print(f"interrupted{hint}", file=sys.stderr)
