@@ -10,13 +10,12 @@ import math
 import re
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud_fixtures import BUCKET, LayoutServer, sample_layout
-from pmc_hub.build import BuildOptions, build
+from conftest import run_build, shard_rows
 from pmc_hub.cloud import CloudOptions, CloudSource, Selection, parse_metadata
 from pmc_hub.cloud.metadata import BAD_METADATA, FLAG_FIELDS, MAX_METADATA_BYTES, TEXT_FIELDS, URL_FIELDS, clean_text
 from pmc_hub.output import ARTICLES
@@ -187,12 +186,11 @@ def test_a_build_from_the_layout_on_disk_writes_every_article(tmp_path, layout):
             (root / key).parent.mkdir(parents=True, exist_ok=True)
             (root / key).write_bytes(data)
     out = tmp_path / "out"
-    report = build(BuildOptions(sources=[root], out_dir=out, progress=False, write_card=False, dedup=False))
+    report = run_build([root], out, write_card=False, dedup=False)
     assert report.articles_in == 6 and report.articles_written == 6  # the 5 OA articles and the manuscript
     dropped = {(s["article"], s["detail"].split(":")[1].strip()) for s in report.skipped if s["reason"] == BAD_METADATA}
     assert dropped == {(BAD, "pmid"), (BAD, "license_code"), (BAD, "media_urls"), ("PMC7289444.1", "version")}
-    articles = pq.read_table(out / ARTICLES).to_pylist()
-    row = next(r for r in articles if r["article_accession_id"] == "PMC3166277")
+    row = next(r for r in shard_rows(out, ARTICLES) if r["article_accession_id"] == "PMC3166277")
     assert row["article_doi"] == "10.1/\ufffd" and row["article_pmid"] is None
 
 

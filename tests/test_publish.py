@@ -17,7 +17,8 @@ from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
 from hub_server import hub  # noqa: F401  (fixture)
 from pmc_hub import cli
-from pmc_hub.build import BuildOptions, build
+from conftest import run_build
+from pmc_hub.output import default_release, shard_files
 from pmc_hub.publish import PublishError, PublishOptions, publish
 
 REPO = "pmc/figures"
@@ -26,7 +27,7 @@ REPO = "pmc/figures"
 @pytest.fixture(scope="module")
 def built_once(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("build") / "out"
-    build(BuildOptions(sources=[], out_dir=out, workers=1, progress=False))
+    run_build([], out)
     return out
 
 
@@ -78,7 +79,7 @@ def test_republish_adds_updates_and_deletes_only_what_changed(hub, built):
     report = json.loads((built / "build_report.json").read_text())
     report["note"] = "rebuilt"
     (built / "build_report.json").write_text(json.dumps(report))
-    shard = next((built / "articles").glob("*.parquet"))
+    shard = shard_files(built, "articles")[0]
     renamed = shard.with_name("train-00000-of-00001-b.parquet")
     shard.rename(renamed)
     uploads_before = len(hub.lfs_uploads)
@@ -135,7 +136,7 @@ def test_upload_cut_off_mid_way_resumes_without_resending_finished_files(hub, bu
     assert Counter(hub.lfs_uploads) == uploads_after_cut  # the cut-off shard's bytes had arrived already
     assert all(n == 1 for n in Counter(hub.lfs_uploads).values())
     assert load_dataset(REPO, "commercial", split="train").num_rows == pq.read_metadata(
-        next((built / "commercial").glob("*.parquet"))).num_rows
+        shard_files(built, "commercial")[0]).num_rows
 
 
 def test_a_dropped_lfs_upload_is_retried_and_sent_once(hub, built):
@@ -211,7 +212,7 @@ def test_cli_dry_run_prints_the_plan_and_never_the_token(hub, built, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert f"create dataset repo {REPO}" in out and "set gating: off -> manual" in out
-    assert "add commercial/train-00000-of-00001.parquet" in out
+    assert f"add commercial/{default_release()}/train-000000.parquet" in out
     assert "hf_alice" not in out + err
     assert hub.mutations == []
 

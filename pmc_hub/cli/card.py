@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .. import cards
@@ -20,15 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
-        if args.pretty_name:
-            options.pretty_name = args.pretty_name
-        if args.gate_fields:
-            options.gate_fields = cards.load_gate_fields(args.gate_fields)
-        path = cards.write_card(args.dir, cards.load_report(args.dir), options)
-    except cards.CardError as e:
-        print(f"pmc-hub card: {e}", file=sys.stderr)
-        return 2
-    print(path)
+    options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
+    if args.pretty_name:
+        options.pretty_name = args.pretty_name
+    if args.gate_fields:
+        options.gate_fields = cards.load_gate_fields(args.gate_fields)
+    print(cards.write_card(args.dir, options))
     return 0
