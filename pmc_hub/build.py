@@ -29,7 +29,7 @@ from .engines import make_engine
 from .models import ArticlePackage, ArticleResult, Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, STATE_DIR, SUBFIGURE_CONFIGS, Manifest, OutputError, OwnedFile,
                      check_release, default_release, figure_config, locked, read_manifest, schema_of)
-from .ownership import claim, discard
+from .ownership import check_folder, claim, discard
 from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, UNWRITABLE, BuildReport, summarize
 from .sources import check_sources, open_sources
 from .state import BuildState
@@ -71,7 +71,7 @@ def build(config: BuildConfig, run: RunOptions) -> BuildReport:
 class _Build:
     def __init__(self, config: BuildConfig, run: RunOptions):
         self.config, self.run_options, self.out = config, run, Path(run.out_dir)
-        self.state = BuildState(self.out)
+        self.state = BuildState(self.out, tolerant=run.fresh)
 
     # --- start: resume, or claim the folder -----------------------------------------------------
 
@@ -88,6 +88,8 @@ class _Build:
 
     def _start(self) -> BuildConfig:
         check_sources(self.config.sources)
+        if self.run_options.webdataset_dir:
+            check_folder(Path(self.run_options.webdataset_dir))
         state = self.state.read()
         if state and not state.get("complete") and not self.run_options.fresh:
             config = self.config.with_release(state.get("release") or default_release())

@@ -70,6 +70,15 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
                 (out / path).unlink()  # a killed build's leftovers: redone from the journal
 
 
+def check_folder(out: Path) -> None:
+    """Refuse now, before a build spends hours, a folder it will write later (--webdataset DIR)
+    that holds files no pmc-hub run wrote."""
+    from .output import read_manifest
+
+    if Path(out).is_dir():
+        claim(Path(out), read_manifest(Path(out)), BuildState(Path(out)), resuming=False)
+
+
 def discard(out: Path, previous: Optional[Manifest], state: BuildState) -> None:
     """Remove what an earlier pmc-hub run wrote here (a finished one's manifest files, or the
     journal's files of an unfinished one started over), and nothing else; forget its state."""

@@ -50,8 +50,8 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     refs = article.references
     return {
         "article_accession_id": accession_id(article, package),
-        "article_pmid": article.pmid or _str(package.metadata.get("pmid")),
-        "article_doi": article.doi or _str(package.metadata.get("doi")),
+        "article_pmid": article.pmid or _matching(package.metadata.get("pmid"), _PMID),
+        "article_doi": article.doi or _matching(package.metadata.get("doi"), _DOI),
         "article_title": article.title,
         "article_journal": article.journal,
         "article_date": article.date,
@@ -69,8 +69,16 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     }
 
 
-def _str(value) -> Optional[str]:
-    return clean_text(str(value)) if value not in (None, "") and isinstance(value, (str, int)) else None
+_PMID = re.compile(r"\d{1,12}")
+_DOI = re.compile(r"10\.\d{2,9}/[^\s\x00-\x1f\ud800-\udfff]{1,500}")
+
+
+def _matching(value, pattern: re.Pattern) -> Optional[str]:
+    """A metadata id (untrusted JSON) only when it is well formed: an int PMID counts, junk does not."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    return text if pattern.fullmatch(text) else None
 
 
 def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImage) -> dict:

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from .output import STATE_DIR, OutputError
 
@@ -26,11 +26,18 @@ FRESH_HINT = "run the build with --fresh to start over"
 class BuildState:
     """The state files of one output folder."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, tolerant: bool = False):
+        self.tolerant = tolerant  # starting over (--fresh): damaged state reads as none, with a warning
         self.dir = Path(out_dir) / STATE_DIR
         self.state_path = self.dir / "state.json"
         self.journal_path = self.dir / "journal.jsonl"
         self.carve_dir = self.dir / "benchmark"  # the benchmark carve's own resumable state
+
+    def _damaged(self, message: str):
+        if self.tolerant:
+            log.warning("%s; starting over", message)
+            return None
+        raise OutputError(f"{message}; {FRESH_HINT}")
 
     def read(self) -> dict[str, Any]:
         """The state, {} when no build ever started here."""
@@ -39,9 +46,9 @@ class BuildState:
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise OutputError(f"{self.state_path} is damaged ({exc}); {FRESH_HINT}") from None
+            return self._damaged(f"{self.state_path} is damaged ({type(exc).__name__})") or {}
         if not isinstance(state, dict):
-            raise OutputError(f"{self.state_path} is damaged (not a JSON object); {FRESH_HINT}")
+            return self._damaged(f"{self.state_path} is damaged (not a JSON object)") or {}
         return state
 
     def update(self, **values: Any) -> None:
@@ -67,19 +74,21 @@ class BuildState:
                 log.warning("%s: line %d repeats an earlier line word for word; read once", self.journal_path, number)
                 continue
             entry = self._entry(line, number, len(entries))
+            if entry is None:
+                return []
             entries.append(entry)
             seen.add(line)
         return entries
 
-    def _entry(self, line: bytes, number: int, expected: int) -> dict:
+    def _entry(self, line: bytes, number: int, expected: int) -> Optional[dict]:
         where = f"{self.journal_path} line {number}"
         try:
             entry = json.loads(line)
         except (ValueError, UnicodeDecodeError):
-            raise OutputError(f"{where} is damaged (not JSON); {FRESH_HINT}") from None
+            return self._damaged(f"{where} is damaged (not JSON)")
         if not isinstance(entry, dict) or entry.get("checkpoint") != expected:
             got = entry.get("checkpoint") if isinstance(entry, dict) else None
-            raise OutputError(f"{where} is damaged (checkpoint {got!r} where {expected} was due); {FRESH_HINT}")
+            return self._damaged(f"{where} is damaged (checkpoint {got!r} where {expected} was due)")
         return entry
 
     def record(self, entry: dict) -> None:
