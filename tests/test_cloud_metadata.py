@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from cloud_fixtures import BUCKET, LayoutServer, sample_layout
 from conftest import run_build, shard_rows
 from pmc_hub.cloud import CloudOptions, CloudSource, Selection, parse_metadata
-from pmc_hub.cloud.metadata import BAD_METADATA, FLAG_FIELDS, MAX_METADATA_BYTES, TEXT_FIELDS, URL_FIELDS, clean_text
+from pmc_hub.cloud.metadata import (
+    BAD_METADATA,
+    FLAG_FIELDS,
+    MAX_METADATA_BYTES,
+    TEXT_FIELDS,
+    UNKNOWN_LICENSE_CODE,
+    URL_FIELDS,
+    clean_text,
+)
 from pmc_hub.output import ARTICLES
 from pmc_hub.remote import RetryPolicy
 
@@ -163,6 +171,9 @@ def test_parser_without_xml_url_uses_the_bucket_layout_and_never_raises():
     assert parse_metadata({}, "PMC9.3").xml.key == "PMC9.3/PMC9.3.xml"
     assert parse_metadata({"xml_url": None}, "PMC9.3").xml.key == "PMC9.3/PMC9.3.xml"
     assert parse_metadata({}, None).xml is None  # no id, no guess
+    bad_code = parse_metadata({"license_code": {"code": "CC BY"}}, "PMC9.3")
+    assert bad_code.values["license_code"] == UNKNOWN_LICENSE_CODE
+    assert bad_code.problems == ("license_code: an object, not a string; counted as an unknown license",)
     too_big = b'{"title": "' + b"x" * MAX_METADATA_BYTES + b'"}'
     assert "larger than" in parse_metadata(too_big, "PMC9.3").problems[0]
     for junk in (b"\xff\xfe\x00", b"NaN", b'{"version": Infinity}', "\ud800".encode("utf-8", "surrogatepass"),
@@ -176,7 +187,7 @@ def test_parser_without_xml_url_uses_the_bucket_layout_and_never_raises():
 def test_a_build_from_the_layout_on_disk_writes_every_article(tmp_path, layout):
     """The local PMC Cloud layout reads the metadata with the same parser: bad values become report
     entries, text is clean (a lone surrogate reaches Parquet as U+FFFD), every article is written."""
-    _put(layout, _record(layout, pmid="\ud800", doi="10.1/\udfff", license_code=["CC BY"], media_urls=7))
+    _put(layout, _record(layout, pmid="\ud800", doi="10.1186/x\udfff", license_code=["CC BY"], media_urls=7))
     layout.set_metadata("PMC7289444.1", dict(layout.metadata["PMC7289444.1"], title="\ud800" * 3, version={"n": [1]}))
     root = tmp_path / "layout"
     for key, data in layout.objects.items():
@@ -191,7 +202,9 @@ def test_a_build_from_the_layout_on_disk_writes_every_article(tmp_path, layout):
     dropped = {(s["article"], s["detail"].split(":")[1].strip()) for s in report.skipped if s["reason"] == BAD_METADATA}
     assert dropped == {(BAD, "pmid"), (BAD, "license_code"), (BAD, "media_urls"), ("PMC7289444.1", "version")}
     row = next(r for r in shard_rows(out, ARTICLES) if r["article_accession_id"] == "PMC3166277")
-    assert row["article_doi"] == "10.1/\ufffd" and row["article_pmid"] is None
+    assert row["article_doi"] == "10.1186/x\ufffd" and row["article_pmid"] is None
+    # its XML says CC BY, but PMC's license_code was unreadable: an unknown license, never commercial
+    assert row["license_category"] == "other"
 
 
 # --- fuzz: mutated real records never raise and never yield an ill-typed value ----------------
@@ -204,7 +217,7 @@ _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**40), 10**40) | st.floats(allow_nan=True) | _text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4), max_leaves=12)
 _REAL = sample_layout().metadata[BAD]
-_TYPES = {**{f: str for f in TEXT_FIELDS + URL_FIELDS + ("pmcid", "pmid")}, **{f: bool for f in FLAG_FIELDS},
+_TYPES = {**{f: str for f in TEXT_FIELDS + URL_FIELDS + ("pmcid", "pmid", "license_code")}, **{f: bool for f in FLAG_FIELDS},
           "version": int, "media_urls": list}
 
 

@@ -3,8 +3,9 @@
 `parse_metadata` is the one reader of that JSON (the remote source, ``pmc-hub fetch`` and the
 PMC Cloud layout on disk all use it). Every field is optional; a value of the wrong type or form
 is dropped and named in ``problems``; text is cleaned so that nothing downstream (Parquet) can fail
-on it. Fields it does not know are left out. Only a record that names no usable XML location ends
-the article (``xml`` is None): everything else is a note.
+on it (a bad ``license_code`` is kept as an unknown code, so a bad value never makes an article
+look more freely licensed). Fields it does not know are left out. Only a record that names no
+usable XML location ends the article (``xml`` is None): everything else is a note.
 """
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ MAX_METADATA_BYTES = 8 << 20  # real records are ~1 KB; media lists of big artic
 MAX_TEXT_CHARS = 100_000
 MAX_URL_CHARS = 4_000
 BAD_METADATA = "bad metadata value"  # the skip reason under which dropped values are reported
+# What a present but unusable license_code becomes: a code `pmc_hub.licenses.classify` does not know,
+# so the article counts as an unknown license (group `other`) and never as commercial.
+UNKNOWN_LICENSE_CODE = "(not a license code)"
 
-TEXT_FIELDS = ("mid", "doi", "title", "citation", "license_code")
+TEXT_FIELDS = ("mid", "doi", "title", "citation")
 FLAG_FIELDS = ("is_pmc_openaccess", "is_manuscript", "is_historical_ocr", "is_retracted")
 URL_FIELDS = ("xml_url", "text_url", "pdf_url")
 
@@ -114,7 +118,9 @@ class _Reader:
         self.values: dict[str, Any] = {}
         self.problems: list[str] = []
 
-    def take(self, name: str, convert: Callable[[Any], Any]) -> Any:
+    def take(self, name: str, convert: Callable[[Any], Any], unusable: Optional[tuple[Any, str]] = None) -> Any:
+        """The converted value of field ``name`` (None when absent, null or bad). A bad value is
+        dropped, or with ``unusable=(stand_in, why)`` replaced by ``stand_in``."""
         if name not in self.data:
             return None
         raw = self.data[name]
@@ -124,7 +130,11 @@ class _Reader:
         try:
             value = convert(raw)
         except (TypeError, ValueError) as exc:
-            self.problems.append(f"{name}: {clean_text(str(exc))[:300]}")
+            problem = f"{name}: {clean_text(str(exc))[:300]}"
+            if unusable is not None:
+                self.values[name] = unusable[0]
+                problem += f"; {unusable[1]}"
+            self.problems.append(problem)
             return None
         self.values[name] = value
         return value
@@ -231,6 +241,7 @@ def parse_metadata(raw: Union[bytes, str, dict], package_id: Optional[str] = Non
     r.take("pmid", _digits(_PMID, "a PMID"))
     for name in TEXT_FIELDS:
         r.take(name, _text())
+    r.take("license_code", _text(), unusable=(UNKNOWN_LICENSE_CODE, "counted as an unknown license"))
     for name in FLAG_FIELDS:
         r.take(name, _flag)
     for name in URL_FIELDS[1:]:
