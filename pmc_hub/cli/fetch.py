@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cloud import IMAGE_SUFFIXES, STATE_NAME, CloudOptions, Selection, SpecError, mirror, parse_since, read_pmcid_file, summary
+from ..cloud import IMAGE_SUFFIXES, STATE_NAME, CloudOptions, Selection, SpecError, fetch_mirror, parse_since, read_pmcid_file, summary
 from ..cloud.bucket import CLIENTS, check_endpoint
 from ..licenses import CATEGORIES
 from ..remote import RetryPolicy
@@ -69,6 +69,6 @@ def run(args: argparse.Namespace) -> int:
         media_suffixes=None if args.all_media else IMAGE_SUFFIXES, retry=RetryPolicy(attempts=args.retries),
         download_workers=args.workers,
     )
-    report = mirror(options, prune=args.prune)
+    report = fetch_mirror(options, prune=args.prune)
     print(summary(report, out))
     return 1 if report.failed else 0

@@ -15,7 +15,7 @@ STATE_NAME = ".pmc-cloud-state.json"  # the mirror's state file, inside the mirr
 _PACKAGE_ID = re.compile(r"PMC\d+\.\d+")
 
 
-def mirror(options: CloudOptions, prune: bool = False, progress: bool = True) -> FetchReport:
+def fetch_mirror(options: CloudOptions, prune: bool = False, progress: bool = True) -> FetchReport:
     """Fetch every selected new or updated version into ``options.cache_dir``; with ``prune``, delete
     the folders of removed and superseded versions. Per-version failures are in the report."""
     source = CloudSource(options)
