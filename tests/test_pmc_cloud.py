@@ -339,3 +339,15 @@ def test_a_bad_cloud_spec_in_a_build_is_a_usage_error(tmp_path, capsys):
     assert rc == 2
     err = one_line_error(capsys)
     assert "unknown option(s) 'licence'" in err and "valid options: license, pmcids" in err
+
+
+def test_a_listing_that_goes_round_in_circles_is_an_error(server):
+    class Circular(HttpBucket):
+        def list_page(self, prefix, token, delimiter):
+            page = super().list_page(prefix, token, delimiter)
+            page.next_token = "4"  # always "the next page is the second one"
+            return page
+
+    with pytest.raises(RemoteError, match="repeats continuation token '4'"):
+        list(versions_from_listing(Circular(server.endpoint), FAST))
+    assert server.downloads("?list") == 2

@@ -242,24 +242,28 @@ def parse_time_or_none(text: Optional[str]) -> Optional[datetime]:
         return None
 
 
-def list_objects(bucket: Bucket, prefix: str, retry: RetryPolicy = RetryPolicy()) -> Iterator[CloudObject]:
-    """Every object under ``prefix``, page by page (each page request retried)."""
+def _pages(bucket: Bucket, prefix: str, delimiter: Optional[str], retry: RetryPolicy) -> Iterator[ListPage]:
+    """Every page of a listing (each request retried); a continuation token seen before is an error,
+    so a server that sends the client round in circles cannot make the listing endless."""
     token: Optional[str] = None
+    seen: set[str] = set()
     while True:
-        page = with_retries(lambda: bucket.list_page(prefix, token, None), retry, f"list {prefix!r}")
-        yield from page.objects
+        page = with_retries(lambda: bucket.list_page(prefix, token, delimiter), retry, f"list {prefix!r}")
+        yield page
         if not page.next_token:
             return
+        if page.next_token in seen:
+            raise CloudError(f"list {prefix!r}: the listing repeats continuation token {page.next_token[:80]!r}")
+        seen.add(page.next_token)
         token = page.next_token
+
+
+def list_objects(bucket: Bucket, prefix: str, retry: RetryPolicy = RetryPolicy()) -> Iterator[CloudObject]:
+    """Every object under ``prefix``, page by page."""
+    for page in _pages(bucket, prefix, None, retry):
+        yield from page.objects
 
 
 def list_prefixes(bucket: Bucket, prefix: str, retry: RetryPolicy = RetryPolicy()) -> list[str]:
     """The "folders" directly under ``prefix`` (delimiter ``/``)."""
-    found: list[str] = []
-    token: Optional[str] = None
-    while True:
-        page = with_retries(lambda: bucket.list_page(prefix, token, "/"), retry, f"list {prefix!r}")
-        found += page.prefixes
-        if not page.next_token:
-            return found
-        token = page.next_token
+    return [p for page in _pages(bucket, prefix, "/", retry) for p in page.prefixes]
