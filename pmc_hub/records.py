@@ -6,6 +6,7 @@ from typing import Optional
 
 from . import jats
 from .licenses import LicenseDecision, classify
+from .text import clean_text
 from .models import Article, ArticlePackage, Figure, FigureImage
 
 LABEL_FIELDS = (
@@ -16,12 +17,6 @@ LABEL_FIELDS = (
 
 _PACKAGE_PMCID = re.compile(r"(PMC\d{1,12})(?:\.\d+)?", re.I)
 _PMCID = re.compile(r"PMC\d{1,12}")
-
-
-def clean_text(value: str) -> str:
-    """Text any writer can store: lone surrogates (bad bytes in a file name, a broken JSON escape)
-    and other code points UTF-8 cannot encode become U+FFFD."""
-    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
 
 
 def accession_id(article: Article, package: ArticlePackage) -> str:
