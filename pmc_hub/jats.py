@@ -58,7 +58,7 @@ _BLOCK = (
     "article-title source year volume issue fpage lpage name person-group etal pub-id "
     "given-names surname kwd subject break license-p copyright-statement"
 ).split()
-_SKIP = ("alt-text", "long-desc", "object-id")
+_SKIP = ("alt-text", "long-desc", "object-id")  # not content: dropped, the text after them kept
 _NO_TEXT = ("graphic", "inline-graphic", "media")
 # Elements to drop with their content, keeping the text after them: renamed to this tag, then
 # removed in one C-level pass (detaching them one by one would re-copy the text that follows).
@@ -76,16 +76,15 @@ def _prepare(article: etree._Element) -> None:
     """Make the tree's plain text right once, so `text_of` is a single C-level serialisation:
     drop text that is not content, keep one form of each formula and <alternatives>, and put a
     space around every block element."""
-    etree.strip_elements(article, *_SKIP, with_tail=True)
-    _tex_formulas(article)
-    for alt in article.iter("alternatives"):
-        kept = False
-        for child in alt:
-            if not isinstance(child.tag, str) or child.tag in _NO_TEXT or child.tag == _DROPPED:
-                continue
-            if kept:
-                child.tag = _DROPPED
-            kept = True
+    redundant: dict[etree._Element, bool] = {}  # per formula element, so siblings are scanned once
+    for el in article.iter("alternatives", "tex-math"):  # one walk: alternatives come before their children
+        if el.tag == "alternatives":
+            _one_form(el)
+        elif el.getparent().tag != "alternatives":
+            parent = el.getparent()
+            if parent not in redundant:
+                redundant[parent] = _has_formula_form(parent)
+            _tex_formula(el, redundant[parent])
     # Leading spaces in .text are harmless: every reader of text strips or squashes it.
     for el in article.iter(*_BLOCK):
         text, tail = el.text, el.tail
@@ -95,24 +94,38 @@ def _prepare(article: etree._Element) -> None:
             for x in el.iter("xref"):
                 if x.get("ref-type") in _MARKERS:
                     x.tag = _DROPPED
-    # Unexpanded entity references carry no content either.
-    etree.strip_elements(article, _DROPPED, etree.Entity, with_tail=False)
+    # One C-level pass drops them all; unexpanded entity references carry no content either.
+    etree.strip_elements(article, _DROPPED, *_SKIP, etree.Entity, with_tail=False)
 
 
-def _tex_formulas(article: etree._Element) -> None:
+def _has_formula_form(el: etree._Element) -> bool:
+    return any(child.tag in _FORMULA_FORMS for child in el)
+
+
+def _one_form(alt: etree._Element) -> None:
+    """Keep one form of an <alternatives>: its first that has text, a TeX formula only when
+    there is no MathML or image of it (images have no text and stay for the figure reader)."""
+    redundant_tex = _has_formula_form(alt)
+    kept = False
+    for child in alt:
+        if child.tag == "tex-math":
+            _tex_formula(child, redundant_tex)
+        if not isinstance(child.tag, str) or child.tag in _NO_TEXT or child.tag == _DROPPED:
+            continue
+        if kept:
+            child.tag = _DROPPED
+        kept = True
+
+
+def _tex_formula(tex: etree._Element, redundant: bool) -> None:
     """A <tex-math> is a formula's text (``$...$``) where it is the formula's only form; beside
     MathML or an image of the same formula it is dropped."""
-    redundant: dict[etree._Element, bool] = {}  # per parent, so siblings are scanned once
-    for tex in list(article.iter("tex-math")):
-        parent = tex.getparent()
-        if parent not in redundant:
-            redundant[parent] = any(child.tag in _FORMULA_FORMS for child in parent)
-        if redundant[parent]:
-            tex.tag = _DROPPED
-        else:
-            source = _tex_source("".join(tex.itertext()))
-            tex.clear(keep_tail=True)
-            tex.text = f"${source}$" if source else None
+    if redundant:
+        tex.tag = _DROPPED
+        return
+    source = _tex_source("".join(tex.itertext()))
+    tex.clear(keep_tail=True)
+    tex.text = f"${source}$" if source else None
 
 
 def _tex_source(tex: str) -> str:

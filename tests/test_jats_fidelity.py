@@ -130,3 +130,18 @@ def test_tex_beside_mathml_or_an_image_is_dropped():
     assert "mc^2" not in a.text
     assert "image with a TeX twin: holds too." in a.text
     assert "F = ma" not in a.text
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ("<inline-formula><alternatives><tex-math>x^2</tex-math></alternatives></inline-formula>", "Let $x^2$ be."),
+    ('<inline-formula><alternatives><tex-math>x^2</tex-math><inline-graphic xlink:href="i1"/></alternatives></inline-formula>',
+     "Let be."),
+    ("<inline-formula><alternatives><mml:math><mml:msup><mml:mi>y</mml:mi><mml:mn>2</mml:mn></mml:msup></mml:math>"
+     "<tex-math>y^2</tex-math></alternatives></inline-formula>", "Let y2 be."),
+    ("<inline-formula><tex-math>\\(z\\)</tex-math></inline-formula>", "Let $z$ be."),
+    ("<inline-formula><tex-math>  </tex-math></inline-formula>", "Let be."),
+])
+def test_tex_in_alternatives(formula, expected):
+    body = f'<p>Let {formula} be.</p>'
+    xml = minimal(body=body).replace(b"<article ", b'<article xmlns:mml="http://www.w3.org/1998/Math/MathML" ')
+    assert jats.parse(xml).text == expected
