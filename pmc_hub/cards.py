@@ -24,7 +24,7 @@ from . import licenses, wds
 from .errors import DataError
 from .output import ARTICLES, CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, OwnedFile, read_manifest, schema_of, shard_config, shard_glob
 from .resources import templates
-from .schema import features, field_docs, load_schema
+from .schema import field_docs, load_schema, yaml_features
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def _dataset_info(s: ConfigSummary, files: dict[str, OwnedFile]) -> dict:
                "num_examples": n} for split, n in s.rows.items()]
     # The exact file sizes: `datasets` keys its cache of a local folder on this metadata, so a
     # rebuild whose content differs in any byte count never loads the old rows.
-    return {"config_name": s.name, "features": features(s.schema)._to_yaml_list(), "splits": splits,
+    return {"config_name": s.name, "features": yaml_features(s.schema), "splits": splits,
             "download_size": sum(files[p].size for paths in s.files.values() for p in paths),
             "dataset_size": sum(x["num_bytes"] for x in splits)}
 

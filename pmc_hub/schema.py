@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import jsonschema
-from datasets import Features, Image, List, Value
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from datasets import Features
 from .resources import schema_text
 
 
@@ -59,7 +62,8 @@ def _messages(validator, instance: dict) -> list[str]:
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "null": lambda v: v is None,
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    # as jsonschema (draft 2020-12) has it: 3.0 is an integer
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "array": lambda v: isinstance(v, list),
@@ -152,6 +156,8 @@ def validate_fields(name: str, values: dict, key: str = "") -> dict:
 
 
 def _feature(prop: dict) -> Any:
+    from datasets import Image, List, Value  # only where Features are made: workers never import datasets
+
     if prop.get("x-feature") == "Image":
         return Image()
     types = prop.get("type")
@@ -172,9 +178,65 @@ def _feature(prop: dict) -> Any:
 
 
 @lru_cache(maxsize=None)
-def features(name: str) -> Features:
+def features(name: str) -> "Features":
     """The `datasets.Features` of schema ``name``, fields in schema order."""
+    from datasets import Features
+
     return Features({k: _feature(v) for k, v in load_schema(name)["properties"].items()})
+
+
+_ARROW_TYPES = {"string": "string", "bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
+                "float16": "float16", "float32": "float32", "float64": "float64"}
+
+
+def _arrow(prop: dict) -> tuple[Any, Any]:
+    """(Arrow type, `datasets` feature dict) of one schema property: what `features(name).arrow_schema`
+    gives, made without importing `datasets` (workers and the writer never need it)."""
+    import pyarrow as pa
+
+    if prop.get("x-feature") == "Image":
+        return pa.struct([("bytes", pa.binary()), ("path", pa.string())]), {"_type": "Image"}
+    types = prop.get("type")
+    kind = next(t for t in (types if isinstance(types, list) else [types]) if t != "null")
+    if kind in ("string", "integer", "number", "boolean"):
+        dtype = {"string": "string", "boolean": "bool"}.get(kind) or prop.get("x-dtype", "int64" if kind == "integer" else "float64")
+        return pa.type_for_alias(_ARROW_TYPES[dtype]), {"dtype": dtype, "_type": "Value"}
+    if kind == "array":
+        item_type, item_feature = _arrow(prop["items"])
+        return pa.list_(item_type), {"feature": item_feature, "_type": "List"}
+    if kind == "object":
+        parts = {k: _arrow(v) for k, v in prop["properties"].items()}
+        return pa.struct([(k, t) for k, (t, _) in parts.items()]), {k: f for k, (_, f) in parts.items()}
+    raise ValueError(f"no Arrow type for schema type {kind!r}")
+
+
+@lru_cache(maxsize=None)
+def arrow_schema(name: str) -> "pa.Schema":
+    """The Arrow schema of schema ``name``, with the `datasets` features in its metadata (so
+    `load_dataset` decodes images and keeps the declared types): equal to
+    ``features(name).arrow_schema`` (a test checks), without importing `datasets`."""
+    import pyarrow as pa
+
+    parts = {k: _arrow(v) for k, v in load_schema(name)["properties"].items()}
+    meta = {"info": {"features": {k: f for k, (_, f) in parts.items()}}}
+    return pa.schema([(k, t) for k, (t, _) in parts.items()], metadata={"huggingface": json.dumps(meta)})
+
+
+def yaml_features(name: str) -> list[dict]:
+    """The card's ``dataset_info.features`` of schema ``name``: ``features(name)._to_yaml_list()``
+    (a test checks), without importing `datasets`."""
+    def entry(feature) -> dict:
+        if feature.get("_type") == "Image":
+            return {"dtype": "image"}
+        if feature.get("_type") == "Value":
+            return {"dtype": feature["dtype"]}
+        if feature.get("_type") == "List":
+            inner = entry(feature["feature"])
+            return {"list": inner.get("dtype", inner.get("struct"))}
+        return {"struct": [{"name": k, **entry(v)} for k, v in feature.items()]}
+
+    features_json = json.loads(arrow_schema(name).metadata[b"huggingface"])["info"]["features"]
+    return [{"name": k, **entry(v)} for k, v in features_json.items()]
 
 
 def field_docs(name: str) -> list[dict]:
@@ -188,6 +250,8 @@ def field_docs(name: str) -> list[dict]:
 
 
 def _type_name(feature: Any) -> str:
+    from datasets import Image, List, Value
+
     if isinstance(feature, Image):
         return "image"
     if isinstance(feature, Value):

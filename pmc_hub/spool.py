@@ -2,9 +2,9 @@
 
 A worker converts an article's rows to one Arrow table per config (`article_tables`, in parallel,
 where a row that cannot be stored becomes that article's skip), writes them to a spool folder
-and sends only their paths; the main process reads each file back in one piece. Image bytes are
-not pickled, piped and unpickled row by row: the main process stays a thin writer, which is what
-lets the build scale with workers.
+and sends only their paths; the main process memory-maps them. Image bytes are not pickled, piped
+and unpickled row by row: the main process stays a thin writer, which is what lets the build
+scale with workers.
 """
 from __future__ import annotations
 
@@ -64,9 +64,10 @@ def spool(result: ArticleResult, folder: Path, seq: int) -> ArticleResult:
 
 
 def unspool(result: ArticleResult) -> ArticleResult:
-    """Read a spooled result's tables back (one read of each file, no per-row work) and remove them."""
+    """Map a spooled result's tables back (no copy, no per-row work) and remove the files; the
+    mapped memory stays valid for as long as the tables use it."""
     for config, path in result.spooled.items():
-        with pa.OSFile(path, "rb") as source:
+        with pa.memory_map(path) as source:
             result.tables[config] = pa.ipc.open_file(source).read_all()
         os.unlink(path)
     result.spooled = {}

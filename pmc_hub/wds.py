@@ -20,9 +20,10 @@ import os
 import re
 import tarfile
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
-from datasets import Features, Image, Value
+if TYPE_CHECKING:
+    from datasets import Features
 
 from .config import ShardLayout
 from .errors import DataError
@@ -30,6 +31,7 @@ from .output import (CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, SPLIT, Manifest, Ow
                      read_manifest, write_manifest, write_owned_text)
 from .output import shard_config as shard_config_parquet
 from .schema import features as schema_features
+from .schema import load_schema
 from .writers import iter_rows
 
 DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
@@ -100,7 +102,7 @@ def from_sample(sample: dict) -> dict:
     caption = sample["txt"].decode("utf-8") if isinstance(sample["txt"], bytes) else sample["txt"]
     row = {IMAGE_FIELD: {"bytes": sample[image_ext], "path": meta.get("image_file_name")}, CAPTION_FIELD: caption}
     row.update(meta)
-    order = list(schema_features("figure"))
+    order = list(load_schema("figure")["properties"])
     return {k: row[k] for k in order if k in row} | {k: v for k, v in row.items() if k not in order}
 
 
@@ -212,13 +214,15 @@ def open_writer(out_dir: str | os.PathLike, config: str, split: str = "train", *
     return WebDatasetWriter(out_dir, config, split, **limits)
 
 
-def features(extensions: Iterable[str] = IMAGE_EXTENSIONS) -> Features:
+def features(extensions: Iterable[str] = IMAGE_EXTENSIONS) -> "Features":
     """`datasets.Features` of a pmc-hub WebDataset config, for the card's ``dataset_info`` or
     ``load_dataset(..., features=...)``: one image column per extension present (absent ones are
     null), the caption as ``txt`` and the other fields as the ``json`` struct.
 
     Declaring them matters: without it `datasets` infers the columns from the first five samples
     only, and a shard mixing ``.jpg`` and ``.png`` members fails to load."""
+    from datasets import Features, Image, Value  # only for cards and loaders of WebDataset folders
+
     meta = {k: v for k, v in schema_features("figure").items() if k not in (IMAGE_FIELD, CAPTION_FIELD)}
     cols: dict = {ext: Image() for ext in sorted(set(extensions))}
     cols.update({"txt": Value("string"), "json": meta, "__key__": Value("string"), "__url__": Value("string")})

@@ -19,15 +19,10 @@ import pyarrow.parquet as pq
 
 from .config import ShardLayout
 from .output import OwnedFile, shard_path
-from .schema import features
+from .schema import arrow_schema
 
 COMPRESSION = "ZSTD"
 IMAGE_BYTES = "image.bytes"  # JPEG / PNG / TIFF bytes are compressed already: stored as they are
-
-
-@lru_cache(maxsize=None)
-def arrow_schema(schema_name: str) -> pa.Schema:
-    return features(schema_name).arrow_schema
 
 
 @lru_cache(maxsize=None)

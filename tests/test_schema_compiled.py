@@ -43,3 +43,29 @@ def test_invalid_row_still_gets_every_message():
     with pytest.raises(InvalidRecord) as e:
         validate("figure", row, "k")
     assert [m.split(":")[0] for m in e.value.errors] == ["article_date", "image_hash"]
+
+
+@pytest.mark.parametrize("name", ["figure", "article", "subfigure"])
+def test_arrow_schema_made_without_datasets_equals_the_datasets_one(name):
+    import json
+
+    from pmc_hub.schema import arrow_schema, features
+
+    ours, theirs = arrow_schema(name), features(name).arrow_schema
+    assert ours.remove_metadata().equals(theirs.remove_metadata())
+    assert json.loads(ours.metadata[b"huggingface"]) == json.loads(theirs.metadata[b"huggingface"])
+
+
+@pytest.mark.parametrize("name", ["figure", "article", "subfigure"])
+def test_card_features_made_without_datasets_equal_the_datasets_ones(name):
+    from pmc_hub.schema import features, yaml_features
+
+    assert yaml_features(name) == features(name)._to_yaml_list()
+
+
+def test_an_integral_float_is_an_integer_for_both():
+    from pmc_hub.schema import _Validator
+
+    schema = load_schema("figure")
+    row = dict(ROW, image_cluster_id=0.0)
+    assert _compile(schema)(row) == _Validator(schema).is_valid(row) is True
