@@ -70,6 +70,7 @@ class BuildOptions:
     fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
     progress: bool = True
     write_card: bool = True
+    release: Optional[str] = None  # STOP-GAP (publish branch): the release name; None: the build month YYYY-MM
 
     def fingerprint(self) -> str:
         """What must match for a resume to be valid (not workers, progress...)."""
@@ -505,4 +506,25 @@ def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOpt
         _write_webdataset(out, Path(options.webdataset_dir), report, options)
     journal.set_state(complete=True, finished=time.time())
     shutil.rmtree(journal.dir / "parts", ignore_errors=True)
+    _write_stopgap_manifest(out, report, options)
     return report
+
+
+# --- STOP-GAP (publish branch) ----------------------------------------------------------------
+# Until the build itself records what it owns, write OUT/.pmc-hub/manifest.json from the files
+# this build just wrote, so `publish` (which uploads exactly the manifest) works end to end.
+# The lead replaces this with the real manifest when merging.
+def _write_stopgap_manifest(out: Path, report: BuildReport, options: BuildOptions) -> None:
+    from .output import CARD_FILE, REPORT_FILE, Manifest, OwnedFile, check_name, write_manifest
+
+    paths = [p for p in (CARD_FILE, REPORT_FILE) if (out / p).is_file()]
+    paths += [p for files in report.files.values() for p in files]
+    owned = {}
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(out / path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        owned[Path(path).as_posix()] = OwnedFile((out / path).stat().st_size, digest.hexdigest())
+    release = check_name(options.release or time.strftime("%Y-%m"))
+    write_manifest(out, Manifest(owned, [release], complete=True))

@@ -200,6 +200,7 @@ class HubServer:
 
     def __init__(self, tokens: Optional[dict[str, str]] = None, xet: bool = False):
         self.xet = xet  # answer xet-write-token and serve the CAS under /cas (tests/xet_cas.py)
+        self.cas_url: Optional[str] = None  # the CAS the write token names; None: this server's /cas
         self.users: dict[str, User] = {}
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str, Optional[str]]] = []
@@ -296,7 +297,8 @@ class HubServer:
     def fail_request(self, path: str, status: int, method: Optional[str] = None, times: int = 1,
                      message: str = "injected failure") -> None:
         """Answer the next ``times`` requests whose path matches the regex ``path`` (and ``method``)
-        with ``status`` and ``message``; status 0 drops the connection instead of answering."""
+        with ``status`` and ``message``; status 0 drops the connection instead of answering, a
+        status under 400 sends ``message`` as the body (a malformed answer)."""
         with self.lock:
             self._request_faults.append({"path": re.compile(path), "method": method, "status": status,
                                          "times": times, "message": message})
@@ -530,6 +532,9 @@ def _make_handler(hub: HubServer):
                     if not fault["status"]:
                         self._drop()
                     self._body()
+                    if fault["status"] < 400:  # a success status: ``message`` is the (malformed) body
+                        self._send(fault["status"], fault["message"].encode())
+                        return
                     raise HubError(fault["status"], fault["message"])
                 route = ROUTES_FOR.get(method, [])
                 for pattern, fn, mutating in route:
@@ -698,7 +703,7 @@ def _make_handler(hub: HubServer):
                 hub._commit(repo, revision)
                 token = "xet_" + uuid.uuid4().hex
                 hub._xet_tokens[token] = repo_id
-            cas, exp = f"{hub.url}/cas", int(datetime.now(timezone.utc).timestamp()) + 3600
+            cas, exp = hub.cas_url or f"{hub.url}/cas", int(datetime.now(timezone.utc).timestamp()) + 3600
             self._send(200, json.dumps({"casUrl": cas, "accessToken": token, "exp": exp}).encode(),
                        {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(exp)})
 

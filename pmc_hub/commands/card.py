@@ -31,4 +31,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"pmc-hub card: {e}", file=sys.stderr)
         return 2
     print(path)
+    if options.gated:  # `publish` refuses a gated card on an ungated repo unless told how to gate it
+        print("the card is gated: publish it with `pmc-hub publish ... --gated manual` (or `--gated auto`)", file=sys.stderr)
     return 0
