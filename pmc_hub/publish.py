@@ -47,6 +47,7 @@ KEEP_REMOTE = frozenset({".gitattributes"})  # created by the Hub; never ours to
 GATE_KEYS = ("extra_gated_prompt", "extra_gated_fields")  # a card with these asks for gated access
 _CHUNK = 1 << 20
 _XET_STATUS = re.compile(r"\((\d{3}) [A-Za-z ]+\)")  # how hf_xet words an HTTP failure: "(403 Forbidden)"
+_URL_PATH = re.compile(r"(https?://[^/\s)]+)/[^\s)]*")
 _SECRET = re.compile(r"\b(hf_|xet_)[A-Za-z0-9_-]{4,}")
 
 
@@ -256,7 +257,7 @@ def _detail(exc: BaseException) -> str:
             break
     else:
         root = list(_causes(exc))[-1]
-        text = str(root) or type(root).__name__
+        text = _URL_PATH.sub(r"\1", str(root)) or type(root).__name__  # the host says enough
     return _SECRET.sub("<redacted>", one_line(Exception(text)))[:300]
 
 
@@ -273,6 +274,10 @@ def hub_failure(exc: BaseException, doing: str, repo_id: str, done: str = "") ->
     xet = _is_xet(exc) and "xet-write-token" not in str(exc)
     where = "the Xet storage service" if xet else "the Hub"
     resume = f"{done}run the same command again to resume"
+    if xet and status in (401, 403):
+        return PublishError(f"{repo_id}: the Xet storage service refused {doing} ({status}: {detail}) although the Hub "
+                            "granted write access; if a proxy or firewall stands between this machine and it, set "
+                            "HF_HUB_DISABLE_XET=1 to upload through the Hub's LFS endpoint instead")
     if status == 401:
         return PublishError(f"{where} rejected the Hugging Face token (401) while {doing}: it is invalid, expired "
                             "or revoked; create a token with write access and set HF_TOKEN (or run `hf auth login`)")
