@@ -36,8 +36,9 @@ all answered by this server (listings paginate with a ``Link: rel="next"`` heade
 
 Inspection: ``hub.requests`` (every request: method, path, user), ``hub.mutations`` (requests
 that change state: repo create, settings, LFS batch/upload/verify, commit, branch, access
-handling), ``hub.lfs_uploads`` (sha256 of every LFS PUT that stored bytes), ``hub.commits(repo)``,
-``hub.files(repo, revision="main")`` -> {path: bytes}.
+handling), ``hub.lfs_uploads`` (sha256 of every LFS PUT that stored bytes), ``hub.xet_files``
+(sha256 of every file rebuilt from a Xet shard), ``hub.commits(repo)``,
+``hub.files(repo, revision="main")`` -> {path: bytes}, ``hub.tags(repo)``.
 
 Gating is enforced on every download (README.md included, which is how `datasets` detects it):
 anonymous -> 401, a logged-in user without accepted access -> 403, both with ``X-Error-Code:
