@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -19,23 +18,13 @@ from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
 from conftest import pmc_article_folder
 from hub_server import hub  # noqa: F401  (fixture)
+from publish_fixtures import build_release, built, built_once  # noqa: F401  (fixtures)
 from pmc_hub import cli
-from pmc_hub.build import BuildOptions, build
 from pmc_hub.output import MANIFEST_FILE, OutputError, OwnedFile, read_manifest, write_manifest
 from pmc_hub.publish import PublishError, PublishOptions, plan_publish, publish
 from pmc_hub.resources import sample_dir
 
 REPO = "pmc/figures"
-
-
-def build_release(out: Path, release: str, sources: list | None = None) -> Path:
-    build(BuildOptions(sources=sources or [], out_dir=out, workers=1, progress=False, release=release))
-    return out
-
-
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
-    return build_release(tmp_path_factory.mktemp("build") / "out", "2026-11")
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +35,6 @@ def release_b_once(tmp_path_factory) -> Path:
         shutil.copytree(sample_dir() / name, root / name)
     pmc_article_folder("PMC2958468", root)
     return build_release(tmp_path_factory.mktemp("build_b") / "out", "2026-12", [root])
-
-
-@pytest.fixture
-def built(built_once, tmp_path) -> Path:
-    """A fresh copy of the bundled-sample build (tests change it)."""
-    return Path(shutil.copytree(built_once, tmp_path / "out", symlinks=True))
 
 
 @pytest.fixture

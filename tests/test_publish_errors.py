@@ -3,30 +3,17 @@ command again only when that can help (the loopback Hub injects each failure).""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from hub_server import hub  # noqa: F401  (fixture)
+from publish_fixtures import built, built_once  # noqa: F401  (fixtures)
 from pmc_hub import cli
-from pmc_hub.build import BuildOptions, build
 from pmc_hub.publish import PublishError, PublishOptions, publish
 
 REPO = "pmc/figures"
 RESUME = "run the same command again"
-
-
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("build") / "out"
-    build(BuildOptions(sources=[], out_dir=out, workers=1, progress=False, release="2026-11"))
-    return out
-
-
-@pytest.fixture
-def built(built_once, tmp_path) -> Path:
-    return Path(shutil.copytree(built_once, tmp_path / "out"))
 
 
 def cli_publish(folder: Path, capsys) -> tuple[int, str]:

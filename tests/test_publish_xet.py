@@ -2,31 +2,17 @@
 the loopback Hub's CAS (tests/xet_cas.py), and the one-line errors when the Xet side fails."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 from datasets import load_dataset
 
 from hub_server import xet_hub  # noqa: F401  (fixture)
-from pmc_hub.build import BuildOptions, build
+from publish_fixtures import built, built_once  # noqa: F401  (fixtures)
 from pmc_hub.output import read_manifest
 from pmc_hub.publish import PublishError, PublishOptions, publish
 
 REPO = "pmc/figures"
 RESUME = "run the same command again"
-
-
-@pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("build") / "out"
-    build(BuildOptions(sources=[], out_dir=out, workers=1, progress=False, release="2026-11"))
-    return out
-
-
-@pytest.fixture
-def built(built_once, tmp_path) -> Path:
-    return Path(shutil.copytree(built_once, tmp_path / "out"))
 
 
 @pytest.fixture

@@ -76,33 +76,32 @@ def lz4_frame_decompress(data: bytes) -> bytes:
     return bytes(out)
 
 
+def _lz4_length(block: bytes, i: int, length: int) -> tuple[int, int]:
+    """A token's 4-bit length, extended by 255-bytes when it is 15; and the position after it."""
+    if length == 15:
+        while True:
+            b = block[i]
+            i += 1
+            length += b
+            if b != 255:
+                break
+    return length, i
+
+
 def _lz4_block(block: bytes, out: bytearray) -> None:
     i, n = 0, len(block)
     while i < n:
         token = block[i]
         i += 1
-        length = token >> 4
-        if length == 15:
-            while True:
-                b = block[i]
-                i += 1
-                length += b
-                if b != 255:
-                    break
+        length, i = _lz4_length(block, i, token >> 4)
         out += block[i:i + length]
         i += length
         if i >= n:
             return
         offset = block[i] | block[i + 1] << 8
         i += 2
-        length = (token & 15) + 4
-        if (token & 15) == 15:
-            while True:
-                b = block[i]
-                i += 1
-                length += b
-                if b != 255:
-                    break
+        length, i = _lz4_length(block, i, token & 15)
+        length += 4
         start = len(out) - offset
         if offset <= 0 or start < 0:
             raise CasFormatError("LZ4 match offset outside the output")
