@@ -38,7 +38,8 @@ from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, Repo
 from huggingface_hub.utils._runtime import is_xet_available  # the very test the client uploads by
 
 from .errors import DataError, one_line
-from .output import CARD_FILE, MANIFEST_FILE, RELEASES_DIR, REPORT_FILE, STATE_DIR, Manifest, OwnedFile, read_manifest
+from .output import (CARD_FILE, MANIFEST_FILE, RELEASES_DIR, REPORT_FILE, STATE_DIR, Manifest, OwnedFile, locked,
+                     read_manifest)
 
 log = logging.getLogger(__name__)
 
@@ -494,9 +495,12 @@ def execute(api: HfApi, plan: PublishPlan, options: PublishOptions) -> PublishRe
 
 
 def publish(options: PublishOptions) -> PublishResult:
-    """Plan, then (unless a dry run) execute."""
+    """Plan, then (unless a dry run) execute, holding the folder's lock: no build rewrites the
+    files while they are checked and uploaded."""
     api = HfApi(token=options.token, library_name="pmc-hub")
-    plan = plan_publish(api, options)
-    if options.dry_run:
-        return PublishResult(plan, dry_run=True)
-    return execute(api, plan, options)
+    read_owned(options.folder)  # not a finished build: refused before anything is written there
+    with locked(options.folder, "publish"):
+        plan = plan_publish(api, options)
+        if options.dry_run:
+            return PublishResult(plan, dry_run=True)
+        return execute(api, plan, options)

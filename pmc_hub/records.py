@@ -1,6 +1,7 @@
 """`Article` + `FigureImage` -> rows of the figure and article schemas (plain dicts)."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from . import jats
@@ -13,14 +14,33 @@ LABEL_FIELDS = (
 )
 
 
+_PACKAGE_PMCID = re.compile(r"(PMC\d{1,12})(?:\.\d+)?", re.I)
+_PMCID = re.compile(r"PMC\d{1,12}")
+
+
+def clean_text(value: str) -> str:
+    """Text any writer can store: lone surrogates (bad bytes in a file name, a broken JSON escape)
+    and other code points UTF-8 cannot encode become U+FFFD."""
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+
+
 def accession_id(article: Article, package: ArticlePackage) -> str:
-    """PMCID when the article has one, else the package's own id."""
-    return article.pmcid or (package.metadata.get("pmcid") if package.metadata else None) or package.package_id
+    """The article's id. A package named by PMC (``PMC123.2/``, ``PMC123.tar.gz``) is that
+    article whatever its files claim, so a metadata record naming another article cannot take its
+    place; then the JATS PMCID, a well-formed metadata PMCID, and last the package's own name."""
+    named = _PACKAGE_PMCID.fullmatch(package.package_id or "")
+    if named:
+        return named.group(1).upper()
+    meta = str((package.metadata or {}).get("pmcid") or "").strip().upper()
+    return article.pmcid or (meta if _PMCID.fullmatch(meta) else None) or clean_text(package.package_id)
 
 
 def license_of(article: Article, package: ArticlePackage) -> LicenseDecision:
-    """All the article's license signals, plus PMC Cloud's `license_code`; most restrictive wins."""
+    """All the article's license signals, plus PMC Cloud's `license_code`; most restrictive wins
+    (a `license_code` that is not text counts as an unknown license: `other`)."""
     code = package.metadata.get("license_code") if package.metadata else None
+    if code is not None and not isinstance(code, str):
+        code = "(not a license code)"
     statements = [(s.license_type, s.url, s.text) for s in article.licenses]
     return classify(code=code, extra=statements)
 
@@ -30,8 +50,8 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     refs = article.references
     return {
         "article_accession_id": accession_id(article, package),
-        "article_pmid": article.pmid or _str(package.metadata.get("pmid")),
-        "article_doi": article.doi or _str(package.metadata.get("doi")),
+        "article_pmid": article.pmid or _matching(package.metadata.get("pmid"), _PMID),
+        "article_doi": article.doi or _matching(package.metadata.get("doi"), _DOI),
         "article_title": article.title,
         "article_journal": article.journal,
         "article_date": article.date,
@@ -49,16 +69,25 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     }
 
 
-def _str(value) -> Optional[str]:
-    return str(value) if value not in (None, "") else None
+_PMID = re.compile(r"\d{1,12}")
+_DOI = re.compile(r"10\.\d{2,9}/[^\s\x00-\x1f\ud800-\udfff]{1,500}")
+
+
+def _matching(value, pattern: re.Pattern) -> Optional[str]:
+    """A metadata id (untrusted JSON) only when it is well formed: an int PMID counts, junk does not."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    return text if pattern.fullmatch(text) else None
 
 
 def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImage) -> dict:
+    file_name = clean_text(image.file_name)
     row = {
-        "image": {"bytes": image.data, "path": image.file_name},
+        "image": {"bytes": image.data, "path": file_name},
         "caption": figure.caption,
-        "image_key": f"{shared['article_accession_id']}/{figure.figure_id}/{image.file_name}",
-        "image_file_name": image.file_name,
+        "image_key": f"{shared['article_accession_id']}/{figure.figure_id}/{file_name}",
+        "image_file_name": file_name,
         "image_hash": image.sha256,
         "image_phash": image.phash,
         "image_format": image.format,

@@ -8,10 +8,11 @@ from typing import Any, Optional
 import jsonschema
 from datasets import Features, Image, List, Value
 
-from .resources import schemas_dir
+from .errors import DataError
+from .resources import schema_text
 
 
-class InvalidRecord(ValueError):
+class InvalidRecord(DataError, ValueError):
     """A row that does not match its schema; ``errors`` lists every problem found."""
 
     def __init__(self, key: str, errors: list[str]):
@@ -23,8 +24,7 @@ class InvalidRecord(ValueError):
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
     """Load ``schemas/{name}.schema.json`` (e.g. ``figure``, ``article``)."""
-    with open(schemas_dir() / f"{name}.schema.json", encoding="utf-8") as fh:
-        return json.load(fh)
+    return json.loads(schema_text(f"{name}.schema.json"))
 
 
 def _is_bytes(validator, value, instance, schema):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pmc_hub.build import BuildOptions, build
+from conftest import run_build
 
 
 def build_release(out: Path, release: str, sources: list | None = None) -> Path:
-    build(BuildOptions(sources=sources or [], out_dir=out, workers=1, progress=False, release=release))
+    run_build(sources or [], out, release=release)
     return out
 
 

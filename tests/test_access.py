@@ -232,10 +232,10 @@ def test_published_gated_dataset_opens_after_review(hub, tmp_path):  # noqa: F81
     import datasets
     from datasets.exceptions import DatasetNotFoundError
 
-    from pmc_hub.build import BuildOptions, build
+    from conftest import run_build
 
     out = tmp_path / "out"
-    build(BuildOptions(out_dir=out, workers=1, progress=False))  # the bundled sample
+    run_build([], out)  # the bundled sample
     hub.use_token("hf_alice")
     assert cli_main(["publish", str(out), "--repo", REPO, "--gated", "manual"]) == 0
     hub.request_access(REPO, "bob", GOOD)

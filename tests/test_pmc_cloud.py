@@ -283,7 +283,7 @@ def test_listing_xml_is_parsed_without_entities_or_network():
 
 
 def test_a_pmc_cloud_spec_feeds_the_build(tmp_path, server):
-    from pmc_hub.build import BuildOptions, build
+    from conftest import run_build
     from pmc_hub.pmc_cloud import open_cloud_source, options_from_spec
 
     spec = f"{server.endpoint}/{BUCKET}?license=commercial&cache={tmp_path / 'cache'}"
@@ -292,7 +292,7 @@ def test_a_pmc_cloud_spec_feeds_the_build(tmp_path, server):
         options_from_spec(f"s3://{BUCKET}?licence=commercial")
 
     # dedup off: the fixture's small generated images are alike enough to count as near duplicates
-    report = build(BuildOptions(sources=[spec], out_dir=tmp_path / "out", progress=False, write_card=False, dedup=False))
+    report = run_build([spec], tmp_path / "out", write_card=False, dedup=False)
     assert report.articles_written == 3
     assert set(report.licenses) == {"commercial"}
     # Every figure image of the three articles came from the bucket: none missing, none skipped.

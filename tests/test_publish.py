@@ -20,7 +20,7 @@ from conftest import pmc_article_folder
 from hub_server import hub  # noqa: F401  (fixture)
 from publish_fixtures import build_release, built, built_once  # noqa: F401  (fixtures)
 from pmc_hub import cli
-from pmc_hub.output import MANIFEST_FILE, OutputError, OwnedFile, read_manifest, write_manifest
+from pmc_hub.output import MANIFEST_FILE, OutputError, OwnedFile, locked, read_manifest, shard_files, write_manifest
 from pmc_hub.publish import PublishError, PublishOptions, plan_publish, publish
 from pmc_hub.resources import sample_dir
 
@@ -74,7 +74,7 @@ def test_publish_then_load_dataset_returns_the_same_rows(hub, built):
     assert all(remote[p] == (built / p).read_bytes() for p in owned(built))
     assert hub.tags(REPO) == {"2026-11": hub.commits(REPO)[0].sha}
 
-    local = pq.read_table(built / "commercial").to_pydict()
+    local = pq.read_table(shard_files(built, "commercial")[0]).to_pydict()
     ds = load_dataset(REPO, "commercial", split="train")
     assert ds["image_key"] == local["image_key"]
     assert ds["caption"] == local["caption"]
@@ -101,7 +101,7 @@ def test_only_the_manifest_files_go_up_and_links_are_never_followed(hub, built, 
     private = tmp_path / "private.txt"
     private.write_text("secret of the maintainer")
     (built / "notes.txt").write_text("a maintainer's notes")
-    (built / "commercial" / "train-00001-of-00001.parquet").write_bytes(b"not the build's")
+    (built / "commercial" / "2026-11" / "train-000001.parquet").write_bytes(b"not the build's")
     (built / "secret.txt").symlink_to(private)
     (built / "linked").symlink_to(tmp_path)
     hub.use_token("hf_alice")
@@ -154,7 +154,7 @@ def _fifo(p: Path) -> None:
     (_fifo, "not a regular file"),
 ])
 def test_manifest_files_that_changed_after_the_build_are_refused(hub, built, damage, message):
-    shard = next((built / "commercial").glob("*.parquet"))
+    shard = shard_files(built, "commercial")[0]
     damage(shard)
     hub.use_token("hf_alice")
     with pytest.raises(PublishError, match=message) as info:
@@ -176,7 +176,7 @@ def test_a_symlinked_folder_on_a_manifest_path_is_refused(hub, built, tmp_path):
 def test_a_missing_file_is_fine_only_when_the_hub_holds_it(hub, built):
     hub.use_token("hf_alice")
     publish(gated(built))
-    shard = next((built / "commercial").glob("*.parquet"))
+    shard = shard_files(built, "commercial")[0]
     path = shard.relative_to(built).as_posix()
     remote_before = hub.files(REPO)[path]
     shard.unlink()  # a maintainer who keeps only the newest files
@@ -233,7 +233,7 @@ def test_each_release_stays_loadable_at_its_tag(hub, built, release_b):
     assert set(hub.tags(REPO)) == {"2026-11", "2026-12"}
     assert set(hub.files(REPO, "2026-11")) == owned(built) | {".gitattributes"}
     assert set(hub.files(REPO)) == owned(release_b) | {".gitattributes"}
-    assert "noncommercial/train-00000-of-00001.parquet" in second.plan.added
+    assert "noncommercial/2026-12/train-000000.parquet" in second.plan.added
     assert rows(built, "commercial") != rows(release_b, "commercial")
 
     assert rows(REPO, "commercial", revision="2026-11") == rows(built, "commercial")
@@ -265,7 +265,8 @@ def test_data_goes_up_in_bounded_commits_and_the_card_last(hub, built, release_b
     added = [b - a for a, b in zip(before, before[1:])]
     assert [c.title for c in commits] == ["pmc-hub publish: batch 1/3", "pmc-hub publish: batch 2/3",
                                          "pmc-hub publish: card, report"]
-    assert all(len(a) == 1 for a in added[:2]) and added[2] == {"README.md", "build_report.json"}
+    assert all(len(a) == 1 for a in added[:2])
+    assert added[2] == {"README.md", "build_report.json", "releases/2026-11.json"}
 
     result = publish(gated(release_b, batch_bytes=1))  # every data file in a commit of its own
     assert len(result.commits) == len([p for p in result.plan.added + result.plan.updated if p.endswith(".parquet")]) + 1
@@ -293,7 +294,7 @@ def test_upload_cut_off_mid_way_resumes_without_resending_finished_files(hub, bu
     assert all(n == 1 for n in Counter(hub.lfs_uploads).values())
     assert result.tagged == "2026-11"
     assert load_dataset(REPO, "commercial", split="train").num_rows == pq.read_metadata(
-        next((built / "commercial").glob("*.parquet"))).num_rows
+        shard_files(built, "commercial")[0]).num_rows
 
 
 def test_a_dropped_lfs_upload_is_retried_and_sent_once(hub, built):
@@ -417,7 +418,7 @@ def test_cli_dry_run_prints_the_plan_and_never_the_token(hub, built, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert f"create dataset repo {REPO}" in out and "set gating: off -> manual" in out
-    assert "add commercial/train-00000-of-00001.parquet" in out and "tag 2026-11: create" in out
+    assert "add commercial/2026-11/train-000000.parquet" in out and "tag 2026-11: create" in out
     assert "hf_alice" not in out + err
     assert hub.mutations == []
 
@@ -451,3 +452,11 @@ def test_plan_needs_no_network_to_refuse_a_bad_folder(tmp_path):
     # no hub fixture: any Hub call would fail; the folder is refused first
     with pytest.raises(PublishError, match="no finished pmc-hub build"):
         plan_publish(HfApi(endpoint="http://127.0.0.1:9"), PublishOptions(tmp_path, REPO))
+
+
+def test_a_folder_a_build_is_writing_is_not_published(hub, built):
+    hub.use_token("hf_alice")
+    with locked(built, "build"):
+        with pytest.raises(OutputError, match="is in use by pmc-hub build"):
+            publish(gated(built))
+    assert hub.mutations == []

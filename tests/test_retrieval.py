@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from pmc_hub.benchmark import carve_benchmark
-from pmc_hub.build import BuildOptions, build
+from conftest import run_build
 from pmc_hub.cli import main
 from pmc_hub.retrieval import (RetrievalError, evaluate_embeddings, format_table, ranks, ranks_from_similarity,
                                summarize_ranks)
@@ -115,8 +114,7 @@ def test_end_to_end_tiny_clip_on_carved_benchmark(tmp_path, monkeypatch):
 
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
     out = tmp_path / "out"
-    build(BuildOptions(sources=[], out_dir=out, workers=1, progress=False))
-    carve_benchmark(out, 10, seed=0)
+    run_build([], out, benchmark=10, benchmark_seed=0)
     model = tiny_clip(tmp_path / "clip")
     res_path = tmp_path / "res.json"
     rc = main(["eval", "retrieval", "--dataset", str(out), "--config", "benchmark", "--split", "test",
@@ -154,5 +152,5 @@ def test_missing_split_is_named(tmp_path):
     (tmp_path / "benchmark").mkdir()
     from pmc_hub.retrieval import load_pairs
 
-    with pytest.raises(RetrievalError, match="no benchmark/test-\\*.parquet"):
+    with pytest.raises(RetrievalError, match="no benchmark test shards"):
         load_pairs(str(tmp_path), "benchmark", "test")

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .. import publish
-from ..errors import PmcHubError, UsageError
+from ..errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,15 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.batch_files < 1 or args.batch_gb <= 0:
+        raise UsageError("--batch-files and --batch-gb must be positive")
     options = publish.PublishOptions(folder=args.dir, repo_id=args.repo, gated=args.gated, private=args.private,
                                      revision=args.revision, dry_run=args.dry_run, batch_files=args.batch_files,
                                      batch_bytes=int(args.batch_gb * 2**30))
-    try:
-        if options.batch_files < 1 or options.batch_bytes < 1:
-            raise UsageError("--batch-files and --batch-gb must be positive")
-        result = publish.publish(options)
-    except PmcHubError as e:  # until the CLI's own handler lands: the same one line and exit code
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    print("\n".join(result.describe()))
+    print("\n".join(publish.publish(options).describe()))
     return 0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 EVALUATORS = [
-    "pmc_hub.commands.eval:register_retrieval",
+    "pmc_hub.cli.evaluate:register_retrieval",
     "pmc_hub.subfigures.cli:register_eval",
 ]
 
