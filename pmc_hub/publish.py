@@ -404,7 +404,7 @@ def plan_publish(api: HfApi, options: PublishOptions) -> PublishPlan:
     for path, lf in files.items():
         rf = remote.get(path)
         if lf.local is None:
-            if rf is None or rf.lfs is None or rf.lfs.sha256 != lf.sha256:
+            if rf is None or _remote_sha256(api, repo, base, rf) != lf.sha256:
                 raise PublishError(f"{folder / path}: missing, and {repo} does not hold it with the manifest's "
                                    "SHA-256; restore the file (or rebuild) before publishing")
             plan.unchanged.append(path)
@@ -413,6 +413,16 @@ def plan_publish(api: HfApi, options: PublishOptions) -> PublishPlan:
     plan.deleted = sorted(p for p in remote if p not in files and p not in KEEP_REMOTE)
     _plan_tag(plan, tags)
     return plan
+
+
+def _remote_sha256(api: HfApi, repo_id: str, revision: str, remote) -> str:
+    """SHA-256 of a file on the Hub: listed for LFS/Xet files; a regular (small, git-stored) file
+    is read to know it."""
+    if remote.lfs is not None:
+        return remote.lfs.sha256
+    with hub_call(f"reading {remote.path}", repo_id):
+        path = api.hf_hub_download(repo_id, remote.path, revision=revision, repo_type="dataset")
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _plan_tag(plan: PublishPlan, tags: dict[str, str]) -> None:
