@@ -254,6 +254,6 @@ def test_xet_upload_goes_through_the_loopback_cas(xet_hub):
 def test_xet_write_token_needs_write_access(xet_hub):
     xet_hub.create_repo(REPO, owner_token="hf_alice")
     xet_hub.use_token("hf_reader")
-    with pytest.raises(Exception, match="403"):
+    with pytest.raises(OSError, match=r"403 Forbidden.*xet-write-token"):
         HfApi().create_commit(REPO, [add("data/x.bin", PAYLOAD)], commit_message="x", repo_type="dataset")
     assert xet_hub.xorbs == {}

@@ -241,7 +241,7 @@ def test_each_release_stays_loadable_at_its_tag(hub, built, release_b):
     assert rows(REPO, "commercial", revision="2026-12") == rows(release_b, "commercial")
     assert rows(REPO, "commercial") == rows(release_b, "commercial")
     assert rows(REPO, "noncommercial", revision="2026-12") == rows(release_b, "noncommercial")
-    with pytest.raises(Exception):  # release A has no noncommercial config
+    with pytest.raises(ValueError, match="noncommercial"):  # release A has no noncommercial config
         rows(REPO, "noncommercial", revision="2026-11")
 
 

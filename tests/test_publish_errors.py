@@ -35,6 +35,8 @@ def cli_publish(folder: Path, capsys) -> tuple[int, str]:
     (r"/commit/", 500, "Internal error", r"the Hub failed while committing 1/2 \(500: Internal error\); 0 of 2 commit", True),
     (r"/commit/", 422, "Unprocessable", r"the Hub refused committing 1/2 \(422: Unprocessable\)$", False),
     (r"/commit/", 0, "", r"the connection to the Hub failed while committing 1/2", True),
+    (r"/commit/", 200, '{"success": true}',
+     r"unexpected answer from the Hub while committing 1/2 \(KeyError: 'commitUrl'\)", False),
     (r"/preupload/", 200, '{"files": "not a list"}',
      r"unexpected answer from the Hub while uploading the files of commit 1/2 \(ValueError: preupload_info is improperly formatted", False),
 ])
