@@ -251,9 +251,13 @@ def test_xet_upload_goes_through_the_loopback_cas(xet_hub):
     assert open(hf_hub_download(REPO, "data/y.parquet", repo_type="dataset"), "rb").read() == PAYLOAD
 
 
-def test_xet_write_token_needs_write_access(xet_hub):
+def test_xet_write_token_needs_write_access_and_the_cas_needs_the_token(xet_hub):
     xet_hub.create_repo(REPO, owner_token="hf_alice")
-    xet_hub.use_token("hf_reader")
-    with pytest.raises(OSError, match=r"403 Forbidden.*xet-write-token"):
-        HfApi().create_commit(REPO, [add("data/x.bin", PAYLOAD)], commit_message="x", repo_type="dataset")
-    assert xet_hub.xorbs == {}
+    url = f"{xet_hub.url}/api/datasets/{REPO}/xet-write-token/main"
+    assert httpx2.get(url, headers={"Authorization": "Bearer hf_reader"}).status_code == 403
+    granted = httpx2.get(url, headers={"Authorization": "Bearer hf_alice"})
+    assert granted.status_code == 200 and granted.json()["casUrl"] == f"{xet_hub.url}/cas"
+    assert httpx2.post(f"{xet_hub.url}/cas/v1/shards", content=b"x").status_code == 401
+    assert httpx2.post(f"{xet_hub.url}/cas/v1/shards", content=b"not a shard",
+                       headers={"Authorization": f"Bearer {granted.json()['accessToken']}"}).status_code == 400
+    assert xet_hub.xet_files == []
