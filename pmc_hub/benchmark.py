@@ -150,7 +150,7 @@ def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layo
     """Carve the benchmark from the shards listed in ``files`` (a build's manifest entries); return
     the new entries (rewritten shards, the benchmark's) and the report. Resumable (see the module)."""
     out_dir = Path(out_dir)
-    work = BuildState(out_dir).carve_dir
+    work = BuildState(out_dir).edit_dir(BENCHMARK)
     done = _load(work / "done.json")
     if done is not None:
         asked = (done["report"]["requested"], done["report"]["seed"])

@@ -16,7 +16,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -80,7 +80,7 @@ class _Build:
         self.config = self._start()
         checkpoints = self.state.checkpoints()
         if not self.state.read().get("rows_done"):
-            checkpoints = _RowWriter(self.config, self.run_options, self.state, checkpoints).write()
+            checkpoints = RowWriter(self.config, self.run_options, self.state, checkpoints).write()
             self.state.update(rows_done=True)
         from .finish import finish
 
@@ -110,16 +110,29 @@ class _Build:
 
 # --- the rows ---------------------------------------------------------------------------------
 
-class _RowWriter:
-    """Article results in source order -> rows in the open shards; a checkpoint when a shard is full."""
+class RowWriter:
+    """Article results in source order -> rows in the open shards; a checkpoint when a shard is full.
 
-    def __init__(self, config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict]):
+    An update passes what its earlier releases hold: ``published_ids`` (article id -> where it was
+    built from) and ``published_images`` (key, SHA-256, pHash in the order they were kept), and
+    ``wanted`` to build only some packages."""
+
+    def __init__(self, config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict],
+                 published_ids: Optional[dict[str, str]] = None, published_images: Iterable[tuple] = (),
+                 wanted: Optional[Callable[[ArticlePackage], bool]] = None):
         self.config, self.run, self.state = config, run, state
         self.out = Path(run.out_dir)
         self.checkpoints = checkpoints
+        self.wanted = wanted
         self.done = Counter(s["origin"] for c in checkpoints for s in c["articles"])
-        self.seen_ids = {s["article_id"]: s["origin"] for c in checkpoints for s in c["articles"] if s["article_written"]}
-        self.dedup = _seeded_index(self.out, checkpoints, config) if config.dedup else None
+        self.seen_ids = dict(published_ids or {})
+        self.seen_ids.update({s["article_id"]: s["origin"] for c in checkpoints for s in c["articles"] if s["article_written"]})
+        self.dedup = None
+        if config.dedup:
+            self.dedup = DuplicateIndex(config.dedup_distance)
+            for key, sha, phash, *_ in published_images:
+                self.dedup.add(key, sha, phash)
+            _seed(self.dedup, self.out, checkpoints)
         self.mesh = _mesh_lookup(config)
         self.shards = self._shard_set()
         self.summaries: list[dict] = []
@@ -130,7 +143,7 @@ class _RowWriter:
 
     def _packages(self) -> Iterator[ArticlePackage]:
         for package in open_sources(self.config.sources):
-            if not in_shard(package, self.config.shard):
+            if not in_shard(package, self.config.shard) or (self.wanted and not self.wanted(package)):
                 continue
             origin = package.origin or package.package_id
             if self.done[origin]:  # finished before a restart (counted: a source given twice stays twice)
@@ -239,10 +252,9 @@ def _unwritable(result: ArticleResult, exc: BaseException) -> ArticleResult:
                          skips=[Skip(result.article_id, UNWRITABLE, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")])
 
 
-def _seeded_index(out: Path, checkpoints: list[dict], config: BuildConfig) -> DuplicateIndex:
-    """The duplicate index as it stood after the journal's checkpoints: their kept images, added
-    in the order they were first added (article by article)."""
-    index = DuplicateIndex(config.dedup_distance)
+def _seed(index: DuplicateIndex, out: Path, checkpoints: list[dict]) -> None:
+    """Add the journal's kept images to the duplicate index as they were first added (article by
+    article), so a resumed build decides exactly as an uninterrupted one."""
     for cp in checkpoints:
         by_article: dict[str, list[tuple]] = defaultdict(list)
         for config_name, written in cp["files"].items():
@@ -254,7 +266,6 @@ def _seeded_index(out: Path, checkpoints: list[dict], config: BuildConfig) -> Du
         for summary in cp["articles"]:
             for key, sha, phash in by_article.get(summary["article_id"], ()):
                 index.add(key, sha, phash)
-    return index
 
 
 def _mesh_lookup(config: BuildConfig):

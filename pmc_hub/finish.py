@@ -15,8 +15,9 @@ from typing import Optional
 
 from . import __version__, licenses
 from .config import BuildConfig, RunOptions
-from .output import (CARD_FILE, FIGURE_CONFIGS, RELEASES_DIR, REPORT_FILE, Manifest, OwnedFile, shard_config,
-                     write_manifest, write_owned_text)
+from .output import (CARD_FILE, FIGURE_CONFIGS, RELEASES_DIR, REPORT_FILE, Manifest, OutputError, OwnedFile,
+                     shard_config, write_manifest, write_owned_text)
+from .index import ReleaseIndex, add_checkpoints
 from .report import BuildReport
 from .state import BuildState
 
@@ -34,14 +35,20 @@ def finish(config: BuildConfig, run: RunOptions, state: BuildState, checkpoints:
     for cp in checkpoints:
         for summary in cp["articles"]:
             report.add(summary)
+    index = ReleaseIndex()
+    add_checkpoints(index, out, checkpoints)
     if config.benchmark and any(shard_config(p) and shard_config(p)[0] == "commercial" for p in files):
         from .benchmark import carve
 
         files, carved = carve(out, files, config.benchmark, config.release, config.layout, config.benchmark_seed)
         report.benchmark = carved.to_dict()
+        mark_heldout(index, out, files)
+    index.config = config
+    index.write(out)
     release = release_record(config.release, added=files, articles=len({s["article_id"] for cp in checkpoints
                                                                       for s in cp["articles"] if s["article_written"]}))
-    files = publish_folder(out, report, files, [config.release], {config.release: release}, write_card=run.write_card)
+    files = publish_folder(out, report, files, [config.release], {config.release: release}, write_card=run.write_card,
+                           max_repo_files=config.layout.max_repo_files)
     state.update(complete=True, finished=time.time())
     if run.webdataset_dir and any(c in report.configs for c in FIGURE_CONFIGS):
         from .wds import export_build
@@ -68,7 +75,7 @@ def release_record(release: str, added: dict[str, OwnedFile], articles: int, upd
 
 
 def publish_folder(out: Path, report: BuildReport, files: dict[str, OwnedFile], releases: list[str],
-                   records: dict[str, dict], write_card: bool = True) -> dict[str, OwnedFile]:
+                   records: dict[str, dict], write_card: bool = True, max_repo_files: Optional[int] = None) -> dict[str, OwnedFile]:
     """Write the report, release records, card and finally the complete manifest of ``files`` (the shards
     and whatever else the folder already owns, earlier releases' records included);
     returns every file the manifest lists."""
@@ -81,6 +88,10 @@ def publish_folder(out: Path, report: BuildReport, files: dict[str, OwnedFile], 
             report.files.setdefault(cs[0], []).append(path)
     report.configs = {c: configs[c] for c in sorted(configs) if sum(configs[c].values())}
     files = dict(files)
+    total = len(files) + len(records) + 2
+    if max_repo_files is not None and total > max_repo_files:
+        raise OutputError(f"{out} would hold {total} files, over the limit of {max_repo_files} for one Hub repository "
+                          "(--max-repo-files); build with larger shards (--shard-size) or publish the configs to separate repos")
     for name, record in records.items():
         files[f"{RELEASES_DIR}/{name}.json"] = write_owned_text(out, f"{RELEASES_DIR}/{name}.json", json.dumps(record, indent=1))
     files[REPORT_FILE] = write_owned_text(out, REPORT_FILE, report.to_json())
@@ -90,3 +101,13 @@ def publish_folder(out: Path, report: BuildReport, files: dict[str, OwnedFile], 
         files[CARD_FILE] = write_owned_text(out, CARD_FILE, render_card(out, json.loads(report.to_json()), files))
     write_manifest(out, Manifest(files, list(releases), complete=True))
     return files
+
+
+def mark_heldout(index: ReleaseIndex, out: Path, files: dict[str, OwnedFile]) -> None:
+    """Flag the articles of the benchmark's test split: no later release may put them in train."""
+    import pyarrow.parquet as pq
+
+    test = {a for p in files if (shard_config(p) or ("",))[0] == "benchmark"
+            for a in pq.read_table(out / p, columns=["article_accession_id"]).column(0).to_pylist()}
+    for entry in index.articles.values():
+        entry.heldout = entry.heldout or entry.article_id in test

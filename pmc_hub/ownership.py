@@ -29,11 +29,15 @@ def folder_files(out: Path) -> list[str]:
     return sorted(found)
 
 
-CARVE_SUFFIX = ".carve.tmp"  # the benchmark carve's rewritten shards, renamed in place by the carve itself
+# Shards rewritten beside the original by a two-phase edit (the benchmark carve, an update's
+# removals), renamed into place by that edit itself: a resumed run leaves them alone.
+CARVE_SUFFIX = ".carve.tmp"
+UPDATE_SUFFIX = ".update.tmp"
+EDIT_SUFFIXES = (CARVE_SUFFIX, UPDATE_SUFFIX)
 
 
 def _base(path: str) -> str:
-    for suffix in (CARVE_SUFFIX, ".tmp"):
+    for suffix in (*EDIT_SUFFIXES, ".tmp"):
         if path.endswith(suffix):
             return _base(path[: -len(suffix)])
     return path
@@ -54,7 +58,7 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
     release being built (a killed build's) count as its own and are removed."""
     owned = set(manifest.files) if manifest else set()
     checkpoints = state.checkpoints()
-    owned |= release_files(checkpoints) | state.carved_files()
+    owned |= release_files(checkpoints) | state.edited_files()
     current = state.read().get("release")
     releases = {current} if current and (resuming or checkpoints) else set()
     foreign = [p for p in folder_files(out) if not _ours(p, owned, releases) or (out / p).is_symlink()]
@@ -64,8 +68,8 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
                           "empty folder, or move them away")
     if resuming:
         for path in folder_files(out):
-            if path.endswith(CARVE_SUFFIX):
-                continue  # the carve renames or redoes these itself
+            if path.endswith(EDIT_SUFFIXES):
+                continue  # their edit renames or redoes them itself
             if path not in owned and (path.endswith(".tmp") or shard_config(path) is not None):
                 (out / path).unlink()  # a killed build's leftovers: redone from the journal
 

@@ -31,6 +31,7 @@ def summarize(result: ArticleResult, rows: dict[str, int]) -> dict:
     """The row-free record of one article: what the report and the resume journal need."""
     return {
         "origin": result.origin,
+        "version": result.version,  # package@xml-hash: what an update compares
         "article_id": result.article_id,
         "figures_in": result.figures_in,
         "images_in": result.images_in,

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import jsonschema
 from datasets import Features, Image, List, Value
 
 from .errors import DataError
 from .resources import schema_text
+
+
+_MISSING = object()
 
 
 class InvalidRecord(DataError, ValueError):
@@ -50,14 +54,79 @@ def _messages(validator, instance: dict) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path)) or '(row)'}: {e.message[:200]}" for e in errors]
 
 
+# --- the fast path: a schema compiled once into nested checks that answer yes or no ---------------
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "null": lambda v: v is None,
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+# Keywords that only annotate; every other keyword must be compiled below, so a schema that grows a
+# keyword this compiler does not know fails loudly instead of being checked less.
+_ANNOTATIONS = {"description", "title", "$schema", "$id", "x-schema-version", "x-source", "x-feature", "x-dtype"}
+
+
+def _compile(schema: dict) -> Callable[[Any], bool]:
+    checks: list[Callable[[Any], bool]] = []
+    unknown = set(schema) - _ANNOTATIONS - {"type", "properties", "required", "additionalProperties", "items",
+                                            "minLength", "maxLength", "pattern", "minimum", "maximum", "enum",
+                                            "minItems", "maxItems", "x-bytes"}
+    if unknown:
+        raise ValueError(f"schema keyword(s) {sorted(unknown)} are not supported by the compiled validator")
+    if "type" in schema:
+        kinds = [_TYPES[t] for t in (schema["type"] if isinstance(schema["type"], list) else [schema["type"]])]
+        checks.append(kinds[0] if len(kinds) == 1 else (lambda v, ks=kinds: any(k(v) for k in ks)))
+    if "enum" in schema:
+        checks.append(lambda v, allowed=schema["enum"]: any(v == a and type(v) is type(a) for a in allowed))
+    for keyword, test in (("minLength", lambda v, n: len(v) >= n), ("maxLength", lambda v, n: len(v) <= n)):
+        if keyword in schema:
+            checks.append(lambda v, n=schema[keyword], t=test: not isinstance(v, str) or t(v, n))
+    if "pattern" in schema:
+        checks.append(lambda v, rx=re.compile(schema["pattern"]): not isinstance(v, str) or rx.search(v) is not None)
+    for keyword, test in (("minimum", lambda v, n: v >= n), ("maximum", lambda v, n: v <= n)):
+        if keyword in schema:
+            checks.append(lambda v, n=schema[keyword], t=test: not _TYPES["number"](v) or t(v, n))
+    for keyword, test in (("minItems", lambda v, n: len(v) >= n), ("maxItems", lambda v, n: len(v) <= n)):
+        if keyword in schema:
+            checks.append(lambda v, n=schema[keyword], t=test: not isinstance(v, list) or t(v, n))
+    if schema.get("x-bytes"):
+        checks.append(lambda v: isinstance(v, (bytes, bytearray)) and len(v) > 0)
+    if "items" in schema:
+        item = _compile(schema["items"])
+        checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
+    if "properties" in schema or "required" in schema:
+        props = {k: _compile(v) for k, v in schema.get("properties", {}).items()}
+        required = tuple(schema.get("required", ()))
+        closed = schema.get("additionalProperties", True) is False
+        checks.append(lambda v, props=props, required=required, closed=closed: not isinstance(v, dict) or (
+            all(k in v for k in required) and all(check(v[k]) for k, check in props.items() if k in v)
+            and (not closed or all(k in props for k in v))))
+    return lambda v, checks=tuple(checks): all(check(v) for check in checks)
+
+
+@lru_cache(maxsize=None)
+def _checker(name: str, checked_elsewhere: frozenset = frozenset()) -> Callable[[Any], bool]:
+    return _compile(_validator(name, checked_elsewhere).schema)
+
+
 def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None) -> dict:
-    """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord`.
+    """Return ``row`` unchanged if it matches schema ``name``; else raise `InvalidRecord` listing
+    every problem. A valid row costs one pass of compiled checks; messages are made only on failure.
 
     ``checked`` holds field values already validated with `validate_fields` (the article fields
     every figure row of one article shares are checked once, not once per figure); the row must
     carry exactly those values, and every other field is checked here.
     """
-    errors = _messages(_validator(name, frozenset(checked or ())), row)
+    skip = frozenset(checked or ())
+    if _checker(name, skip)(row) and (not checked or (all(row.get(k, _MISSING) is v or row.get(k, _MISSING) == v
+                                                          for k, v in checked.items())
+                                                      and row.keys() == load_schema(name)["properties"].keys())):
+        return row
+    errors = _messages(_validator(name, skip), row)
     if checked:
         expected = load_schema(name)["properties"].keys()
         errors += [f"(row): missing field {k!r}" for k in expected if k not in row]
@@ -72,7 +141,10 @@ def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None
 def validate_fields(name: str, values: dict, key: str = "") -> dict:
     """Check some fields of a schema-``name`` row on their own (e.g. an article's shared fields)."""
     props = load_schema(name)["properties"]
-    errors = _messages(_validator(name, frozenset(props.keys() - values.keys())), values)
+    skip = frozenset(props.keys() - values.keys())
+    if values.keys() <= props.keys() and _checker(name, skip)(values):
+        return values
+    errors = _messages(_validator(name, skip), values)
     errors += [f"(row): unknown field {k!r}" for k in values if k not in props]
     if errors:
         raise InvalidRecord(key, errors)

@@ -21,6 +21,7 @@ from .output import STATE_DIR, OutputError
 log = logging.getLogger(__name__)
 
 FRESH_HINT = "run the build with --fresh to start over"
+EDITS = ("benchmark", "update")
 
 
 class BuildState:
@@ -31,7 +32,6 @@ class BuildState:
         self.dir = Path(out_dir) / STATE_DIR
         self.state_path = self.dir / "state.json"
         self.journal_path = self.dir / "journal.jsonl"
-        self.carve_dir = self.dir / "benchmark"  # the benchmark carve's own resumable state
 
     def _damaged(self, message: str):
         if self.tolerant:
@@ -102,14 +102,22 @@ class BuildState:
         """Forget the journal and state (the lock and manifest stay)."""
         for path in (self.journal_path, self.state_path):
             path.unlink(missing_ok=True)
-        shutil.rmtree(self.carve_dir, ignore_errors=True)
+        for name in EDITS:
+            shutil.rmtree(self.edit_dir(name), ignore_errors=True)
 
-    def carved_files(self) -> set[str]:
-        """The shards a prepared benchmark carve writes (its own, and those it rewrites)."""
-        path = self.carve_dir / "prepared.json"
-        if not path.is_file():
-            return set()
-        try:
-            return {final for _, final in json.loads(path.read_text(encoding="utf-8"))["renames"]}
-        except (ValueError, KeyError, TypeError):
-            raise OutputError(f"{path} is damaged; {FRESH_HINT}") from None
+    def edit_dir(self, name: str) -> Path:
+        """The resumable state of a two-phase shard edit (``benchmark`` carve, ``update`` removals)."""
+        return self.dir / name
+
+    def edited_files(self) -> set[str]:
+        """The shards prepared two-phase edits write (their own, and those they rewrite)."""
+        found: set[str] = set()
+        for name in EDITS:
+            path = self.edit_dir(name) / "prepared.json"
+            if not path.is_file():
+                continue
+            try:
+                found |= {final for _, final in json.loads(path.read_text(encoding="utf-8"))["renames"]}
+            except (ValueError, KeyError, TypeError):
+                self._damaged(f"{path} is damaged")
+        return found

@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -20,11 +21,29 @@ from .config import ShardLayout
 from .output import OwnedFile, shard_path
 from .schema import features
 
-COMPRESSION = "zstd"
+COMPRESSION = "ZSTD"
+IMAGE_BYTES = "image.bytes"  # JPEG / PNG / TIFF bytes are compressed already: stored as they are
 
 
+@lru_cache(maxsize=None)
 def arrow_schema(schema_name: str) -> pa.Schema:
     return features(schema_name).arrow_schema
+
+
+@lru_cache(maxsize=None)
+def compression(schema_name: str) -> dict[str, str]:
+    """The codec of each column: zstd, but none for image bytes (recompressing them costs CPU at
+    every write and read and saves about nothing)."""
+    def leaves(kind: pa.DataType, path: str) -> Iterator[str]:
+        if pa.types.is_struct(kind):
+            for child in kind:
+                yield from leaves(child.type, f"{path}.{child.name}")
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            yield from leaves(kind.value_type, f"{path}.list.element")
+        else:
+            yield path
+
+    return {p: "NONE" if p == IMAGE_BYTES else COMPRESSION for f in arrow_schema(schema_name) for p in leaves(f.type, f.name)}
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class ShardFile:
 
     def __init__(self, out_dir: Path, rel: str, schema_name: str, layout: ShardLayout):
         self.out_dir, self.rel, self.layout = Path(out_dir), rel, layout
+        self.schema_name = schema_name
         self.schema = arrow_schema(schema_name)
         self.final = self.out_dir / rel
         self.tmp = self.final.with_name(self.final.name + ".tmp")
@@ -98,7 +118,7 @@ class ShardFile:
         if self._writer is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._sink = _HashingFile(self.tmp)
-            self._writer = pq.ParquetWriter(self._sink, self.schema, compression=COMPRESSION)
+            self._writer = pq.ParquetWriter(self._sink, self.schema, compression=compression(self.schema_name))
         self._writer.write_table(table.slice(0, n), row_group_size=n)
 
     def close(self) -> Optional[WrittenFile]:

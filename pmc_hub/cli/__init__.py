@@ -12,9 +12,9 @@ import sys
 
 from .. import __version__
 from ..errors import PmcHubError, one_line
-from . import access, build, card, evaluate, fetch, labels, merge, publish
+from . import access, build, card, evaluate, fetch, labels, merge, publish, update
 
-COMMANDS = (build, merge, card, publish, fetch, access, evaluate, labels)
+COMMANDS = (build, update, merge, card, publish, fetch, access, evaluate, labels)
 RESUMABLE = ("build", "update")  # an interrupted one of these resumes when run again
 
 
