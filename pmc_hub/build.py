@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from . import __version__, licenses
+from . import licenses
+from .version import __version__
 from .config import BuildConfig, RunOptions
 from .dedup import DuplicateIndex, keep_first
 from .engines import make_engine

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Optional
 
-from . import __version__
+from .version import __version__
 from .errors import UsageError
 from .media import MAX_PIXELS
 

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from . import __version__, licenses
+from . import licenses
+from .version import __version__
 from .config import BuildConfig, RunOptions
 from .output import (CARD_FILE, FIGURE_CONFIGS, RELEASES_DIR, REPORT_FILE, Manifest, OutputError, OwnedFile,
                      shard_config, write_manifest, write_owned_text)

@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Iterator, Optional, Protocol, TypeVar
 
 from lxml import etree
 
-from . import __version__
+from .version import __version__
 from .models import ArticlePackage, OnDisk
 
 log = logging.getLogger(__name__)

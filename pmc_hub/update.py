@@ -23,7 +23,8 @@ from typing import Optional
 
 import pyarrow as pa
 
-from . import __version__, licenses
+from . import licenses
+from .version import __version__
 from .build import BuildError, RowWriter, in_shard
 from .config import BuildConfig, RunOptions
 from .finish import publish_folder, release_record

@@ -3,6 +3,7 @@ and checks that the article is reported, every other article's rows are written,
 ends in bounded time and memory (bounds here are hang detectors, far above the real cost)."""
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -68,7 +69,7 @@ def test_hostile_metadata_json_never_stops_the_build(tmp_path, two_articles):
 
 
 def test_an_article_that_cannot_be_stored_is_reported_and_the_rest_written(tmp_path, two_articles, monkeypatch):
-    from pmc_hub import build as build_module
+    build_module = importlib.import_module("pmc_hub.build")
 
     real = build_module.to_table
 

@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from .. import __version__
+from ..version import __version__
 from ..errors import PmcHubError, one_line
 from . import access, build, card, evaluate, fetch, labels, merge, publish, update
 

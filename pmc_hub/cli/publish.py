@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import publish
 from ..errors import UsageError
+from ..publish import PublishOptions, publish
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    defaults = publish.PublishOptions(folder=Path("."), repo_id="")
+    defaults = PublishOptions(folder=Path("."), repo_id="")
     p = sub.add_parser("publish", help="upload a finished build to a Hugging Face Hub dataset repo and tag its release (resumable)")
     p.add_argument("dir", type=Path, help="a folder written by `pmc-hub build`: exactly the files of its manifest are published")
     p.add_argument("--repo", required=True, metavar="ORG/NAME", help="the dataset repo; created if missing")
@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.batch_files < 1 or args.batch_gb <= 0:
         raise UsageError("--batch-files and --batch-gb must be positive")
-    options = publish.PublishOptions(folder=args.dir, repo_id=args.repo, gated=args.gated, private=args.private,
-                                     revision=args.revision, dry_run=args.dry_run, batch_files=args.batch_files,
-                                     batch_bytes=int(args.batch_gb * 2**30))
-    print("\n".join(publish.publish(options).describe()))
+    options = PublishOptions(folder=args.dir, repo_id=args.repo, gated=args.gated, private=args.private,
+                             revision=args.revision, dry_run=args.dry_run, batch_files=args.batch_files,
+                             batch_bytes=int(args.batch_gb * 2**30))
+    print("\n".join(publish(options).describe()))
     return 0
