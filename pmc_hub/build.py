@@ -31,10 +31,11 @@ from .models import ArticlePackage, ArticleResult, Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, STATE_DIR, SUBFIGURE_CONFIGS, Manifest, OutputError, OwnedFile,
                      check_release, default_release, figure_config, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
-from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, UNWRITABLE, BuildReport, summarize
+from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
+from .spool import article_tables, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
-from .writers import ShardSet, WrittenFile, to_table
+from .writers import ShardSet
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ class RowWriter:
         return self.checkpoints
 
     def _place_all(self, results: list[ArticleResult]) -> None:
+        results = [article_tables(r) for r in results]  # (a local worker converted them already)
         if self.mesh is not None:
             _apply_mesh(self.mesh, results)
         for result in results:
@@ -184,16 +186,13 @@ class RowWriter:
                 self._checkpoint()
 
     def _place(self, result: ArticleResult) -> dict:
-        if result.article_row is not None:
+        if result.written:
             if result.article_id in self.seen_ids:
-                result = _duplicate_article(result, self.seen_ids[result.article_id])
+                result = without_rows(result, Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from "
+                                                   f"{self.seen_ids[result.article_id]}; this copy, {result.origin}, is not written"))
             else:
                 self.seen_ids[result.article_id] = result.origin
-        try:
-            tables = _tables(result)
-        except (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError) as exc:
-            result = _unwritable(result, exc)
-            tables = {}
+        tables = result.tables
         counts: dict[str, int] = {}
         dropped: set[str] = set()
         for config in sorted(tables, key=lambda c: c in SUBFIGURE_CONFIGS):  # parents first
@@ -228,31 +227,6 @@ class RowWriter:
         self.shards = self._shard_set()
 
 
-def _tables(result: ArticleResult) -> dict[str, pa.Table]:
-    """The article's rows as one Arrow table per config; raises if any row cannot be stored."""
-    rows: dict[str, list[dict]] = defaultdict(list)
-    for row in result.figure_rows:
-        rows[figure_config(row["license_category"])].append(row)  # only a commercial license reaches commercial
-    for row in result.subfigure_rows:
-        rows[figure_config(row["license_category"], subfigure=True)].append(row)
-    if result.article_row is not None:
-        rows[ARTICLES].append(result.article_row)
-    return {config: to_table(r, schema_of(config)) for config, r in rows.items()}
-
-
-def _duplicate_article(result: ArticleResult, kept_origin: str) -> ArticleResult:
-    return ArticleResult(result.origin, result.article_id, figures_in=result.figures_in, images_in=result.images_in,
-                         version=result.version,
-                         skips=[Skip(result.article_id, DUPLICATE_ARTICLE,
-                                     f"already built from {kept_origin}; this copy, {result.origin}, is not written")])
-
-
-def _unwritable(result: ArticleResult, exc: BaseException) -> ArticleResult:
-    return ArticleResult(result.origin, result.article_id, figures_in=result.figures_in, images_in=result.images_in,
-                         version=result.version,
-                         skips=[Skip(result.article_id, UNWRITABLE, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")])
-
-
 def _seed(index: DuplicateIndex, out: Path, checkpoints: list[dict]) -> None:
     """Add the journal's kept images to the duplicate index as they were first added (article by
     article), so a resumed build decides exactly as an uninterrupted one."""
@@ -281,13 +255,27 @@ def _mesh_lookup(config: BuildConfig):
 
 
 def _apply_mesh(mesh, results: list[ArticleResult]) -> None:
-    """Fill ``article_mesh_terms`` of every row of these articles, in one batched look-up."""
+    """Fill ``article_mesh_terms`` in every table of these articles, with one batched look-up."""
+    from .mesh import normalize_pmid
     from .schema import InvalidRecord, validate_fields
 
-    rows = [row for r in results for row in (*r.figure_rows, *r.subfigure_rows, *([r.article_row] if r.article_row else []))]
-    for row in mesh.apply(rows):
-        terms = row["article_mesh_terms"]
-        try:  # a field changed: it is checked against the schema again
-            validate_fields("article", {"article_mesh_terms": terms}, row["article_accession_id"])
-        except InvalidRecord:
-            row["article_mesh_terms"] = None
+    def pmid(value) -> Optional[str]:
+        try:
+            return normalize_pmid(value) if value is not None else None
+        except ValueError:
+            return None
+
+    wanted = {pmid(p) for r in results for t in r.tables.values() for p in t.column("article_pmid").to_pylist()}
+    terms = mesh.terms(p for p in wanted if p)
+    for result in results:
+        for config, table in result.tables.items():
+            values = []
+            for p in table.column("article_pmid").to_pylist():
+                found = terms.get(pmid(p)) if pmid(p) else None
+                try:  # a field changed: it is checked against the schema again
+                    values.append(validate_fields("article", {"article_mesh_terms": list(found) if found is not None else None},
+                                                  result.article_id)["article_mesh_terms"])
+                except InvalidRecord:
+                    values.append(None)
+            at = table.schema.get_field_index("article_mesh_terms")
+            result.tables[config] = table.set_column(at, table.schema.field(at), pa.array(values, table.schema.field(at).type))

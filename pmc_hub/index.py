@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -21,9 +20,9 @@ import pyarrow.parquet as pq
 
 from .config import BuildConfig, ShardLayout
 from .output import FIGURE_CONFIGS, STATE_DIR, OutputError
+from .records import package_pmcid
 
 INDEX_DIR = f"{STATE_DIR}/index"
-_PMC_PACKAGE = re.compile(r"(PMC\d{1,12})(?:\.\d+)?", re.I)
 
 _ARTICLES = pa.schema([("key", pa.string()), ("version", pa.string()), ("article_id", pa.string()),
                        ("release", pa.string()), ("files", pa.string()), ("heldout", pa.bool_()), ("summary", pa.string())])
@@ -33,8 +32,7 @@ _IMAGES = pa.schema([("image_key", pa.string()), ("image_hash", pa.string()), ("
 
 def package_key(package_id: str) -> str:
     """The article a package is a version of: ``PMC123`` for ``PMC123.2``, else the package name."""
-    m = _PMC_PACKAGE.fullmatch(package_id or "")
-    return m.group(1).upper() if m else package_id
+    return package_pmcid(package_id) or package_id
 
 
 @dataclass

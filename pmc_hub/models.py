@@ -147,4 +147,11 @@ class ArticleResult:
     images_in: int = 0
     license_category: Optional[str] = None
     license_code: Optional[str] = None
-    version: Optional[str] = None  # the package's article version (PMC Cloud), for incremental updates
+    version: Optional[str] = None  # the package's id and XML hash, for incremental updates
+    tables: dict = field(default_factory=dict)  # config -> pyarrow.Table: the rows once converted for writing
+    spooled: dict = field(default_factory=dict)  # config -> Arrow file a worker left them in (pmc_hub.spool)
+
+    @property
+    def written(self) -> bool:
+        """Whether the article has its row (it is written unless the build finds it a duplicate)."""
+        return self.article_row is not None or "articles" in self.tables or "articles" in self.spooled

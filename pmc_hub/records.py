@@ -6,6 +6,7 @@ from typing import Optional
 
 from . import jats
 from .licenses import LicenseDecision, classify
+from .text import clean_text
 from .models import Article, ArticlePackage, Figure, FigureImage
 
 LABEL_FIELDS = (
@@ -15,24 +16,22 @@ LABEL_FIELDS = (
 
 
 _PACKAGE_PMCID = re.compile(r"(PMC\d{1,12})(?:\.\d+)?", re.I)
-_PMCID = re.compile(r"PMC\d{1,12}")
 
 
-def clean_text(value: str) -> str:
-    """Text any writer can store: lone surrogates (bad bytes in a file name, a broken JSON escape)
-    and other code points UTF-8 cannot encode become U+FFFD."""
-    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+def package_pmcid(package_id: str) -> Optional[str]:
+    """The PMC id of a package PMC named (``PMC123`` for ``PMC123.2`` or ``PMC123``), else None."""
+    m = _PACKAGE_PMCID.fullmatch(package_id or "")
+    return m.group(1).upper() if m else None
 
 
 def accession_id(article: Article, package: ArticlePackage) -> str:
     """The article's id. A package named by PMC (``PMC123.2/``, ``PMC123.tar.gz``) is that
     article whatever its files claim, so a metadata record naming another article cannot take its
     place; then the JATS PMCID, a well-formed metadata PMCID, and last the package's own name."""
-    named = _PACKAGE_PMCID.fullmatch(package.package_id or "")
+    named = package_pmcid(package.package_id)
     if named:
-        return named.group(1).upper()
-    meta = str((package.metadata or {}).get("pmcid") or "").strip().upper()
-    return article.pmcid or (meta if _PMCID.fullmatch(meta) else None) or clean_text(package.package_id)
+        return named
+    return article.pmcid or _metadata_id(package, "pmcid", jats.valid_pmcid) or clean_text(package.package_id)
 
 
 def license_of(article: Article, package: ArticlePackage) -> LicenseDecision:
@@ -50,8 +49,8 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     refs = article.references
     return {
         "article_accession_id": accession_id(article, package),
-        "article_pmid": article.pmid or _matching(package.metadata.get("pmid"), _PMID),
-        "article_doi": article.doi or _matching(package.metadata.get("doi"), _DOI),
+        "article_pmid": article.pmid or _metadata_id(package, "pmid", jats.valid_pmid),
+        "article_doi": article.doi or _metadata_id(package, "doi", jats.valid_doi),
         "article_title": article.title,
         "article_journal": article.journal,
         "article_date": article.date,
@@ -69,16 +68,13 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     }
 
 
-_PMID = re.compile(r"\d{1,12}")
-_DOI = re.compile(r"10\.\d{2,9}/[^\s\x00-\x1f\ud800-\udfff]{1,500}")
-
-
-def _matching(value, pattern: re.Pattern) -> Optional[str]:
-    """A metadata id (untrusted JSON) only when it is well formed: an int PMID counts, junk does not."""
+def _metadata_id(package: ArticlePackage, field: str, valid) -> Optional[str]:
+    """An id from the package's metadata JSON (untrusted), only when it is well formed (the same
+    rules as the JATS ids); an int PMID counts, junk does not."""
+    value = (package.metadata or {}).get(field)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
-    text = str(value).strip()
-    return text if pattern.fullmatch(text) else None
+    return valid(clean_text(str(value)))
 
 
 def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImage) -> dict:

@@ -35,7 +35,7 @@ def summarize(result: ArticleResult, rows: dict[str, int]) -> dict:
         "article_id": result.article_id,
         "figures_in": result.figures_in,
         "images_in": result.images_in,
-        "article_written": result.article_row is not None,
+        "article_written": result.written,
         "license_category": result.license_category,
         "license_code": result.license_code,
         "rows": rows,

@@ -1,17 +1,17 @@
 """Local article sources, read one article at a time: article folders, legacy tarballs, PMC Cloud layout.
 
 Every source yields `ArticlePackage`s. Remote PMC Cloud specs (``s3://``, ``http(s)://``) are
-handed to `pmc_hub.pmc_cloud`.
+handed to `pmc_hub.cloud`.
 """
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 import tarfile
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from .cloud.metadata import BAD_METADATA, read_metadata_file
 from .errors import UsageError
 from .media import IMAGE_EXTENSIONS
 from .models import ArticlePackage, InMemory, OnDisk
@@ -51,7 +51,7 @@ def open_source(spec: str | Path, _lists: tuple[Path, ...] = ()) -> Iterator[Art
     loop cannot make a walk endless. The spec itself may be a link: it is what the user named."""
     text = str(spec)
     if text.startswith(("s3://", "http://", "https://")):
-        from .pmc_cloud import open_cloud_source
+        from .cloud import open_cloud_source
 
         yield from open_cloud_source(text)
         return
@@ -141,10 +141,9 @@ def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePac
     meta_path = folder / f"{xml_path.stem}.json"
     if meta_path.is_file() and not meta_path.is_symlink():  # PMC Cloud layout: PMC123.1/PMC123.1.json
         media.pop(meta_path.name, None)
-        try:
-            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            skips.append(("bad metadata JSON", f"{meta_path.name}: {exc}"))
+        parsed = read_metadata_file(meta_path, xml_path.stem)
+        metadata = parsed.values
+        skips += [(BAD_METADATA, f"{meta_path.name}: {problem}") for problem in parsed.problems]
     package_id = xml_path.stem if xml_path.parent != folder or folder.name != xml_path.stem else folder.name
     if xml_path.is_symlink():
         return ArticlePackage(package_id, b"", {}, str(xml_path), {}, skips + [(UNSAFE_LINK, f"{xml_path.name} is a symbolic link")])

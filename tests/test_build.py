@@ -443,7 +443,9 @@ def test_the_same_article_from_two_sources_is_written_once(tmp_path):
     report = run_build([a, b], tmp_path / "out")
     assert report.articles_in == 2 and report.articles_written == 1
     (dup,) = [s for s in report.skipped if s["reason"] == "duplicate article"]
-    assert dup["article"] == "PMC3166277" and str(b) in dup["detail"]
+    # both files are named: the one kept (a) and the copy skipped (b)
+    assert dup["article"] == "PMC3166277" and str(a / "PMC3166277.nxml") in dup["detail"]
+    assert dup["detail"].index(str(a)) < dup["detail"].index(str(b)) and "is not written" in dup["detail"]
     assert report.configs["commercial"]["train"] == 4 and report.figures_in == 8
 
 

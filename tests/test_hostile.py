@@ -68,22 +68,18 @@ def test_hostile_metadata_json_never_stops_the_build(tmp_path, two_articles):
     assert "duplicate article" not in {r for _, r in reasons(report)}
 
 
-def test_an_article_that_cannot_be_stored_is_reported_and_the_rest_written(tmp_path, two_articles, monkeypatch):
-    build_module = importlib.import_module("pmc_hub.build")
+def test_an_article_that_cannot_be_stored_is_reported_alone(two_articles):
+    """Rows are converted for writing article by article (in the worker): one row Parquet cannot
+    store (text no encoding can write) makes that article one skip, with its counts kept."""
+    from pmc_hub.spool import article_tables
 
-    real = build_module.to_table
-
-    def refuses(rows, schema):
-        if any(r.get("article_accession_id") == "PMC2599765" for r in rows):
-            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
-        return real(rows, schema)
-
-    monkeypatch.setattr(build_module, "to_table", refuses)
-    out = tmp_path / "out"
-    report = run_build([two_articles], out)
-    assert ("PMC2599765", "unwritable record") in reasons(report)
-    assert {k.split("/")[0] for k in keys(out)} == {"PMC3166277"}
-    assert report.articles_written == 1 and report.articles_in == 2
+    stage = ArticleStage(BuildConfig())
+    good, bad = (stage(p) for p in sources.open_sources([two_articles]))
+    bad.figure_rows[0]["caption"] = "broken \ud800 text"
+    converted = article_tables(bad)
+    assert [s.reason for s in converted.skips] == ["unwritable record"] and not converted.tables
+    assert converted.images_in == bad.images_in and not converted.written
+    assert set(article_tables(good).tables) == {"commercial", "articles"}
 
 
 def test_an_exception_anywhere_in_the_stage_is_one_articles_skip(two_articles, monkeypatch):

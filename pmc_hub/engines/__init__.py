@@ -20,13 +20,16 @@ class Engine(Protocol):
 
 
 def make_engine(config: BuildConfig, run: RunOptions) -> Engine:
-    """The engine ``run.engine`` names, set up for ``config``."""
+    """The engine ``run.engine`` names, set up for ``config``. The local engine's workers hand their
+    rows back through the build's spool folder (`pmc_hub.spool`)."""
     if run.engine == "ray":
         from .ray_engine import RayEngine
 
         return RayEngine(config, window=run.ray_window, shared_fs=run.ray_shared_fs, address=run.ray_address,
                          subfigure_batch=run.subfigure_batch)
+    from ..spool import fresh_spool
     from .local import LocalEngine
 
     return LocalEngine(config, workers=run.workers, article_seconds=run.article_seconds,
-                       article_memory_mb=run.article_memory_mb, subfigure_batch=run.subfigure_batch)
+                       article_memory_mb=run.article_memory_mb, subfigure_batch=run.subfigure_batch,
+                       spool_dir=fresh_spool(run.out_dir))

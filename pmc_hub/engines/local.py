@@ -17,12 +17,14 @@ import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from ..config import BuildConfig
 from ..errors import DataError
 from ..models import ArticlePackage, ArticleResult
 from ..report import ARTICLE_MEMORY, ARTICLE_TIMEOUT, WORKER_DIED
+from ..spool import spool, unspool
 from ..stage import ArticleStage, failed
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class EngineError(DataError, RuntimeError):
     """The workers cannot run at all (not one article's fault)."""
 
 
-def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int) -> None:
+def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int, spool_dir: Optional[str]) -> None:
     stage = ArticleStage(config, subfigure_batch)
     while True:
         try:
@@ -46,6 +48,8 @@ def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int) -> None
             return
         seq, package = task
         result = stage(package)
+        if spool_dir is not None:
+            result = spool(result, Path(spool_dir), seq)
         try:
             conn.send((seq, result))
         except Exception as exc:  # a result that cannot be pickled must still come back as a skip
@@ -75,20 +79,22 @@ class LocalEngine:
     """``workers`` processes running `ArticleStage`, each article within its budgets."""
 
     def __init__(self, config: BuildConfig, workers: int = 1, article_seconds: float = 300.0,
-                 article_memory_mb: int = 4096, subfigure_batch: int = 16, backlog: int = 64):
+                 article_memory_mb: int = 4096, subfigure_batch: int = 16, backlog: int = 64,
+                 spool_dir: Optional[Path] = None):
         self.config = config
         self.workers = workers
         self.article_seconds = article_seconds
         self.article_memory_mb = article_memory_mb
         self.subfigure_batch = subfigure_batch
         self.backlog = backlog  # finished results waiting for an earlier, slower article
+        self.spool_dir = str(spool_dir) if spool_dir is not None else None  # results come back as Arrow files
         self._ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         self._slots: list[_Slot] = []
         self._deaths = 0  # worker deaths since the last article that came back
 
     def _start(self) -> _Slot:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker, args=(child, self.config, self.subfigure_batch), daemon=True,
+        process = self._ctx.Process(target=_worker, args=(child, self.config, self.subfigure_batch, self.spool_dir), daemon=True,
                                     name="pmc-hub-worker")
         process.start()
         child.close()
@@ -104,7 +110,7 @@ class LocalEngine:
 
     def results(self, packages: Iterable[ArticlePackage]) -> Iterator[ArticleResult]:
         if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["pmc_hub.stage"])
+            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool"])
         self._slots = [self._start() for _ in range(self.workers)]
         source = enumerate(packages)
         done: dict[int, ArticleResult] = {}
@@ -117,7 +123,7 @@ class LocalEngine:
                     break
                 self._collect(busy, done)
                 while next_out in done:
-                    yield done.pop(next_out)
+                    yield unspool(done.pop(next_out))
                     next_out += 1
         finally:
             self.close()
