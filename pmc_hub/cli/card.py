@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .. import cards
@@ -25,4 +26,6 @@ def run(args: argparse.Namespace) -> int:
     if args.gate_fields:
         options.gate_fields = cards.load_gate_fields(args.gate_fields)
     print(cards.write_card(args.dir, options))
+    if options.gated:  # `publish` refuses a gated card on an ungated repo unless told how to gate it
+        print("the card is gated: publish it with `pmc-hub publish ... --gated manual` (or `--gated auto`)", file=sys.stderr)
     return 0
