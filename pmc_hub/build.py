@@ -13,13 +13,12 @@ import logging
 import os
 import time
 import zlib
-from collections import Counter, defaultdict
-from dataclasses import asdict
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from . import licenses
@@ -112,32 +111,48 @@ class _Build:
 
 # --- the rows ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Published:
+    """An article an update leaves as it is, unless the duplicate index now decides its images
+    differently: its id and every figure image (key, SHA-256, pHash, kept) in the order built.
+    ``rebuild``: False for an article that must stay as it is whatever (the benchmark's)."""
+
+    article_id: str
+    origin: str
+    images: tuple[tuple[str, str, Optional[str], bool], ...]
+    written: bool = True  # False: it was skipped as a duplicate article, and stays one while its original is seen
+    rebuild: bool = True
+
+
+LEAVE_OUT = "leave out"  # what ``published(package)`` answers for a package the update must not build
+
 class RowWriter:
     """Article results in source order -> rows in the open shards; a checkpoint when a shard is full.
 
-    An update passes what its earlier releases hold: ``published_ids`` (article id -> where it was
-    built from) and ``published_images`` (key, SHA-256, pHash in the order they were kept), and
-    ``wanted`` to build only some packages."""
+    Everything happens in source order, so a resumed build, and an update, decide exactly as an
+    uninterrupted from-scratch build: an article finished before a restart adds its images to the
+    duplicate index at its place; an update passes ``published(package)``, which names the
+    articles it leaves as they are (`Published`), and each is replayed through the duplicate
+    index at its place; one whose decisions would now differ (its duplicate's original left, or a
+    new article came before it) is built again, here, and its old rows leave (``replaces``)."""
 
     def __init__(self, config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict],
-                 published_ids: Optional[dict[str, str]] = None, published_images: Iterable[tuple] = (),
-                 wanted: Optional[Callable[[ArticlePackage], bool]] = None):
+                 published: Optional[Callable[[ArticlePackage], Optional[Published]]] = None):
         self.config, self.run, self.state = config, run, state
         self.out = Path(run.out_dir)
         self.checkpoints = checkpoints
-        self.wanted = wanted
-        self.done = Counter(s["origin"] for c in checkpoints for s in c["articles"])
-        self.seen_ids = dict(published_ids or {})
-        self.seen_ids.update({s["article_id"]: s["origin"] for c in checkpoints for s in c["articles"] if s["article_written"]})
-        self.dedup = None
-        if config.dedup:
-            self.dedup = DuplicateIndex(config.dedup_distance)
-            for key, sha, phash, *_ in published_images:
-                self.dedup.add(key, sha, phash)
-            _seed(self.dedup, self.out, checkpoints)
+        self.published = published
+        self.done = {}
+        for cp in checkpoints:
+            for summary in cp["articles"]:
+                self.done.setdefault(summary["origin"], []).append(summary)
+        self.seen_ids: dict[str, str] = {}
+        self.dedup = DuplicateIndex(config.dedup_distance) if config.dedup else None
         self.mesh = _mesh_lookup(config)
         self.shards = self._shard_set()
         self.summaries: list[dict] = []
+        self._order: deque = deque()  # what comes between two engine results, in source order
+        self._local_stage = None
 
     def _shard_set(self) -> ShardSet:
         next_index = Counter(c for cp in self.checkpoints for c in cp["files"])
@@ -145,27 +160,40 @@ class RowWriter:
 
     def _packages(self) -> Iterator[ArticlePackage]:
         for package in open_sources(self.config.sources):
-            if not in_shard(package, self.config.shard) or (self.wanted and not self.wanted(package)):
+            if not in_shard(package, self.config.shard):
                 continue
             origin = package.origin or package.package_id
-            if self.done[origin]:  # finished before a restart (counted: a source given twice stays twice)
-                self.done[origin] -= 1
+            if self.done.get(origin):  # finished before a restart (a source given twice stays twice)
+                self._order.append(("done", self.done[origin].pop(0)))
                 continue
+            kept = self.published(package) if self.published else None
+            if kept == LEAVE_OUT:
+                continue
+            if kept is not None:
+                self._order.append(("replay", (package, kept)))
+                continue
+            self._order.append(("result", None))
             yield package
 
     def write(self) -> list[dict]:
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress,
                    initial=sum(len(c["articles"]) for c in self.checkpoints))
         engine = make_engine(self.config, self.run)
-        pending: list[ArticleResult] = []
+        batch: list[tuple[str, object]] = []
+        results = 0
         try:
             for result in engine.results(self._packages()):
-                pending.append(result)
+                while (item := self._order.popleft())[0] != "result":
+                    batch.append(item)
+                batch.append(("result", result))
+                results += 1
                 bar.update(1)
-                if len(pending) >= MESH_BATCH:
-                    self._place_all(pending)
-                    pending = []
-            self._place_all(pending)
+                if results >= MESH_BATCH:
+                    self._place_all(batch)
+                    batch, results = [], 0
+            batch.extend(self._order)
+            self._order.clear()
+            self._place_all(batch)
             if self.summaries:
                 self._checkpoint()
         except BaseException:
@@ -176,14 +204,53 @@ class RowWriter:
             bar.close()
         return self.checkpoints
 
-    def _place_all(self, results: list[ArticleResult]) -> None:
-        results = [article_tables(r) for r in results]  # (a local worker converted them already)
+    def _place_all(self, items: list[tuple[str, object]]) -> None:
+        """Results, finished articles and replays, in source order."""
+        converted = {id(r): article_tables(r) for kind, r in items if kind == "result"}  # (a local worker did it already)
         if self.mesh is not None:
-            _apply_mesh(self.mesh, results)
-        for result in results:
-            self.summaries.append(self._place(result))
-            if self.shards.full or (self.run.checkpoint_articles and len(self.summaries) >= self.run.checkpoint_articles):
-                self._checkpoint()
+            _apply_mesh(self.mesh, list(converted.values()))
+        for kind, item in items:
+            if kind == "done":
+                self._seed(item)
+            elif kind == "replay":
+                self._replay(*item)
+            else:
+                self._add(self._place(converted[id(item)]))
+
+    def _add(self, summary: dict) -> None:
+        self.summaries.append(summary)
+        if self.shards.full or (self.run.checkpoint_articles and len(self.summaries) >= self.run.checkpoint_articles):
+            self._checkpoint()
+
+    def _seed(self, summary: dict) -> None:
+        """An article finished before a restart: its images and id take their place again."""
+        if summary["article_written"]:
+            self.seen_ids.setdefault(summary["article_id"], summary["origin"])
+        if self.dedup is not None:
+            for key, sha, phash, kept in summary.get("images", ()):
+                if kept:
+                    self.dedup.add(key, sha, phash)
+
+    def _replay(self, package: ArticlePackage, kept: Published) -> None:
+        """An article left as it is, when the duplicate index and the ids seen decide as before."""
+        same = (kept.article_id in self.seen_ids) != kept.written
+        if same and self.dedup is not None:
+            same = self.dedup.would_keep([(k, sha, ph) for k, sha, ph, _ in kept.images]) == [k for *_, k in kept.images]
+        if not same and kept.rebuild:
+            if self._local_stage is None:
+                from .stage import ArticleStage
+
+                self._local_stage = ArticleStage(self.config, self.run.subfigure_batch)
+            result = article_tables(self._local_stage(package))
+            if self.mesh is not None:
+                _apply_mesh(self.mesh, [result])
+            self._add({**self._place(result), "replaces": True})
+            return
+        if kept.written:
+            self.seen_ids[kept.article_id] = kept.origin
+        for key, sha, phash, was_kept in kept.images if self.dedup is not None else ():
+            if was_kept:
+                self.dedup.add(key, sha, phash)
 
     def _place(self, result: ArticleResult) -> dict:
         if result.written:
@@ -195,21 +262,23 @@ class RowWriter:
         tables = result.tables
         counts: dict[str, int] = {}
         dropped: set[str] = set()
+        images: list[list] = []
         for config in sorted(tables, key=lambda c: c in SUBFIGURE_CONFIGS):  # parents first
             table = tables[config]
             if config in FIGURE_CONFIGS and self.dedup is not None:
-                table = self._dedup(result, table, dropped)
+                table = self._dedup(result, table, dropped, images)
             elif config in SUBFIGURE_CONFIGS and dropped:
                 keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
                 table = table.filter(pa.array(keep, pa.bool_()))
             if table.num_rows:
                 self.shards.add(config, table)
                 counts[config] = table.num_rows
-        return summarize(result, counts)
+        return {**summarize(result, counts), "images": images}
 
-    def _dedup(self, result: ArticleResult, table: pa.Table, dropped: set[str]) -> pa.Table:
+    def _dedup(self, result: ArticleResult, table: pa.Table, dropped: set[str], images: list[list]) -> pa.Table:
         cols = [table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash")]
         mask, found = keep_first(self.dedup, zip(*cols))
+        images.extend([key, sha, phash, keep] for key, sha, phash, keep in zip(*cols, mask))
         for dup in found:
             dropped.add(dup.key)
             result.skips.append(Skip(result.article_id, DUPLICATE_IMAGE,
@@ -225,22 +294,6 @@ class RowWriter:
         self.checkpoints.append(entry)
         self.summaries = []
         self.shards = self._shard_set()
-
-
-def _seed(index: DuplicateIndex, out: Path, checkpoints: list[dict]) -> None:
-    """Add the journal's kept images to the duplicate index as they were first added (article by
-    article), so a resumed build decides exactly as an uninterrupted one."""
-    for cp in checkpoints:
-        by_article: dict[str, list[tuple]] = defaultdict(list)
-        for config_name, written in cp["files"].items():
-            if config_name not in FIGURE_CONFIGS:
-                continue
-            table = pq.read_table(out / written["path"], columns=["article_accession_id", "image_key", "image_hash", "image_phash"])
-            for aid, key, sha, phash in zip(*(table.column(i).to_pylist() for i in range(4))):
-                by_article[aid].append((key, sha, phash))
-        for summary in cp["articles"]:
-            for key, sha, phash in by_article.get(summary["article_id"], ()):
-                index.add(key, sha, phash)
 
 
 def _mesh_lookup(config: BuildConfig):

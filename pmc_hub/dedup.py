@@ -87,6 +87,19 @@ class DuplicateIndex:
         return None
 
 
+    def would_keep(self, images: list[tuple[str, str, Optional[str]]]) -> list[bool]:
+        """Which of these images (key, SHA-256, pHash) ``add`` would keep, in order, without adding
+        them: each is compared with the index and with the ones before it that it would keep."""
+        batch = DuplicateIndex(self.max_distance)
+        decisions = []
+        for key, sha, phash in images:
+            keep = self.find(sha, phash) is None and batch.find(sha, phash) is None
+            if keep:
+                batch.add(key, sha, phash)
+            decisions.append(keep)
+        return decisions
+
+
 def _digest(sha256: str) -> bytes:
     """16 bytes of a hex SHA-256 (collision-free in practice, a third of the string's size);
     any other digest string is kept whole."""

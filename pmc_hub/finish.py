@@ -37,7 +37,7 @@ def finish(config: BuildConfig, run: RunOptions, state: BuildState, checkpoints:
         for summary in cp["articles"]:
             report.add(summary)
     index = ReleaseIndex()
-    add_checkpoints(index, out, checkpoints)
+    add_checkpoints(index, checkpoints)
     if config.benchmark and any(shard_config(p) and shard_config(p)[0] == "commercial" for p in files):
         from .benchmark import carve
 

@@ -1,6 +1,7 @@
 """Merge the output folders of several `--shard I/N` builds into one Hub-ready folder."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -11,9 +12,10 @@ from .config import ShardLayout
 from .dedup import DuplicateIndex, keep_first
 from .errors import DataError
 from .finish import publish_folder, release_record
+from .index import ReleaseIndex
 from .models import Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release, locked,
-                     read_manifest, schema_of, shard_config)
+                     read_manifest, schema_of)
 from .ownership import claim, discard
 from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
 from .state import BuildState
@@ -51,8 +53,9 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
         previous = read_manifest(out_dir)
         claim(out_dir, previous, state, resuming=False)
         discard(out_dir, previous, state)
-        files = _write(folders, [m for m, _ in inputs], out_dir, release, layout,
-                       DuplicateIndex(dedup_distance) if dedup_distance is not None else None, merged)
+        files, placed, dropped = _write(folders, [m for m, _ in inputs], out_dir, release, layout,
+                                        DuplicateIndex(dedup_distance) if dedup_distance is not None else None, merged)
+        _merged_index(folders, placed, dropped, release, merged).write(out_dir)
         publish_folder(out_dir, merged, files, [release], {release: release_record(release, files, merged.articles_written)},
                        write_card=write_card)
     return merged
@@ -76,10 +79,23 @@ def _sum_reports(reports: list[BuildReport], folders: list[Path]) -> BuildReport
 
 
 def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: str, layout: ShardLayout,
-           index: Optional[DuplicateIndex], report: BuildReport) -> dict[str, OwnedFile]:
+           index: Optional[DuplicateIndex], report: BuildReport) -> tuple[dict[str, OwnedFile], dict[str, dict[str, str]], set[str]]:
+    """Write the merged shards; returns them, where each article's rows went (article id ->
+    config -> shard) and the image keys dropped as duplicates across the builds."""
     shards = ShardSet(out, release, layout, {}, schema_of)
     written: dict[str, OwnedFile] = {}
+    placed: dict[str, dict[str, str]] = {}
+    pending: set[str] = set()
     dropped: set[str] = set()
+
+    def close(config: str) -> None:
+        w = shards.close_config(config)
+        if w is not None:
+            written[w.path] = w.owned()
+            for article in pending:
+                placed.setdefault(article, {})[config] = w.path
+        pending.clear()
+
     configs = sorted({c for m in manifests for c in m.configs()},
                      key=lambda c: (c in SUBFIGURE_CONFIGS, c not in FIGURE_CONFIGS, c))  # parents first
     for config in configs:
@@ -90,12 +106,11 @@ def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: s
                 keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
                 table = table.filter(pa.array(keep, pa.bool_()))
             shards.add(config, table)
+            pending.update(table.column("article_accession_id").to_pylist())
             if shards.files[config].bytes >= layout.shard_bytes:
-                w = shards.close_config(config)
-                written[w.path] = w.owned()
-        if (w := shards.close_config(config)) is not None:
-            written[w.path] = w.owned()
-    return written
+                close(config)
+        close(config)
+    return written, placed, dropped
 
 
 def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout: ShardLayout) -> Iterator[pa.Table]:
@@ -118,6 +133,27 @@ def _dedup(index: DuplicateIndex, table: pa.Table, dropped: set[str], report: Bu
         report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
         report.images_written -= 1
     return table.filter(pa.array(mask, pa.bool_())) if found else table
+
+
+def _merged_index(folders: list[Path], placed: dict[str, dict[str, str]], dropped: set[str], release: str,
+                  report: BuildReport) -> ReleaseIndex:
+    """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
+    take monthly updates; the images dropped as duplicates across the builds are no longer kept."""
+    merged = ReleaseIndex()
+    skips = {}
+    for s in report.skipped:
+        if s["reason"] == DUPLICATE_IMAGE:
+            skips.setdefault(s["article"], []).append(s)
+    for folder in folders:
+        index = ReleaseIndex.read(folder)
+        merged.config = merged.config or replace(index.config, shard=None, release=release)
+        for key, entry in index.articles.items():
+            entry.files = placed.get(entry.article_id, {})
+            entry.release = release
+            entry.summary = {**entry.summary, "skips": [*entry.summary.get("skips", []), *skips.get(entry.article_id, [])],
+                             "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in entry.images]}
+            merged.articles[key] = entry
+    return merged
 
 
 def _check_unique_articles(article_shards: list[Path]) -> None:

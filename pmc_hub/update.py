@@ -25,11 +25,11 @@ import pyarrow as pa
 
 from . import licenses
 from .version import __version__
-from .build import BuildError, RowWriter, in_shard
+from .build import LEAVE_OUT, BuildError, Published, RowWriter, in_shard
 from .config import BuildConfig, RunOptions
 from .finish import publish_folder, release_record
-from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key
-from .models import Skip
+from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key, summary_key
+from .models import ArticlePackage, Skip
 from .output import (CARD_FILE, OwnedFile, check_release, default_release, locked, read_manifest, schema_of,
                      shard_config)
 from .ownership import UPDATE_SUFFIX, claim
@@ -46,23 +46,19 @@ HELD_OUT = "held out"  # a new version of an article in the benchmark's test spl
 
 @dataclass
 class UpdatePlan:
-    """What a newer source changes: article keys to build, to drop from old shards, to forget."""
+    """What a newer source changes, by article key."""
 
-    build: dict[str, str] = field(default_factory=dict)  # key -> version to build (new or updated)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    rebuilt: list[str] = field(default_factory=list)  # unchanged, but a duplicate of theirs comes back
-    heldout: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # a new version to build; the old rows leave
+    removed: list[str] = field(default_factory=list)  # gone from the source: the rows leave
+    heldout: list[str] = field(default_factory=list)  # a new version of a benchmark test article: never in train
+    new: int = 0
 
     def to_json(self) -> dict:
-        return {"build": self.build, "updated": self.updated, "removed": self.removed, "rebuilt": self.rebuilt,
-                "heldout": self.heldout}
+        return {"updated": self.updated, "removed": self.removed, "heldout": self.heldout, "new": self.new}
 
 
 def plan_update(index: ReleaseIndex, config: BuildConfig) -> UpdatePlan:
-    """Compare the source's packages (id and XML hash) with the index. An article kept out of the
-    benchmark's train split stays out; an article whose dropped duplicate pointed at an image now
-    leaving is built again, so its image comes back as a from-scratch build would have it."""
+    """Compare the source's packages (id and XML hash) with the index."""
     plan = UpdatePlan()
     seen: dict[str, str] = {}
     for package in open_sources(config.sources):
@@ -70,24 +66,30 @@ def plan_update(index: ReleaseIndex, config: BuildConfig) -> UpdatePlan:
             seen.setdefault(package_key(package.package_id), package_version(package))
     for key, version in seen.items():
         entry = index.articles.get(key)
-        if entry is not None and entry.version == version:
-            continue
-        if entry is not None and entry.heldout:
-            plan.heldout.append(key)
-            continue
-        plan.build[key] = version
-        if entry is not None:
-            plan.updated.append(key)
+        if entry is None:
+            plan.new += 1
+        elif entry.version != version:
+            (plan.heldout if entry.heldout else plan.updated).append(key)
     plan.removed = sorted(k for k in index.articles if k not in seen and not index.articles[k].heldout)
-    leaving = {index.articles[k].article_id for k in (*plan.updated, *plan.removed)}
-    for key, entry in index.articles.items():
-        if key in plan.build or key in plan.removed or entry.heldout:
-            continue
-        if any(s["reason"] == "duplicate image" and s.get("detail", "").split(" duplicate of ")[-1].split("/")[0] in leaving
-               for s in entry.summary.get("skips", ())):
-            plan.build[key] = seen[key]
-            plan.rebuilt.append(key)
     return plan
+
+
+class _Published:
+    """The update's view of the published articles for `RowWriter`: an unchanged article is
+    replayed (`Published`), a new version of a held-out one is left out, anything else is built."""
+
+    def __init__(self, index: ReleaseIndex, plan: UpdatePlan):
+        self.index, self.heldout = index, set(plan.heldout)
+
+    def __call__(self, package: ArticlePackage):
+        key = package_key(package.package_id)
+        entry = self.index.articles.get(key)
+        if key in self.heldout:
+            return LEAVE_OUT
+        if entry is None or entry.version != package_version(package):
+            return None
+        return Published(entry.article_id, entry.summary.get("origin", ""), tuple(entry.images),
+                         written=bool(entry.summary.get("article_written")), rebuild=not entry.heldout)
 
 
 def update(sources: list[str], run: RunOptions, release: Optional[str] = None) -> BuildReport:
@@ -125,19 +127,14 @@ def update(sources: list[str], run: RunOptions, release: Optional[str] = None) -
 def _run(config: BuildConfig, run: RunOptions, state: BuildState, manifest, index: ReleaseIndex, plan: UpdatePlan,
          started: float) -> BuildReport:
     out = Path(run.out_dir)
-    leaving = {k for k in (*plan.updated, *plan.removed, *plan.rebuilt)}
-    left_ids = {index.articles[k].article_id for k in leaving}
     checkpoints = state.checkpoints()
     if not state.read().get("rows_done"):
-        kept_images = [img for img in index.images if img[3] not in left_ids]
-        published = {e.article_id: e.summary.get("origin", "") for k, e in index.articles.items()
-                     if k not in leaving and e.summary.get("article_written")}
-        wanted = lambda package: plan.build.get(package_key(package.package_id)) == package_version(package)  # noqa: E731
-        checkpoints = RowWriter(config, run, state, checkpoints, published, kept_images, wanted).write()
+        checkpoints = RowWriter(config, run, state, checkpoints, published=_Published(index, plan)).write()
         state.update(rows_done=True)
-    edits = _drop_rows(out, state, manifest.files, {index.articles[k].article_id: index.articles[k] for k in leaving},
-                       config)
-    return _finish(config, run, state, manifest, index, plan, checkpoints, edits, time.time() - started)
+    rebuilt = [summary_key(s) for cp in checkpoints for s in cp["articles"] if s.get("replaces")]
+    leaving = {k: index.articles[k] for k in (*plan.updated, *plan.removed, *rebuilt) if k in index.articles}
+    edits = _drop_rows(out, state, manifest.files, {e.article_id: e for e in leaving.values()}, config)
+    return _finish(config, run, state, manifest, index, plan, checkpoints, leaving, edits, time.time() - started)
 
 
 def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leaving: dict[str, IndexedArticle],
@@ -178,38 +175,35 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
 
 
 def _finish(config: BuildConfig, run: RunOptions, state: BuildState, manifest, index: ReleaseIndex, plan: UpdatePlan,
-            checkpoints: list[dict], edits: dict, elapsed: float) -> BuildReport:
+            checkpoints: list[dict], leaving: dict[str, IndexedArticle], edits: dict, elapsed: float) -> BuildReport:
     out = Path(run.out_dir)
-    leaving = set(plan.updated) | set(plan.removed) | set(plan.rebuilt)
     for key in leaving:
         index.articles.pop(key, None)
-    gone = {img[3] for img in index.images} - {e.article_id for e in index.articles.values()}
-    index.images = [img for img in index.images if img[3] not in gone]
-    add_checkpoints(index, out, checkpoints)
+    add_checkpoints(index, checkpoints)
     new = {w["path"]: OwnedFile(w["size"], w["sha256"], w["rows"], w["data_bytes"])
            for cp in checkpoints for w in cp["files"].values()}
     rewritten = {p: OwnedFile(**e) for p, e in edits["rewritten"].items()}
     files = {p: f for p, f in manifest.files.items() if p not in edits["removed"]}
     files.update(rewritten)
     files.update(new)
-    report = _report(config, run, index, plan, elapsed, manifest)
-    held = [Skip(index.articles[k].article_id if k in index.articles else k, HELD_OUT,
+    report = _report(config, run, index, elapsed, manifest)
+    held = [Skip(index.articles[k].article_id, HELD_OUT,
                  "a new version of an article of the benchmark's test split is never put in train") for k in plan.heldout]
     report.skipped.extend(s.__dict__ for s in held)
     if held:
         report.skip_counts[HELD_OUT] = report.skip_counts.get(HELD_OUT, 0) + len(held)
     index.write(out)
-    record = release_record(config.release, added=new, updated=rewritten, removed=edits["removed"],
-                            articles=len(plan.build) - len(plan.updated) - len(plan.rebuilt),
+    rebuilt = sum(1 for cp in checkpoints for s in cp["articles"] if s.get("replaces"))
+    record = release_record(config.release, added=new, updated=rewritten, removed=edits["removed"], articles=plan.new,
                             updated_articles=len(plan.updated), removed_articles=len(plan.removed))
+    record["articles"]["rebuilt"] = rebuilt  # unchanged, built again: a duplicate decision changed
     publish_folder(out, report, files, [*manifest.releases, config.release], {config.release: record},
                    write_card=run.write_card and CARD_FILE in manifest.files, max_repo_files=config.layout.max_repo_files)
     state.update(complete=True, finished=time.time())
     return report
 
 
-def _report(config: BuildConfig, run: RunOptions, index: ReleaseIndex, plan: UpdatePlan, elapsed: float,
-            manifest) -> BuildReport:
+def _report(config: BuildConfig, run: RunOptions, index: ReleaseIndex, elapsed: float, manifest) -> BuildReport:
     """The whole dataset's report: every current article's summary, plus the benchmark as carved."""
     previous = BuildReport.read(Path(run.out_dir))
     report = BuildReport(options={**previous.options, "sources": list(config.sources), "release": config.release,

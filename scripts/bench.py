@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import measured  # scripts/measure.py
+
 PMC_OA_ARTICLES = 6_400_000
 
 
@@ -118,32 +120,8 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "images": images}))
 
 
 def _measured(args: list[str]) -> dict:
-    """Run a child Python, sampling the wall time, CPU seconds and peak RSS of its whole process
-    tree (main process and workers) with psutil every 20 ms; returns its JSON line plus these."""
-    import psutil
-
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    root = psutil.Process(proc.pid)
-    peak, cpu = 0, {}
-    while proc.poll() is None:
-        try:
-            rss = 0
-            for p in [root, *root.children(recursive=True)]:
-                with p.oneshot():
-                    rss += p.memory_info().rss
-                    t = p.cpu_times()
-                    cpu[p.pid] = t.user + t.system
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass  # a process ended between listing and reading it
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    stdout, stderr = proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"{args[:2]} failed:\n{stderr[-3000:]}")
-    raw = json.loads(stdout.strip().splitlines()[-1])
-    return {**raw, "wall_with_start": wall, "cpu_seconds": sum(cpu.values()), "peak_rss_bytes": peak}
+    raw = measured(args)
+    return {**raw, "wall_with_start": raw["wall_seconds"]}
 
 
 def work_floor(corpus: Path, work: Path, repeat: int) -> dict:
