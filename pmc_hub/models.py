@@ -6,7 +6,7 @@ source -> ArticlePackage -> jats.parse -> Article -> media.inspect -> FigureImag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 
 class InMemory:
@@ -116,3 +116,4 @@ class FigureImage:
     height: int
     sha256: str
     phash: str  # 64-bit perceptual hash as 16 hex digits
+    thumbnail: Any = field(default=None, repr=False, compare=False)  # RGB uint8 array, longest side media.THUMBNAIL_SIZE
