@@ -57,8 +57,8 @@ class BuildOptions:
     ray_address: Optional[str] = None  # None: start a local Ray; "auto": join the running cluster
     ray_window: int = 128  # packages in flight per Ray dataset
     ray_shared_fs: bool = False  # Ray workers can read the driver's files (else media bytes are shipped)
-    labels: str = "rules"  # "rules": caption / inline-reference rules fill the label fields; "none"
-    label_model: Optional[str] = None  # CLIP-like model (path or Hub id) for zero-shot labels after the rules
+    labels: str = "auto"  # "auto": image + caption (ContentLabeler); "rules": caption rules only; "none"
+    label_model: Optional[str] = None  # CLIP-like model (transformers or OpenCLIP) for zero-shot labels after those
     dedup: bool = True  # drop exact and near-duplicate images across the whole build (keep the first)
     dedup_distance: int = 6  # pHash bits for a near duplicate
     benchmark: int = 0  # carve a held-out retrieval test split of this many pairs (config `benchmark`)
@@ -110,8 +110,10 @@ def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleRe
         result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
         result.images_in = sum(len(f.graphics) for f in article.figures)
         return result
-    rows = [row for figure in article.figures for row in _figure_rows(result, shared, article, figure, package, options)]
-    for row in chain(rows, *_labelers(options)):
+    thumbnails: dict = {}  # image_key -> the thumbnail media.inspect made, for the content labeler
+    rows = [row for figure in article.figures
+            for row in _figure_rows(result, shared, article, figure, package, options, thumbnails)]
+    for row in chain(rows, *_labelers(options, thumbnails)):
         try:
             result.figure_rows.append(validate("figure", row, result.article_id, shared))
         except InvalidRecord as exc:
@@ -126,7 +128,8 @@ def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleRe
     return result
 
 
-def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: ArticlePackage, options: BuildOptions) -> Iterator[dict]:
+def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: ArticlePackage, options: BuildOptions,
+                 thumbnails: dict) -> Iterator[dict]:
     aid = result.article_id
     if not figure.graphics:
         result.skips.append(Skip(aid, NO_GRAPHIC, "the <fig> has no <graphic>", figure.figure_id))
@@ -145,7 +148,9 @@ def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: 
         except media.MediaError as exc:
             result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
             continue
-        yield records.figure_row(shared, article, figure, image)
+        row = records.figure_row(shared, article, figure, image)
+        thumbnails[row["image_key"]] = image.thumbnail
+        yield row
 
 
 # Models are loaded once per worker process, on first use.
@@ -153,16 +158,16 @@ _DETECTORS: dict = {}
 _LABELERS: dict = {}
 
 
-def _labelers(options: BuildOptions) -> list:
+def _labelers(options: BuildOptions, thumbnails: dict) -> list:
     key = (options.labels, options.label_model)
     if key not in _LABELERS:
-        from .labels import RuleLabeler, ZeroShotLabeler
+        from .labels import ContentLabeler, RuleLabeler, ZeroShotLabeler
 
-        chosen = [RuleLabeler()] if options.labels == "rules" else []
+        chosen = {"auto": [ContentLabeler()], "rules": [RuleLabeler()]}.get(options.labels, [])
         if options.label_model:
             chosen.append(ZeroShotLabeler(options.label_model))
         _LABELERS[key] = chosen
-    return _LABELERS[key]
+    return [labeler.for_thumbnails(thumbnails) for labeler in _LABELERS[key]]
 
 
 def _add_subfigures(result: ArticleResult, options: BuildOptions) -> None:

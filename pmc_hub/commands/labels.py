@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import relabel
-from ..labels import ClusterLabelError
+from ..errors import DataError, PmcHubError, UsageError, one_line
+from ..labels import relabel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,9 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_fit(args: argparse.Namespace) -> int:
     try:
         relabel.fit(args.folder, args.model, args.clusters, args.centroids, args.label_file, args.sample)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except PmcHubError as exc:
+        return _failed(exc)
+    except OSError as exc:
+        return _failed(DataError(f"{exc.filename or args.folder}: {exc.strerror or exc}"))
     print(f"wrote {args.centroids} and {args.label_file}: name each cluster's `primary` (and `secondary`), "
           f"then run `pmc-hub labels apply {args.folder} --model {args.model} --label-file {args.label_file}`")
     return 0
@@ -45,9 +46,18 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     try:
+        if not args.centroids.is_file():
+            raise UsageError(f"{args.centroids}: no such centroids file; run `pmc-hub labels fit` first or pass --centroids")
         rows = relabel.apply(args.folder, args.model, args.centroids, args.label_file)
-    except (OSError, ValueError, ClusterLabelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except PmcHubError as exc:
+        return _failed(exc)
+    except (OSError, ValueError) as exc:
+        return _failed(DataError(f"{args.centroids}: not centroids saved by `labels fit`: {one_line(exc)}"))
     print(f"labelled {rows} figure rows in {args.folder}")
     return 0
+
+
+def _failed(exc: PmcHubError) -> int:
+    # (the CLI's own handler for PmcHubError makes this redundant once it lands; same output)
+    print(f"error: {one_line(exc)}", file=sys.stderr)
+    return exc.exit_code

@@ -13,17 +13,18 @@ from typing import Optional
 import numpy as np
 import yaml
 
-from . import licenses
-from .labels import ClusterLabeler, cluster_label_template, fit_clusters, load_cluster_labels
-from .report import BuildReport
-from .schema import validate
-from .writers import ShardLayout, iter_rows, rewrite_shard, shard_files
+from ..output import FIGURE_CONFIGS, OutputError
+from ..report import BuildReport
+from ..schema import validate
+from ..writers import ShardLayout, iter_rows, rewrite_shard, shard_files
+from .clusters import ClusterLabeler, cluster_label_template, fit_clusters, load_cluster_labels
 
 
 def _figure_shards(out_dir: Path) -> list[Path]:
-    files = [f for config in licenses.CATEGORIES for f in shard_files(out_dir, config)]
+    files = [f for config in FIGURE_CONFIGS for f in shard_files(out_dir, config)]
     if not files:
-        raise FileNotFoundError(f"{out_dir}: no figure shards (commercial/, noncommercial/, other/)")
+        raise OutputError(f"{out_dir}: no figure shards ({', '.join(c + '/' for c in FIGURE_CONFIGS)}); "
+                          "give the folder of a finished build")
     return files
 
 
@@ -56,7 +57,7 @@ def apply(out_dir: Path, model: str, centroids_path: Path, labels_path: Optional
     for shard in _figure_shards(out_dir):
         rewrite_shard(shard, "figure", change, layout)
     if (out_dir / "README.md").exists():
-        from .cards import write_card
+        from ..cards import write_card
 
         write_card(out_dir, json.loads(BuildReport.read(out_dir).to_json()))
     return count
