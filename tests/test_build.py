@@ -391,16 +391,17 @@ def test_default_labels_cover_every_figure_and_agree_with_the_hand_labels(tmp_pa
     rows = list(ds.select_columns(["image_key", "image_file_name", "article_doi", "image_primary_label", "image_label_source",
                                    "image_label_score", "image_label_id", "image_panel_type"]))
     taxonomy = load_taxonomy()
-    assert all(r["image_primary_label"] is not None for r in rows)  # issue 15: >= 95% get a primary label
+    labelled = [r for r in rows if r["image_primary_label"] is not None]
+    assert len(labelled) >= 0.95 * len(rows)  # issue 15: >= 95% get a primary label (45 of 46 here)
     assert all(r["image_panel_type"] in ("single", "multiple") for r in rows)  # ... and every figure a panel type
-    for r in rows:
+    for r in labelled:
         assert r["image_label_id"] == taxonomy.primary_named(r["image_primary_label"]).id
-        assert r["image_label_source"] in ("caption", "image", "caption+image") and 0 < r["image_label_score"] < 1
+        assert r["image_label_source"] in ("caption", "image", "caption+image") and 0.5 <= r["image_label_score"] < 1
     # the bundled figures are hand-labelled in tests/data/figures/labels.json (looked at, not guessed)
     truth = {(Path(f.file).parent.name, Path(f.file).name): f for f in load_labelled(DATA / "figures" / "labels.json")}
     by_folder = {jats.parse(next(d.glob("*.xml")).read_bytes()).doi: d.name for d in sample_dir().iterdir() if d.is_dir()}
     judged = [(r, truth[(by_folder[r["article_doi"]], r["image_file_name"])]) for r in rows]
-    agree = sum(r["image_primary_label"] == t.primary for r, t in judged) / len(judged)
+    agree = sum(r["image_primary_label"] == t.primary for r, t in judged if r in labelled) / len(labelled)
     panels = sum(r["image_panel_type"] == t.panel_type for r, t in judged) / len(judged)
     assert agree >= 0.85 and panels >= 0.9, (agree, panels)
     unlabelled = run_build([], tmp_path / "plain", labels="none")

@@ -158,6 +158,9 @@ def test_taxonomy_has_16_documented_primaries_with_unique_names():
     doc = (Path(__file__).parents[1] / "docs" / "taxonomy.md").read_text()
     for p in tax.primary:
         assert p.name in doc
+        cues = [c for c in p.cues] + [t for s in p.secondary for t in (*s.terms, *s.abbreviations)]
+        for cue in cues:  # the docs' class tables list every cue the rules use
+            assert "`" + cue.replace("|", "\\|") + "`" in doc, cue
     assert tax.panel_subtypes["multiple"] == ("row", "column", "grid", "irregular")
 
 

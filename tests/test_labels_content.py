@@ -57,13 +57,15 @@ def test_the_development_set_is_real_and_large_enough():
 
 def test_labels_agree_with_the_hand_labels(labeler, devset):
     figures, rows, thumbnails = devset
+    out = list(labeler.for_thumbnails(thumbnails).label(rows))
+    assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    assert result.coverage == 1.0  # every figure gets a primary label and a panel type
-    # measured (docs/taxonomy.md): 0.815 primary, 0.930 panel on all 157; a user would notice less
-    assert result.precision >= 0.78 and result.panel_accuracy >= 0.9, (result.precision, result.panel_accuracy)
+    # measured (docs/taxonomy.md): precision 0.848 at coverage 0.879, panel type 0.930, on all 157
+    assert result.coverage >= 0.85 and result.precision >= 0.82 and result.panel_accuracy >= 0.9, (
+        result.coverage, result.precision, result.panel_accuracy)
     captioned = [i for i, f in enumerate(figures) if f.caption]
     with_caption = evaluate(labeler.for_thumbnails(thumbnails), [figures[i] for i in captioned], [rows[i] for i in captioned])
-    assert with_caption.precision >= 0.82, with_caption.precision
+    assert with_caption.precision >= 0.82 and with_caption.coverage >= 0.9, (with_caption.precision, with_caption.coverage)
     # the caption rules alone label far fewer figures
     rules = evaluate(RuleLabeler(), figures, rows)
     assert rules.coverage < 0.7 and result.correct > rules.correct + 30
@@ -71,10 +73,12 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
 
 def test_scores_say_how_often_a_label_is_right(labeler, devset):
     figures, rows, thumbnails = devset
-    out = list(labeler.for_thumbnails(thumbnails).label(rows))
-    scores = np.array([r["image_label_score"] for r in out])
-    right = np.array([r["image_primary_label"] == f.primary for r, f in zip(out, figures)])
-    assert ((0 < scores) & (scores < 1)).all()
+    labelled = [(r, f) for r, f in zip(labeler.for_thumbnails(thumbnails).label(rows), figures)
+                if r.get("image_primary_label") is not None]
+    scores = np.array([r["image_label_score"] for r, _ in labelled])
+    right = np.array([r["image_primary_label"] == f.primary for r, f in labelled])
+    figures = [f for _, f in labelled]
+    assert ((0.5 <= scores) & (scores < 1)).all()  # below 0.5 an image-only label is not written
     high = scores >= np.median(scores)
     assert right[high].mean() > right[~high].mean() + 0.05
     # calibrated on figures the model had not seen: on the held-out articles the mean score is

@@ -12,7 +12,9 @@ and a class the caption neither names nor hints at can only win as the default c
 image's kind. So an explicit caption wins where the image agrees or is unsure, and an image that
 clearly shows, say, a chart is not called an equation because its caption mentions one. The score is the
 winner's softmax probability mapped through a calibration fitted on the development set, so it
-estimates how often such a label is right. Panel type: ``multiple`` when the caption names
+estimates how often such a label is right; a label the image alone suggests (the caption names and
+hints at nothing) is not written when that estimate is below `min_image_score` (0.5: more likely
+wrong than right). Panel type: ``multiple`` when the caption names
 panels a and b, else from the image's gutters (`panel.image_panel_type`).
 """
 from __future__ import annotations
@@ -59,7 +61,7 @@ _FLOOR = 1e-4  # P(kind) floor: no kind is ruled out completely
 
 @dataclass
 class ContentLabeler(Labeler):
-    """Caption rules combined with the image classifier (module docstring); labels every figure.
+    """Caption rules combined with the image classifier (module docstring).
 
     ``thumbnails`` maps ``image_key`` to the RGB thumbnail `pmc_hub.media.inspect` made; a row
     without one is decoded from its bytes (slower: relabelling a finished build). Rows whose image
@@ -81,6 +83,7 @@ class ContentLabeler(Labeler):
         self.caption_weight = float(self.model["caption_weight"])
         self.cue_weight = float(self.model["cue_weight"])
         self.calibration = tuple(self.model["calibration"])  # (a, b): P(right) = sigmoid(a * p + b)
+        self.min_image_score = float(self.model["min_image_score"])
 
     def for_thumbnails(self, thumbnails: Mapping[str, np.ndarray]) -> "ContentLabeler":
         """The same labeler (rules and model shared, nothing recompiled) for another set of thumbnails."""
@@ -121,10 +124,13 @@ class ContentLabeler(Labeler):
         if decision is None:
             return out
         primary, probability, source = decision
+        score = self.calibrated(probability)
+        if source == "image" and score < self.min_image_score:
+            return out
         order = self.rules.order
         secondary = evidence.secondary(order, primary) + [s for s in evidence.secondary(order)
                                                           if self.taxonomy.primary_of(s).name != primary]
-        return with_label(out, self.taxonomy, primary, secondary, source, self.calibrated(probability))
+        return with_label(out, self.taxonomy, primary, secondary, source, score)
 
     def decide(self, evidence: CaptionEvidence, kinds: Optional[dict[str, float]]) -> Optional[tuple[str, float, str]]:
         """(primary class, its softmax probability, source) from caption evidence and P(kind)."""
