@@ -265,6 +265,10 @@ def test_custom_taxonomy_is_checked(tmp_path):
     bad.write_text(json.dumps(raw))
     with pytest.raises(TaxonomyError, match="bar plot: term .* lowercased text"):
         RuleLabeler(load_taxonomy(bad))
+    raw["primary"][0]["secondary"][0]["terms"] = [r"\w+ plots"]  # the one-pass scan indexes first characters
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(TaxonomyError, match="must start with a known character"):
+        RuleLabeler(load_taxonomy(bad))
     del raw["primary"][3]["id"]
     bad.write_text(json.dumps(raw))
     with pytest.raises(TaxonomyError, match="not a valid taxonomy"):
