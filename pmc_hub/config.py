@@ -16,7 +16,7 @@ from .version import __version__
 from .errors import UsageError
 from .media import MAX_PIXELS
 
-LabelMode = Literal["rules", "none"]
+LabelMode = Literal["auto", "rules", "none"]
 EngineName = Literal["process", "ray"]
 
 DEFAULT_SHARD_BYTES = 500 * 1024 * 1024  # the Hub's own push_to_hub default
@@ -50,8 +50,8 @@ class BuildConfig:
     release: Optional[str] = None  # release name (folder and Hub tag); None: the build month, YYYY-MM
     layout: ShardLayout = field(default_factory=ShardLayout)
     max_pixels: int = MAX_PIXELS
-    labels: LabelMode = "rules"
-    label_model: Optional[str] = None  # CLIP-like model (path or Hub id) for zero-shot labels after the rules
+    labels: LabelMode = "auto"  # image + caption (ContentLabeler); "rules": caption rules only; "none"
+    label_model: Optional[str] = None  # CLIP-like model (transformers or OpenCLIP) for zero-shot labels after those
     mesh_files: tuple[str, ...] = ()  # PubMed baseline/update XML for MeSH terms
     mesh_eutils: bool = False  # or E-utilities (NCBI_API_KEY / NCBI_EMAIL from the environment)
     subfigures: bool = False
@@ -64,8 +64,8 @@ class BuildConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", tuple(str(s) for s in self.sources))
         object.__setattr__(self, "mesh_files", tuple(str(m) for m in self.mesh_files))
-        if self.labels not in ("rules", "none"):
-            raise UsageError(f"labels must be 'rules' or 'none', not {self.labels!r}")
+        if self.labels not in ("auto", "rules", "none"):
+            raise UsageError(f"labels must be 'auto', 'rules' or 'none', not {self.labels!r}")
         if self.shard is not None:
             index, count = self.shard
             if not 0 <= index < count:

@@ -1,7 +1,7 @@
 """Exact and near-duplicate images across a whole build (all articles, configs and splits).
 
 Exact: same SHA-256 of the bytes. Near: perceptual hashes (``image_phash``, from
-`pmc_hub.media.phash`) within ``max_distance`` bits. The index streams: each image is looked
+`pmc_hub.media.phash_of`) within ``max_distance`` bits. The index streams: each image is looked
 up, then added; the first one seen is kept and later copies are recorded as `Duplicate`s.
 
 Near search is a multi-index hash (pigeonhole): the 64 bits are cut into ``max_distance + 1``

@@ -1,17 +1,24 @@
-"""Image and text embeddings from transformers models (CLIP-like, or any vision model).
+"""Image and text embeddings from CLIP-like models (transformers or OpenCLIP) and any transformers
+vision model.
 
 One place for model loading, batching and device choice; used by labels (zero-shot,
 clusters) and retrieval. Embeddings come back as L2-normalised float32 numpy arrays.
+`load_clip` picks the library from the name: OpenCLIP for ``hf-hub:org/name`` (BiomedCLIP,
+PMC-CLIP, the Open-PMC models are published so) or a local folder with ``open_clip_config.json``,
+transformers otherwise.
 """
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from .errors import DataError
+
+OPEN_CLIP_CONFIG = "open_clip_config.json"
 
 
 class EmbeddingError(DataError, RuntimeError):
@@ -140,3 +147,61 @@ class ImageEncoder:
             if hasattr(self.model, "get_image_features"):
                 return _normalise(_features(self.model.get_image_features(pixel_values=pixels)))
             return _normalise(_features(self.model(pixel_values=pixels)))
+
+
+def is_open_clip(name_or_path: str) -> bool:
+    """An OpenCLIP model: ``hf-hub:org/name`` or a local folder holding ``open_clip_config.json``."""
+    return name_or_path.startswith("hf-hub:") or (Path(name_or_path) / OPEN_CLIP_CONFIG).is_file()
+
+
+def load_clip(name_or_path: str, device: str = "auto") -> "ClipEncoder | OpenClipEncoder":
+    """A CLIP-like image-text encoder: OpenCLIP when `is_open_clip`, else transformers."""
+    if is_open_clip(name_or_path):
+        return OpenClipEncoder.load(name_or_path, device=device)
+    return ClipEncoder.load(name_or_path, device=device)
+
+
+@dataclass
+class OpenClipEncoder:
+    """An OpenCLIP model with its preprocessing and tokenizer (``pip install open_clip_torch``)."""
+
+    model: Any
+    preprocess: Any
+    tokenizer: Any
+    device: str
+    name: str
+
+    @classmethod
+    def load(cls, name_or_path: str, device: str = "auto") -> "OpenClipEncoder":
+        try:
+            import open_clip
+        except ImportError as exc:
+            raise EmbeddingError(f"{name_or_path}: an OpenCLIP model needs open_clip_torch "
+                                 f"(pip install 'pmc-hub[ml]'): {exc}") from exc
+        spec = name_or_path if name_or_path.startswith("hf-hub:") else f"local-dir:{Path(name_or_path).resolve()}"
+        device = pick_device(device)
+        try:
+            model, preprocess = open_clip.create_model_from_pretrained(spec, device=device)
+            tokenizer = open_clip.get_tokenizer(spec)
+        except Exception as exc:  # noqa: BLE001 - open_clip raises many types (hub, config, state dict)
+            raise EmbeddingError(f"{name_or_path}: cannot load OpenCLIP model: {type(exc).__name__}: {exc}") from exc
+        return cls(model.eval(), preprocess, tokenizer, device, name_or_path)
+
+    @property
+    def logit_scale(self) -> float:
+        scale = getattr(self.model, "logit_scale", None)
+        return float(scale.detach().exp()) if scale is not None else 100.0
+
+    def encode_images(self, images: Sequence) -> np.ndarray:
+        import torch
+
+        pixels = torch.stack([self.preprocess(im) for im in images]).to(self.device)
+        with torch.inference_mode():
+            return _normalise(self.model.encode_image(pixels))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        tokens = self.tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode():
+            return _normalise(self.model.encode_text(tokens))

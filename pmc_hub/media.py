@@ -15,6 +15,7 @@ from .models import FigureImage, Graphic
 
 # Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
 MAX_PIXELS = 178_956_970
+THUMBNAIL_SIZE = 160  # longest side of the RGB thumbnail the image labeler reads
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp")
 # Where <alternatives> offer several files, the richer format wins (PMC also ships .gif thumbnails).
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
@@ -63,7 +64,8 @@ def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
 
 
 def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
-    """Format, size, sha256 and pHash of an image; raises `MediaError` when it is unusable."""
+    """Format, size, sha256, pHash and a small RGB thumbnail of an image; raises `MediaError` when it
+    is unusable."""
     if not data:
         raise MediaError("empty image", f"{file_name} is zero bytes")
     try:
@@ -74,14 +76,14 @@ def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> Figure
                 fmt = im.format or "UNKNOWN"
                 if width * height > max_pixels:
                     raise MediaError("image too large", f"{file_name} has {width}x{height} pixels (limit {max_pixels})")
-                digest = phash(im)
+                digest, thumbnail = phash_and_thumbnail(im)
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError("image too large", f"{file_name}: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise MediaError("unreadable image", f"{file_name}: {exc}") from None
-    return FigureImage(file_name, data, fmt, width, height, hashlib.sha256(data).hexdigest(), digest)
+    return FigureImage(file_name, data, fmt, width, height, hashlib.sha256(data).hexdigest(), digest, thumbnail)
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -106,13 +108,22 @@ def _grey8(im: Image.Image) -> Image.Image:
     return Image.fromarray(scaled.astype(np.uint8), "L")
 
 
-def phash(im: Image.Image) -> str:
-    """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits.
+def phash_and_thumbnail(im: Image.Image) -> tuple[str, np.ndarray]:
+    """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits, and an RGB uint8
+    thumbnail (longest side `THUMBNAIL_SIZE`), both from one decode at reduced scale."""
+    reduced, colour = reduced_decode(im)
+    return phash_of(reduced), rgb_thumbnail(colour if colour is not None else reduced)
 
-    JPEGs are decoded at reduced scale (``draft``): the hash only needs 32x32 pixels.
-    """
+
+def reduced_decode(im: Image.Image) -> tuple[Image.Image, Optional[Image.Image]]:
+    """The image decoded as small as its format allows: JPEGs at reduced scale (``draft``; the
+    hash only needs 32x32 pixels), PNG/TIFF (no draft) fully, then box-reduced to a short side of
+    128-255 pixels. Colour JPEGs are drafted as YCbCr, whose Y plane is exactly the grey image an
+    "L" draft gives, while Cb/Cr still carry the colour. Returns the reduced image, and for palette
+    images (which lose their colours on the way to grey) a reduced RGB copy."""
     if im.format == "JPEG":
-        im.draft("L", (128, 128))
+        im.draft("YCbCr" if im.mode == "RGB" else im.mode, (128, 128))
+    colour = im.convert("RGB") if im.mode == "P" else None
     if im.mode in _WIDE_MODES:
         im = _grey8(im)
     elif im.mode in ("1", "P", "La", "LAB"):
@@ -120,11 +131,27 @@ def phash(im: Image.Image) -> str:
     factor = min(im.size) // 128
     if factor > 1:  # box-reduce large images before any per-pixel work (PNG/TIFF have no draft)
         im = im.reduce(factor)
-    small = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+        colour = colour.reduce(factor) if colour is not None else None
+    return im, colour
+
+
+def phash_of(reduced: Image.Image) -> str:
+    """The perceptual hash of a `reduced_decode` image."""
+    small = np.asarray(reduced.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
     dct = _DCT32 @ small @ _DCT32.T
     low = dct[:8, :8]
     bits = (low > np.median(low)).flatten()
     return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def rgb_thumbnail(im: Image.Image) -> np.ndarray:
+    """The RGB thumbnail of a `reduced_decode` image (longest side `THUMBNAIL_SIZE`)."""
+    if "A" in im.mode:  # transparent pixels show the page: white
+        im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
+    scale = THUMBNAIL_SIZE / max(im.size)
+    if scale < 1:
+        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BOX)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
 def hamming(a: str, b: str) -> int:

@@ -7,7 +7,7 @@ every skip in one `ArticleResult` per package by the per-article stage (`pmc_hub
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 
 class InMemory:
@@ -117,6 +117,7 @@ class FigureImage:
     height: int
     sha256: str
     phash: str  # 64-bit perceptual hash as 16 hex digits
+    thumbnail: Any = field(default=None, repr=False, compare=False)  # RGB uint8 array, longest side media.THUMBNAIL_SIZE
 
 
 @dataclass

@@ -93,7 +93,7 @@ def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImag
         "image_context": list(figure.contexts),
         "figure_id": figure.figure_id,
         "figure_label": figure.label,
-        **shared,  # the same objects in every row of the article: validated once (build.process_package)
+        **shared,  # the same objects in every row of the article: validated once (stage.ArticleStage)
     }
     return row
 

@@ -71,8 +71,10 @@ class ArticleStage:
             result.images_in = sum(len(f.graphics) for f in article.figures)
             return
         names = media.MediaIndex(package.media)
-        rows = [row for figure in article.figures for row in self._figure_rows(result, shared, article, figure, package, names)]
-        for row in self._label(rows):
+        thumbnails: dict = {}  # image_key -> the thumbnail media.inspect made, for the content labeler
+        rows = [row for figure in article.figures
+                for row in self._figure_rows(result, shared, article, figure, package, names, thumbnails)]
+        for row in self._label(rows, thumbnails):
             try:
                 result.figure_rows.append(validate("figure", row, result.article_id, shared))
             except InvalidRecord as exc:
@@ -85,7 +87,7 @@ class ArticleStage:
             result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
 
     def _figure_rows(self, result: ArticleResult, shared: dict, article: Article, figure: Figure,
-                     package: ArticlePackage, names: "media.MediaIndex") -> Iterator[dict]:
+                     package: ArticlePackage, names: "media.MediaIndex", thumbnails: dict) -> Iterator[dict]:
         aid = result.article_id
         if not figure.graphics:
             result.skips.append(Skip(aid, NO_GRAPHIC, "the <fig> has no <graphic>", figure.figure_id))
@@ -104,18 +106,20 @@ class ArticleStage:
             except media.MediaError as exc:
                 result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
                 continue
-            yield records.figure_row(shared, article, figure, image)
+            row = records.figure_row(shared, article, figure, image)
+            thumbnails[row["image_key"]] = image.thumbnail
+            yield row
 
-    def _label(self, rows: list[dict]) -> Iterator[dict]:
+    def _label(self, rows: list[dict], thumbnails: dict) -> Iterator[dict]:
         from .labels import chain
 
         if self._labelers is None:
-            from .labels import RuleLabeler, ZeroShotLabeler
+            from .labels import ContentLabeler, RuleLabeler, ZeroShotLabeler
 
-            self._labelers = [RuleLabeler()] if self.config.labels == "rules" else []
+            self._labelers = {"auto": [ContentLabeler()], "rules": [RuleLabeler()]}.get(self.config.labels, [])
             if self.config.label_model:
                 self._labelers.append(ZeroShotLabeler(self.config.label_model))
-        return chain(rows, *self._labelers)
+        return chain(rows, *(labeler.for_thumbnails(thumbnails) for labeler in self._labelers))
 
     def _subfigures(self, result: ArticleResult) -> None:
         from .labels import SubfigurePanelLabeler

@@ -27,7 +27,7 @@ def built(tmp_path_factory):
     (["card", "{tmp}"], 1, "not a finished pmc-hub build"),
     (["eval", "retrieval", "--dataset", "{tmp}", "--config", "benchmark"], 2, "--model"),
     (["eval", "retrieval", "--image-embeddings", "{tmp}/a.npy", "--text-embeddings", "{tmp}/b.npy"], 1, "a.npy"),
-    (["labels", "apply", "{tmp}", "--model", "{tmp}/no-model", "--centroids", "{tmp}/c.npy"], 1, "{tmp}"),
+    (["labels", "apply", "{tmp}", "--model", "{tmp}/no-model", "--centroids", "{tmp}/c.npy"], 2, "no such centroids file"),
 ])
 def test_user_errors_are_one_line(argv, code, words, tmp_path, capsys):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

@@ -55,4 +55,22 @@ def test_a_misnamed_cluster_is_a_clear_error(tmp_path):
                    "--label-file", str(label_file)).returncode == 0
     label_file.write_text(yaml.safe_dump({"clusters": {0: {"primary": "Not A Class"}}}))
     bad = pmc_hub("labels", "apply", str(out), "--model", model, "--centroids", str(centroids), "--label-file", str(label_file))
-    assert bad.returncode == 1 and "cluster 0" in bad.stderr
+    # a file named on the command line is wrong: a usage error, one line, no traceback
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "cluster 0" in bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("action,folder,extra,code,says", [
+    ("fit", "empty", ["--clusters", "2"], 1, "no figure shards"),
+    ("fit", "out", ["--clusters", "500"], 2, "k-means needs 1 <= k"),
+    ("apply", "out", [], 2, "no such centroids file"),
+])
+def test_labels_command_errors_are_one_line(tmp_path, action, folder, extra, code, says):
+    (tmp_path / "empty").mkdir()
+    run_build([], tmp_path / "out", labels="none")
+    model = tiny_vit(tmp_path / "vit")
+    done = pmc_hub("labels", action, str(tmp_path / folder), "--model", model, *extra,
+                   "--centroids", str(tmp_path / "missing.npy"))
+    assert done.returncode == code, done.stderr
+    last = done.stderr.strip().splitlines()[-1]  # (model loading may print a progress bar before)
+    assert last.startswith("error: ") and says in last and "Traceback" not in done.stderr

@@ -23,13 +23,15 @@ def _vocab(extra_texts: list[str]) -> dict[str, int]:
 def tiny_clip(path: Path, extra_texts: list[str] = (), seed: int = 0) -> str:
     """Save a random CLIPModel + CLIPProcessor (WordLevel tokenizer) under ``path``."""
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, PreTrainedTokenizerFast
 
     vocab = _vocab(list(extra_texts))
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    # CLIP pools the text at its end-of-text token: without one every prompt pools the same first token
+    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]",
                                         bos_token="[BOS]", eos_token="[EOS]", model_max_length=32)
     config = CLIPConfig(
@@ -56,4 +58,26 @@ def tiny_vit(path: Path, seed: int = 0) -> str:
     ViTModel(ViTConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
                        image_size=IMAGE_SIZE, patch_size=8)).save_pretrained(path)
     ViTImageProcessor(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}).save_pretrained(path)
+    return str(path)
+
+
+def tiny_open_clip(path: Path, seed: int = 0) -> str:
+    """Save a random OpenCLIP model (open_clip_config.json + open_clip_model.safetensors, the layout
+    of OpenCLIP models on the Hub) under ``path``; the tokenizer is OpenCLIP's bundled BPE."""
+    import json
+
+    import torch
+    from open_clip.model import CLIP
+    from safetensors.torch import save_file
+
+    cfg = {"embed_dim": 8,
+           "vision_cfg": {"image_size": IMAGE_SIZE, "layers": 1, "width": 16, "patch_size": 8, "head_width": 8},
+           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1}}
+    torch.manual_seed(seed)
+    model = CLIP(**cfg)
+    path.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / "open_clip_model.safetensors"))
+    preprocess = {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+                  "interpolation": "bicubic", "resize_mode": "shortest"}
+    (path / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg, "preprocess_cfg": preprocess}))
     return str(path)

@@ -67,10 +67,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="PubMed baseline/update XML files (.xml or .xml.gz) to fill article_mesh_terms by PMID")
     p.add_argument("--mesh-eutils", action="store_true",
                    help="fill article_mesh_terms from PubMed E-utilities (set NCBI_API_KEY for 10 requests/s)")
-    p.add_argument("--labels", choices=("rules", "none"), default="rules",
-                   help="fill the image label fields from caption and inline-reference rules (default) or not at all")
+    p.add_argument("--labels", choices=("auto", "rules", "none"), default="auto",
+                   help="fill the image label fields from the image and the caption (auto, default), from caption and "
+                        "inline-reference rules only (rules), or not at all (none)")
     p.add_argument("--label-model", metavar="PATH_OR_ID",
-                   help="CLIP-like model (transformers) for zero-shot image labels, applied after the rules")
+                   help="CLIP-like model for zero-shot image labels, applied after those: a transformers model "
+                        "(folder or Hub id) or an OpenCLIP one (hf-hub:org/name, or a folder with open_clip_config.json)")
     add_dedup_arguments(p)
     p.add_argument("--benchmark", type=int, default=0, metavar="N",
                    help="carve a held-out, article-disjoint retrieval test split of N pairs (config `benchmark`)")

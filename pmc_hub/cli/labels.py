@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from .. import relabel
-from ..labels import ClusterLabelError
+from ..errors import DataError, PmcHubError, UsageError, one_line
+from ..labels import relabel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,19 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_fit(args: argparse.Namespace) -> int:
     try:
         relabel.fit(args.folder, args.model, args.clusters, args.centroids, args.label_file, args.sample)
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:
+        raise DataError(f"{exc.filename or args.folder}: {exc.strerror or exc}") from None
     print(f"wrote {args.centroids} and {args.label_file}: name each cluster's `primary` (and `secondary`), "
           f"then run `pmc-hub labels apply {args.folder} --model {args.model} --label-file {args.label_file}`")
     return 0
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    if not args.centroids.is_file():
+        raise UsageError(f"{args.centroids}: no such centroids file; run `pmc-hub labels fit` first or pass --centroids")
     try:
         rows = relabel.apply(args.folder, args.model, args.centroids, args.label_file)
-    except (OSError, ValueError, ClusterLabelError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, PmcHubError):
+            raise
+        raise DataError(f"{args.centroids}: not centroids saved by `labels fit`: {one_line(exc)}") from None
     print(f"labelled {rows} figure rows in {args.folder}")
     return 0

@@ -12,17 +12,18 @@ from typing import Optional
 import numpy as np
 import yaml
 
-from .labels import ClusterLabeler, cluster_label_template, fit_clusters, load_cluster_labels
-from .output import FIGURE_CONFIGS, shard_files
-from .rewrite import rewrite_shards
-from .schema import validate
-from .writers import iter_rows
+from ..output import FIGURE_CONFIGS, OutputError, shard_files
+from ..rewrite import rewrite_shards
+from ..schema import validate
+from ..writers import iter_rows
+from .clusters import ClusterLabeler, cluster_label_template, fit_clusters, load_cluster_labels
 
 
 def _figure_shards(out_dir: Path) -> list[Path]:
     files = [f for config in FIGURE_CONFIGS for f in shard_files(out_dir, config)]
     if not files:
-        raise FileNotFoundError(f"{out_dir}: no figure shards (commercial/, noncommercial/, other/)")
+        raise OutputError(f"{out_dir}: no figure shards ({', '.join(c + '/' for c in FIGURE_CONFIGS)}); "
+                          "give the folder of a finished build")
     return files
 
 

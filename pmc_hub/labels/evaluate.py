@@ -1,0 +1,107 @@
+"""Measure a labeler against hand labels (the development set ``tests/data/figures/labels.json``):
+primary-label precision and coverage, per class, and panel-type accuracy."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ..errors import UsageError
+from ..media import inspect
+from .labeler import Labeler
+
+
+@dataclass(frozen=True)
+class LabelledFigure:
+    file: str  # relative to the repository root
+    primary: str
+    secondary: tuple[str, ...]
+    panel_type: str
+    caption: Optional[str]
+    article: str
+    split: str  # "tune" (used to fit and choose parameters) or "holdout"
+
+
+def load_labelled(path: Path) -> list[LabelledFigure]:
+    """The hand-labelled figures of a labels file."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return [LabelledFigure(f["file"], f["primary"], tuple(f["secondary"]), f["panel_type"], f.get("caption"),
+                               f["article"], f["split"]) for f in raw["figures"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not a labels file: {exc}") from exc
+
+
+def figure_rows(figures: Iterable[LabelledFigure], root: Path) -> tuple[list[dict], dict]:
+    """Figure rows (caption, image bytes, size, key) for labelled figures, and the thumbnails
+    `pmc_hub.media.inspect` makes of them (by ``image_key``), as a build would pass them."""
+    rows, thumbnails = [], {}
+    for fig in figures:
+        data = (Path(root) / fig.file).read_bytes()
+        image = inspect(fig.file, data)
+        key = fig.file
+        rows.append({"image_key": key, "caption": fig.caption or "", "image_context": [],
+                     "image": {"bytes": data, "path": Path(fig.file).name},
+                     "image_size": {"width": image.width, "height": image.height}})
+        thumbnails[key] = image.thumbnail
+    return rows, thumbnails
+
+
+@dataclass
+class ClassScore:
+    n: int = 0  # figures of this class
+    labelled: int = 0  # ... that got some primary label
+    predicted: int = 0  # figures labelled with this class
+    correct: int = 0  # ... rightly
+
+    @property
+    def precision(self) -> Optional[float]:
+        return self.correct / self.predicted if self.predicted else None
+
+    @property
+    def recall(self) -> Optional[float]:
+        return self.correct / self.n if self.n else None
+
+
+@dataclass
+class Evaluation:
+    figures: int = 0
+    labelled: int = 0
+    correct: int = 0
+    panel_correct: int = 0
+    classes: dict[str, ClassScore] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        return self.labelled / self.figures if self.figures else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.labelled if self.labelled else 0.0
+
+    @property
+    def panel_accuracy(self) -> float:
+        return self.panel_correct / self.figures if self.figures else 0.0
+
+    def add(self, truth: LabelledFigure, row: dict) -> None:
+        got = row.get("image_primary_label")
+        self.figures += 1
+        self.labelled += got is not None
+        self.correct += got == truth.primary
+        self.panel_correct += row.get("image_panel_type") == truth.panel_type
+        true_class = self.classes.setdefault(truth.primary, ClassScore())
+        true_class.n += 1
+        true_class.labelled += got is not None
+        if got is not None:
+            predicted = self.classes.setdefault(got, ClassScore())
+            predicted.predicted += 1
+            predicted.correct += got == truth.primary
+
+
+def evaluate(labeler: Labeler, figures: list[LabelledFigure], rows: list[dict]) -> Evaluation:
+    """Label ``rows`` (made from ``figures`` by `figure_rows`, same order) and score them."""
+    result = Evaluation()
+    for truth, row in zip(figures, labeler.label(rows)):
+        result.add(truth, row)
+    return result

@@ -1,0 +1,68 @@
+#!/usr/bin/env python
+"""Measure the labelers on the hand-labelled development set (docs/taxonomy.md reports this).
+
+    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--errors] [--json out.json]
+
+For the tuning and the held-out part: primary-label coverage and precision, per class, and
+panel-type accuracy, for the default content labeler (caption + image), the same without
+captions (image only), and the caption rules alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pmc_hub.labels import ContentLabeler, RuleLabeler  # noqa: E402
+from pmc_hub.labels.evaluate import Evaluation, evaluate, figure_rows, load_labelled  # noqa: E402
+
+
+def table(name: str, result: Evaluation) -> str:
+    lines = [f"### {name}: precision {result.precision:.3f} ({result.correct}/{result.labelled}), coverage "
+             f"{result.coverage:.3f} ({result.labelled}/{result.figures}), panel type {result.panel_accuracy:.3f}",
+             "", "| class | figures | labelled | predicted | right | precision | recall |", "|---|---|---|---|---|---|---|"]
+    for cls, s in sorted(result.classes.items(), key=lambda kv: -kv[1].n):
+        prec = "-" if s.precision is None else f"{s.precision:.2f}"
+        rec = "-" if s.recall is None else f"{s.recall:.2f}"
+        lines.append(f"| {cls} | {s.n} | {s.labelled} | {s.predicted} | {s.correct} | {prec} | {rec} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
+    ap.add_argument("--errors", action="store_true", help="list every wrong primary label")
+    ap.add_argument("--json", type=Path, help="also write the headline numbers here")
+    args = ap.parse_args()
+
+    figures = load_labelled(args.labels)
+    content = ContentLabeler()
+    summary = {}
+    for split in ("tune", "holdout"):
+        part = [f for f in figures if f.split == split]
+        rows, thumbs = figure_rows(part, ROOT)
+        no_caption = [dict(r, caption="") for r in rows]
+        runs = {"caption + image (default)": (content.for_thumbnails(thumbs), rows),
+                "image only (captions removed)": (content.for_thumbnails(thumbs), no_caption),
+                "caption rules only": (RuleLabeler(), rows)}
+        for name, (labeler, data) in runs.items():
+            result = evaluate(labeler, part, data)
+            summary[f"{split}: {name}"] = {"precision": round(result.precision, 3), "coverage": round(result.coverage, 3),
+                                           "panel_accuracy": round(result.panel_accuracy, 3), "figures": result.figures}
+            print(table(f"{split} ({len(part)} figures), {name}", result), "\n")
+        if args.errors:
+            for fig, row in zip(part, content.for_thumbnails(thumbs).label(rows)):
+                if row["image_primary_label"] != fig.primary or row.get("image_panel_type") != fig.panel_type:
+                    print(f"  {fig.primary!r} -> {row['image_primary_label']!r} ({row['image_label_source']}, "
+                          f"{row['image_label_score']}) panel {fig.panel_type}->{row.get('image_panel_type')}  {fig.file}")
+            print()
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
