@@ -8,9 +8,6 @@ Publishing and access review: `pmc_hub.publish.publish`, `pmc_hub.access`.)
 """
 
 from .version import __version__
-from . import torchvision_fix as _torchvision_fix  # noqa: E402
-
-_torchvision_fix.install()  # before anything imports torchvision (see the module)
 
 from .errors import DataError, PmcHubError, UsageError  # noqa: E402
 from .config import BuildConfig, RunOptions, ShardLayout  # noqa: E402

@@ -16,7 +16,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from . import torchvision_fix
 from .errors import DataError
+
+torchvision_fix.install()  # this module's models import torchvision (see pmc_hub.torchvision_fix)
 
 OPEN_CLIP_CONFIG = "open_clip_config.json"
 

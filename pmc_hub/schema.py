@@ -241,7 +241,7 @@ def yaml_features(name: str) -> list[dict]:
 
 def field_docs(name: str) -> list[dict]:
     """(name, type, description, source) per field, for cards and docs."""
-    feats = features(name)
+    feats = json.loads(arrow_schema(name).metadata[b"huggingface"])["info"]["features"]
     return [
         {"name": k, "type": _type_name(feats[k]), "nullable": "null" in str(v.get("type", "")),
          "description": v.get("description", ""), "source": v.get("x-source", "")}
@@ -249,15 +249,12 @@ def field_docs(name: str) -> list[dict]:
     ]
 
 
-def _type_name(feature: Any) -> str:
-    from datasets import Image, List, Value
-
-    if isinstance(feature, Image):
+def _type_name(feature: dict) -> str:
+    """A `datasets` feature (as its JSON) as the field tables name it: ``list<string>``..."""
+    if feature.get("_type") == "Image":
         return "image"
-    if isinstance(feature, Value):
-        return feature.dtype
-    if isinstance(feature, List):
-        return f"list<{_type_name(feature.feature)}>"
-    if isinstance(feature, dict):
-        return "struct<" + ", ".join(f"{k}: {_type_name(v)}" for k, v in feature.items()) + ">"
-    return type(feature).__name__
+    if feature.get("_type") == "Value":
+        return feature["dtype"]
+    if feature.get("_type") == "List":
+        return f"list<{_type_name(feature['feature'])}>"
+    return "struct<" + ", ".join(f"{k}: {_type_name(v)}" for k, v in feature.items()) + ">"

@@ -7,7 +7,7 @@ open_clip (it imports torchvision's transforms) and transformers' image processo
 torchvision whenever it is installed), although neither needs the compiled ops: those serve
 detection (``nms``, ``roi_align``), the transforms are plain Python.
 
-`install` (called when pmc_hub is imported) puts a finder in front of the import system that acts
+`install` (called by the modules that load models: `pmc_hub.embed`, the subfigure detector) puts a finder in front of the import system that acts
 once, on the first ``import torchvision``, with a CPU-only torch: if torchvision's compiled ops do
 not load, it defines the schemas of the two ops whose fake kernels torchvision registers on import
 (``nms``, ``qnms``), without kernels. torchvision then imports; its ``extension._has_ops()`` stays

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from pmc_hub import jats
+from pmc_hub import jats, torchvision_fix
 from pmc_hub.build import build
 from pmc_hub.config import BuildConfig, RunOptions
 from pmc_hub.output import shard_files
 from pmc_hub.resources import sample_dir
 
+torchvision_fix.install()  # the tests build tiny transformers / OpenCLIP models directly
 DATA = Path(__file__).parent / "data"
 SAMPLES = DATA / "samples"
 

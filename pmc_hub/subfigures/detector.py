@@ -58,6 +58,9 @@ class TransformerDetector:
     """A transformers object-detection model from a local folder or a Hub id (one class: panel)."""
 
     def __init__(self, model: str, settings: DetectorSettings | None = None, local_files_only: bool = False):
+        from .. import torchvision_fix
+
+        torchvision_fix.install()  # transformers' image processors import torchvision
         import torch
         from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
