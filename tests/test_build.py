@@ -16,7 +16,7 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DATA, SAMPLES, jpeg_bytes, pmc_article_folder, run_build, shard_rows
+from conftest import DATA, SAMPLES, jats_article as _article, jats_fig as _fig, jpeg_bytes, pmc_article_folder, run_build, shard_rows
 from pmc_hub import jats
 from pmc_hub.build import BuildError
 from pmc_hub.config import BuildConfig
@@ -106,20 +106,6 @@ def test_commercial_config_holds_only_commercial_rows_whatever_the_sources(tmp_p
 
 
 # --- bad input --------------------------------------------------------------------------------
-
-def _article(title: str, figs: str, extra_doctype: str = "") -> bytes:
-    return f"""<?xml version="1.0"?>{extra_doctype}
-<article xmlns:xlink="http://www.w3.org/1999/xlink"><front><journal-meta><journal-title-group><journal-title>J</journal-title></journal-title-group></journal-meta>
-<article-meta><article-id pub-id-type="pmc">{title}</article-id><title-group><article-title>{title}</article-title></title-group>
-<pub-date pub-type="epub"><year>2020</year></pub-date>
-<permissions><license xlink:href="https://creativecommons.org/licenses/by/4.0/"><license-p>CC BY</license-p></license></permissions>
-</article-meta></front><body><p>Text.</p>{figs}</body></article>""".encode()
-
-
-def _fig(fid: str, href: str | None, caption: str = "A caption.") -> str:
-    graphic = f'<graphic xlink:href="{href}"/>' if href else ""
-    return f'<fig id="{fid}"><label>Figure</label><caption><p>{caption}</p></caption>{graphic}</fig>'
-
 
 @pytest.fixture
 def bad_corpus(tmp_path) -> Path:
