@@ -4,7 +4,8 @@ from PIL import Image, ImageDraw
 
 from pmc_hub.resources import sample_dir
 from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.classical import ClassicalSplitter, background_color
+from pmc_hub.subfigures.classical import ClassicalSplitter
+from pmc_hub.subfigures.ink import background_color
 from pmc_hub.subfigures.detector import load_detector
 from pmc_hub.subfigures.metrics import imageclef_accuracy
 from pmc_hub.subfigures.synthetic import SyntheticConfig, make_figure
