@@ -8,12 +8,16 @@
    the top left of its panel, so everything after it up to the next letter is its panel: axes,
    legends, tick labels, a chart under the letter's title), and each piece is cut again until it
    holds one letter. Letters that no gap separates (panels that touch) are cut apart at a colour
-   edge between them, else at the emptiest line just before the later letter.
+   edge between them, else at the emptiest line just before the later letter. When the letters
+   cannot place the panels (most letters sit away from their panel's top left, or a gap cuts
+   off graphics while leaving every letter on one side: letters drawn on images were missed),
+   the figure is cut as if it had none.
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
-   piece is one box (a plain chart stays whole). A figure without any gap is cut at long straight
-   colour edges (panels that touch).
+   piece is one box (a plain chart stays whole). A figure without any gap that is mostly ink is
+   cut at the lines drawn between its panels, else at long straight colour edges (panels that
+   touch).
 
 Boxes come back in the image's pixels, in reading order, each with the letter it holds.
 """
@@ -43,12 +47,12 @@ class SplitterConfig:
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
     text_share: float = 0.03  # blobs at most this share of the longest side tall are text
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    max_rule: int = 6  # pixels: the widest line drawn between touching panels
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
     edge_min_step: float = 0.7  # share of it that must step
     edge_reach: int = 3  # pixels each side of a boundary compared (thin lines are not boundaries)
     max_edges: int = 5  # more colour edges across a region than this: cells of one image, not panels
-    edge_mixed_sides: float = 0.15  # share of a boundary whose ink may switch sides
     edge_min_ink: float = 0.2  # share of a gapless figure that must be ink for colour-edge cuts
     max_depth: int = 8
     read_labels: bool = True
@@ -101,6 +105,10 @@ def _lead_offset(r: Region, labels: list[PanelLabel]) -> float:
     lead = min(labels, key=lambda lab: lab.box[0] + lab.box[1])
     w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
     return max((lead.box[0] - r[0]) / w, (lead.box[1] - r[1]) / h)
+
+
+class _Unlabelled(Exception):
+    """The letters read cannot place the panels (some panel has none)."""
 
 
 def _center_in(label: PanelLabel, r: Region) -> bool:
@@ -164,6 +172,18 @@ class _Layout:
             start = e
         return out
 
+    def rules(self, r: Region, axis: int) -> list[tuple[int, int]]:
+        """Lines drawn between touching panels (their frames): thin runs of lines across ``r``
+        that are ink all along and of one colour."""
+        x0, y0, x1, y1 = r
+        px = self.ink.pixels[y0:y1, x0:x1]
+        along = 1 - axis
+        full = self.ink.mask[y0:y1, x0:x1].all(axis=along)
+        flat = (px.max(axis=along).astype(np.int16) - px.min(axis=along)).max(axis=1) <= self.cfg.tolerance
+        base = y0 if axis == 0 else x0
+        return [(base + s, base + e) for s, e in _runs(full & flat)
+                if s > 0 and e < len(full) and e - s <= self.cfg.max_rule]
+
     def edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
         """Lines where panels touch, as zero-width cuts [k, k): the colour differs between the
         pixels ``edge_reach`` before and after the line along most of it (so a thin drawn line,
@@ -184,12 +204,7 @@ class _Layout:
         along = 1 - axis
         stepping = step.mean(axis=along)
         coverage = (step | blank).mean(axis=along)
-        # along a panel boundary one side is a panel all the way; where bars end at a baseline
-        # the ink is on one side here and on the other side there
-        only_before = (step & before & ~after).mean(axis=along)
-        only_after = (step & after & ~before).mean(axis=along)
-        one_sided = np.minimum(only_before, only_after) <= self.cfg.edge_mixed_sides * np.maximum(stepping, 1e-9)
-        lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step) & one_sided) + d
+        lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step)) + d
         if lines.size and int((np.diff(lines) > 2 * d).sum()) + 1 > self.cfg.max_edges:
             return []  # a grid of colour cells (a heatmap), not panels
         base = y0 if axis == 0 else x0
@@ -202,30 +217,35 @@ class _Layout:
         if root is None:
             return []
         if len(labels) >= 2:
-            panels = self.by_labels(root, labels, 0)
+            try:
+                panels = self.by_labels(root, labels, 0)
+            except _Unlabelled:
+                panels = []
             offsets = sorted(_lead_offset(r, [lab]) for r, lab in panels if lab)
             # letters not at their panels' top left (drawn at another corner, or stray glyphs
             # read as letters): the cut by letters is not to be trusted
-            if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+            if panels and offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
                 return panels
         return [(r, None) for r in self.by_gaps(root)]
 
     def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
         if len(labels) == 1 or depth >= self.cfg.max_depth:
             return [(r, labels[0])]
-        groups = self._label_groups(r, labels)
+        groups = self._label_groups(r, labels, depth == 0)
         if len(groups) < 2:
             return [(r, labels[0])]
         return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
 
-    def _label_groups(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
+    def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
         """``r`` cut into pieces that each hold at least one label: at gaps, else at colour
         edges, else just before a label. Of the two axes, the cut whose pieces start nearest
         their first label wins (a letter sits at its panel's top left), then the wider gaps."""
         best, best_key = [], None
         for axis in (0, 1):
-            cuts = self.gaps(r, axis)
-            groups = self._group(self.pieces(r, axis, cuts), labels)
+            pieces = self.pieces(r, axis, self.gaps(r, axis))
+            groups = self._group(pieces, labels)
+            if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
+                raise _Unlabelled
             if len(groups) >= 2:
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
                 key = (-max(_lead_offset(region, labs) for region, labs in groups), gap)
@@ -238,6 +258,17 @@ class _Layout:
             if len(groups) >= 2:
                 return groups
         return self._cut_before_label(r, labels)
+
+    def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
+        """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a
+        piece of graphics, not text, and of a panel's size. Then letters were missed (drawn
+        on images, too small), and the labels cannot place the panels."""
+        if len(pieces) < 2:
+            return False
+        biggest = max(map(_area, pieces))
+        panels = [p for p in pieces if _area(p) >= self.cfg.min_area_share * biggest and not self.is_text(p)]
+        held = [any(_center_in(lab, p) for lab in labels) for p in panels]
+        return any(held) and not all(held)
 
     def _group(self, pieces: list[Region], labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
         """Pieces with their labels; a piece without a label joins the piece before it (the
@@ -309,9 +340,9 @@ class _Layout:
         yield from self._gap_candidates(r)
         if self.use_edges:
             for axis in (0, 1):
-                edges = self.edges(r, axis)
-                if edges:
-                    yield self._panels(self.pieces(r, axis, edges), axis, text=False)
+                cuts = self.rules(r, axis) or self.edges(r, axis)
+                if cuts:
+                    yield self._panels(self.pieces(r, axis, cuts), axis, text=False)
 
     def _gap_candidates(self, r: Region) -> Iterator[list[Region]]:
         gaps = {axis: self.gaps(r, axis) for axis in (0, 1)}

@@ -9,6 +9,9 @@ import numpy as np
 from PIL import Image, ImageChops
 
 
+_FRAME = 6  # pixels: the widest frame around a figure that is told from its gutters
+
+
 def _mode_color(colors: np.ndarray) -> np.ndarray:
     """Mean of the most common colour (quantised to steps of 8) among ``colors`` (n, 3)."""
     q = colors.astype(np.int64) // 8
@@ -19,16 +22,30 @@ def _mode_color(colors: np.ndarray) -> np.ndarray:
 
 def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
     """The colour of the gutters: the most common colour among full-length rows and columns
-    of one flat colour (every layout with gaps has one), else of the image border."""
-    lines = []
+    of one flat colour (every layout with gaps has one), else of the image border. When the
+    only such lines are the outer few, they are a frame drawn around the figure: the lines
+    inside it are used."""
     pixels = pixels[::3, ::3]  # a ninth of the pixels finds the flat lines as well
-    for axis in (1, 0):  # rows, then columns
-        flat = (pixels.max(axis=axis) - pixels.min(axis=axis)).max(axis=1) <= tolerance
-        if flat.any():
-            lines.append(pixels.mean(axis=axis)[flat])
+    m = _FRAME // 3
+    lines = _flat_lines(pixels, tolerance, m)
+    if not lines and min(pixels.shape[:2]) > 4 * m:
+        lines = _flat_lines(pixels[m:-m, m:-m], tolerance, 0)
     if lines:
         return _mode_color(np.concatenate(lines))
     return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
+
+
+def _flat_lines(pixels: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
+    """Colours of the full-length rows and columns of one flat colour; none unless one of them
+    lies more than ``margin`` lines inside the border."""
+    lines, inside = [], False
+    for axis in (1, 0):  # rows, then columns
+        flat = (pixels.max(axis=axis) - pixels.min(axis=axis)).max(axis=1) <= tolerance
+        where = np.flatnonzero(flat)
+        if where.size:
+            lines.append(pixels.mean(axis=axis)[flat])
+            inside |= bool(((where >= margin) & (where < flat.size - margin)).any())
+    return lines if inside else []
 
 
 class SummedArea:

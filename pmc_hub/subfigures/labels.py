@@ -17,6 +17,7 @@ from .glyphs import ALPHABET, letter_scores
 from .ink import InkMap, SummedArea
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
+_I, _L = ALPHABET.index("i"), ALPHABET.index("l")
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,14 @@ class PanelLabel:
 
 @dataclass
 class LabelConfig:
-    min_height: int = 6  # pixels (working scale)
+    min_height: int = 8  # pixels (working scale)
     max_height_share: float = 0.09  # of the figure's longest side
     min_aspect: float = 0.2  # width / height of the glyph
     max_aspect: float = 1.6
     min_fill: float = 0.12  # ink share of the glyph's box
     max_fill: float = 0.95
+    bar_aspect: float = 0.3  # a glyph narrower than this (width / height) is a bar: I or l
+    bar_score: float = 0.55  # what a bar scores as I and l (the matcher cannot read a solid bar)
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
     clear_top: float = 0.25
@@ -62,7 +65,8 @@ def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     w, h = int(c.x1[k] - c.x0[k]), int(c.y1[k] - c.y0[k])
     if not cfg.min_height <= h <= max_height or not cfg.min_aspect <= w / h <= cfg.max_aspect:
         return False
-    return cfg.min_fill <= c.pixels[k] / (w * h) <= cfg.max_fill
+    fill = c.pixels[k] / (w * h)
+    return fill >= cfg.min_fill if w / h < cfg.bar_aspect else cfg.min_fill <= fill <= cfg.max_fill
 
 
 def _parentheses(c: Components, k: int, order: np.ndarray) -> tuple[int, int] | None:
@@ -112,6 +116,9 @@ def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig)
         clear = _clear(area, box, h, cfg, cfg.clear_right, cfg.clear_bottom)
         found.append((box, core, clear, clear or _clear(area, box, h, cfg, 0.0, 0.0), ink.strength[y0:y1, x0:x1]))
     scores = letter_scores([f[4] for f in found])
+    for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
+        if x1 - x0 < cfg.bar_aspect * (y1 - y0):
+            s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
     return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
 
 
@@ -171,10 +178,10 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     """The labels spelling a, b, c... from ``start`` (read as "a"). Each next letter is the glyph
     that clearly reads as it and sits where the layout allows (a narrow or weakly read glyph, from
     the third letter on, only in line with a label found: labels of a figure share rows and
-    columns, stray digits and letters do not); more than ``max_missing`` missing letters in a row
-    end the run. A letter missing between two found ones is then filled with a glyph that sits
-    between them and reads as it at least weakly (or, when words crowd it, clearly and in line
-    with the labels found)."""
+    columns, stray digits and letters do not), else a glyph crowded by its title in the column of
+    a label found; more than ``max_missing`` missing letters in a row end the run. A letter
+    missing between two found ones is then filled with a glyph that sits between them and reads
+    as it at least weakly (or, when words crowd it, clearly and in line with the labels found)."""
     h = float(_height(start))
     clear = [g for g in alike if g.clear]
     run: list[_Glyph | None] = [start]
@@ -183,6 +190,14 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg) and _in_place(placed, c, h)
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
+        if g is None:
+            # a label crowded by its title or tick labels, in the column of a label found and
+            # not above the last one (a grid of panels continued)
+            crowded = [c for c in alike if not c.clear and c.open_left and c not in placed and _readable(c, letter, cfg)
+                       and _in_place(placed, c, h) and _same_size(placed, c, cfg)
+                       and any(abs(c.box[0] - r.box[0]) <= 0.5 * h for r in placed)
+                       and c.box[1] > placed[-1].box[1] - 0.6 * h]
+            g = max(crowded, key=lambda c: c.scores[letter]) if crowded else None
         if g is not None:
             run.append(g)
             placed.append(g)
@@ -192,17 +207,6 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
             run.append(None)
     while run[-1] is None:
         run.pop()
-    for letter in range(len(run), min(cfg.max_labels, len(ALPHABET))):
-        # labels crowded by their titles or tick labels, in the columns of the labels found
-        # and on rows below them (a grid of panels continued)
-        fits = [c for c in alike if not c.clear and c.open_left and c not in placed and _readable(c, letter, cfg)
-                and _in_place(placed, c, h) and _same_size(placed, c, cfg)
-                and any(abs(c.box[0] - r.box[0]) <= 0.5 * h for r in placed)
-                and c.box[1] > max(r.box[1] for r in run if r is not None) - 0.6 * h]
-        if not fits:
-            break
-        run.append(max(fits, key=lambda c: c.scores[letter]))
-        placed.append(run[-1])
     for letter in range(1, len(run) - 1):
         before = next(g for g in reversed(run[:letter]) if g is not None)
         after = next((g for g in run[letter + 1:] if g is not None), None)
