@@ -12,17 +12,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+import httpx2  # huggingface_hub's HTTP client: its network errors are how an unreachable Hub shows
 import jsonschema
 import yaml
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
+from .errors import DataError, UsageError
 from .schema import load_schema
 
 log = logging.getLogger(__name__)
@@ -36,12 +40,16 @@ REVOKED = "Access revoked by the dataset maintainers."
 _TICKED = {"true", "on", "yes", "1", "checked", "x"}
 
 
-class PolicyError(ValueError):
+class PolicyError(UsageError, ValueError):
     """A policy file that cannot be read or does not match schemas/access_policy.schema.json."""
 
 
-class AccessError(RuntimeError):
-    """A Hub access-request call that failed (not gated, no write access, unknown user...)."""
+class AccessError(DataError, RuntimeError):
+    """A Hub access-request call that failed (unreachable, not gated, no write access, unknown user...),
+    or an audit log that cannot be read."""
+
+
+HUB_ERRORS = (HfHubHTTPError, httpx2.HTTPError)  # an error answer, or no answer at all
 
 
 @dataclass(frozen=True)
@@ -109,15 +117,22 @@ def parse_policy(data: Any, source: str = "policy") -> Policy:
     users, domains, messages = data.get("users") or {}, data.get("email_domains") or {}, data.get("messages") or {}
     return Policy(
         fields=rules,
-        allow_users=frozenset(u.lower() for u in users.get("allow", ())),
-        deny_users=frozenset(u.lower() for u in users.get("deny", ())),
-        allow_domains=tuple(d.lower().strip(".") for d in domains.get("allow", ())),
-        deny_domains=tuple(d.lower().strip(".") for d in domains.get("deny", ())),
+        allow_users=frozenset(_policy_entry(canonical_user, u, source) for u in users.get("allow", ())),
+        deny_users=frozenset(_policy_entry(canonical_user, u, source) for u in users.get("deny", ())),
+        allow_domains=tuple(_policy_entry(canonical_domain, d, source) for d in domains.get("allow", ())),
+        deny_domains=tuple(_policy_entry(canonical_domain, d, source) for d in domains.get("deny", ())),
         require_allow_list=bool(data.get("require_allow_list", False)),
         on_bad_answers=data.get("on_bad_answers", REJECT),
         denied_message=messages.get("denied", DEFAULT_DENIED),
         bad_answers_message=messages.get("bad_answers", DEFAULT_BAD_ANSWERS),
     )
+
+
+def _policy_entry(canonical: Callable[[str], "Canonical"], entry: str, source: str) -> str:
+    found = canonical(entry)
+    if found.value is None:
+        raise PolicyError(f"{source}: {found.problem}")
+    return found.value
 
 
 def load_policy(path: Path) -> Policy:
@@ -128,13 +143,78 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(data, source=str(path))
 
 
-# ---------------------------------------------------------------- deciding (pure)
+# ---------------------------------------------------------------- names, compared as a person reads them
 
-def _domain_matches(email: Optional[str], domains: Iterable[str]) -> Optional[str]:
-    if not email or "@" not in email:
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A user name or email domain in the form lists are matched on.
+
+    ``value`` is None when nothing comparable could be made of the input; ``problem`` says why the
+    input cannot be taken as given (then no allow list may accept it: a person decides)."""
+
+    value: Optional[str]
+    problem: Optional[str] = None
+
+
+def fold(text: str) -> str:
+    """``text`` as a reader sees it: NFKC, format characters (zero-width space, BOM, soft hyphen,
+    bidi marks) removed, whitespace runs as one space, trimmed, casefolded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", " ".join(text.split()).casefold())
+
+
+def canonical_user(name: Optional[str]) -> Canonical:
+    """A Hub user name, folded (`fold`, without spaces)."""
+    if not name:
+        return Canonical(None)
+    value = fold(name).replace(" ", "")
+    if not _USERNAME.fullmatch(value):
+        return Canonical(None, f"user name {name!r} is not a Hub user name")
+    if value != name.casefold():
+        return Canonical(value, f"user name {name!r} holds spaces, invisible or look-alike characters")
+    return Canonical(value)
+
+
+def canonical_domain(domain: Optional[str]) -> Canonical:
+    """A domain name, folded (`fold`, without spaces) and in its IDNA (``xn--``) form."""
+    if not domain:
+        return Canonical(None)
+    folded = fold(domain).replace(" ", "").lstrip("@").strip(".")
+    try:
+        value = folded.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        value = ""
+    if not _DOMAIN.fullmatch(value):
+        return Canonical(None, f"{domain!r} is not a valid domain name")
+    return Canonical(value, None if folded == domain.casefold() else
+                     f"domain {domain!r} holds spaces, invisible or look-alike characters")
+
+
+def canonical_email_domain(email: Optional[str]) -> Canonical:
+    """The `canonical_domain` of an email address's domain."""
+    if not email:
+        return Canonical(None)
+    local, at, domain = email.rpartition("@")
+    if not at or "@" in local or not fold(local) or not fold(domain):
+        return Canonical(None, f"email {email!r} is not an address")
+    found = canonical_domain(domain)
+    problem = found.problem or (None if fold(email).replace(" ", "") == email.casefold() else
+                                f"email {email!r} holds spaces, invisible or look-alike characters")
+    return Canonical(found.value, problem)
+
+
+def _domain_matches(host: Optional[str], domains: Iterable[str]) -> Optional[str]:
+    if not host:
         return None
-    host = email.rsplit("@", 1)[1].lower().strip(".")
     return next((d for d in domains if host == d or host.endswith("." + d)), None)
+
+
+# ---------------------------------------------------------------- deciding (pure)
 
 
 def _answer_problem(rule: FieldRule, answers: dict[str, Any]) -> tuple[Optional[str], bool]:
@@ -143,11 +223,11 @@ def _answer_problem(rule: FieldRule, answers: dict[str, Any]) -> tuple[Optional[
     if value is None or (isinstance(value, str) and not value.strip()):
         return f"{rule.label}: no answer", False
     text = str(value).strip()
-    if rule.checked and not (value is True or text.lower() in _TICKED):
+    if rule.checked and not (value is True or fold(text) in _TICKED):
         return f"{rule.label}: not ticked", False
-    if rule.human_if and text.lower() in {v.lower() for v in rule.human_if}:
+    if rule.human_if and fold(text) in {fold(v) for v in rule.human_if}:
         return f"{rule.label}: {text!r} needs a person", True
-    if rule.one_of and text.lower() not in {v.lower() for v in rule.one_of}:
+    if rule.one_of and fold(text) not in {fold(v) for v in rule.one_of}:
         return f"{rule.label}: {text!r} is not one of {', '.join(rule.one_of)}", False
     if rule.min_chars and len(text) < rule.min_chars:
         return f"{rule.label}: {len(text)} characters, at least {rule.min_chars} needed", False
@@ -159,12 +239,16 @@ def _clip(text: str) -> str:
 
 
 def decide(policy: Policy, request: Request) -> Decision:
-    """Deny lists first, then the required answers, then the allow lists."""
-    user = (request.username or "").lower()
-    if user and user in policy.deny_users:
-        return Decision(request, REJECT, f"user {request.username} is on the deny list", _clip(policy.denied_message))
-    if (domain := _domain_matches(request.email, policy.deny_domains)):
+    """Deny lists first, then names that cannot be taken as given (a person decides), then the
+    required answers, then the allow lists. Names are compared in their canonical form."""
+    user = canonical_user(request.username)
+    host = canonical_email_domain(request.email)
+    if user.value and user.value in policy.deny_users:
+        return Decision(request, REJECT, f"user {request.username!r} is on the deny list", _clip(policy.denied_message))
+    if (domain := _domain_matches(host.value, policy.deny_domains)):
         return Decision(request, REJECT, f"email domain {domain} is on the deny list", _clip(policy.denied_message))
+    if user.problem or host.problem:
+        return Decision(request, HUMAN, "; ".join(p for p in (user.problem, host.problem) if p))
     answers = request.fields or {}
     problems, human = [], []
     for rule in policy.fields:
@@ -179,9 +263,9 @@ def decide(policy: Policy, request: Request) -> Decision:
         return Decision(request, REJECT, reason, _clip(f"{policy.bad_answers_message} {labels}"))
     if human:
         return Decision(request, HUMAN, "; ".join(human))
-    if user and user in policy.allow_users:
+    if user.value and user.value in policy.allow_users:
         return Decision(request, ACCEPT, f"user {request.username} is on the allow list")
-    if (domain := _domain_matches(request.email, policy.allow_domains)):
+    if (domain := _domain_matches(host.value, policy.allow_domains)):
         return Decision(request, ACCEPT, f"email domain {domain} is on the allow list")
     if policy.require_allow_list:
         return Decision(request, HUMAN, "answers pass; user and email domain are on no allow list")
@@ -203,9 +287,12 @@ class AuditLog:
             for n, line in enumerate(fh, 1):
                 if line.strip():
                     try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise AccessError(f"{self.path}:{n}: not a JSON line ({e}); fix or move the audit log") from e
+                        entry = json.loads(line)
+                    except (ValueError, RecursionError) as e:
+                        raise AccessError(f"{self.path}:{n}: not a JSON line ({e}); fix or move the audit log") from None
+                    if not isinstance(entry, dict) or not isinstance(entry.get("request_id"), str):
+                        raise AccessError(f"{self.path}:{n}: not an audit entry (no request_id); fix or move the audit log")
+                    yield entry
 
     def recorded(self, repo_id: str) -> dict[str, str]:
         """request id -> last recorded action (accept/reject/human) for this repo; dry runs excluded."""
@@ -251,7 +338,7 @@ def list_requests(api: HfApi, repo_id: str, status: str = "pending") -> list[Req
                "rejected": api.list_rejected_access_requests}[status]
     try:
         return [_request(r) for r in listing(repo_id, repo_type="dataset")]
-    except HfHubHTTPError as e:
+    except HUB_ERRORS as e:
         raise AccessError(f"{repo_id}: cannot list {status} access requests: {e}") from e
 
 
@@ -266,7 +353,7 @@ def apply(api: HfApi, repo_id: str, decision: Decision) -> None:
             api.reject_access_request(repo_id, **who, repo_type="dataset", rejection_reason=decision.message)
         else:
             raise ValueError(f"nothing to apply for a {decision.action!r} decision")
-    except HfHubHTTPError as e:
+    except HUB_ERRORS as e:
         raise AccessError(f"{repo_id}: cannot {decision.action} {r.who}: {e}") from e
 
 
@@ -328,7 +415,7 @@ def watch(api: HfApi, repo_id: str, policy: Policy, audit: AuditLog, *, interval
 def grant(api: HfApi, repo_id: str, user: str) -> None:
     try:
         api.grant_access(repo_id, user, repo_type="dataset")
-    except HfHubHTTPError as e:
+    except HUB_ERRORS as e:
         raise AccessError(f"{repo_id}: cannot grant access to {user}: {e}") from e
 
 
@@ -336,7 +423,7 @@ def revoke(api: HfApi, repo_id: str, user: str, message: str = REVOKED) -> None:
     """Move ``user`` to the rejected list (the Hub's way to revoke a granted access)."""
     try:
         api.reject_access_request(repo_id, user, repo_type="dataset", rejection_reason=_clip(message))
-    except HfHubHTTPError as e:
+    except HUB_ERRORS as e:
         raise AccessError(f"{repo_id}: cannot revoke access of {user}: {e}") from e
 
 

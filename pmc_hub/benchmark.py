@@ -1,17 +1,18 @@
-"""Carve a held-out retrieval benchmark out of a built folder.
+"""Carve a held-out retrieval benchmark out of a build.
 
-`carve_benchmark` picks N figure-caption pairs from the source config(s) (default: commercial),
-stratified by ``image_primary_label``, and moves them to their own config (``benchmark``, split
-``test``). The split is article-disjoint and deduplicated:
+`carve` picks N figure-caption pairs from the source config(s) (default: commercial), stratified
+by ``image_primary_label``, and moves them to their own config (``benchmark``, split ``test``). The
+split is article-disjoint and deduplicated, and nothing of it stays in any train split:
 
-- the other figures of a test article leave ``train`` (they are dropped, not moved: the test
-  split keeps exactly N pairs);
+- the other figures of a test article leave every figure config, and its subfigures and its
+  ``articles`` row leave theirs (dropped, not moved: the test split keeps exactly N pairs);
 - no train image, in any figure config, is an exact or near duplicate of a test image
-  (`pmc_hub.dedup`); test images are not duplicates of each other either.
+  (`pmc_hub.dedup`), and the subfigures of a dropped image go with it.
 
-Everything removed from train is listed with its reason in ``benchmark_report.json``;
-``build_report.json`` row counts are updated and the card re-rendered, so the folder stays
-loadable and publishable (gated like the rest of the repo).
+It is resumable: the selection is saved first, every shard it changes is rewritten beside the
+original (``.carve.tmp``), and only then are they all renamed into place; a killed carve, run again,
+finishes the renames or redoes the rewrites, never both halves of a mix. Only shards that lose rows
+are rewritten (same path, new content).
 """
 from __future__ import annotations
 
@@ -26,17 +27,21 @@ from typing import Iterator, Optional, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .config import ShardLayout
 from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
-from .writers import DEFAULT_ROW_GROUP_ROWS, shard_files
+from .errors import DataError
+from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, STATE_DIR, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
+                     schema_of, shard_config, shard_path)
+from .ownership import CARVE_SUFFIX
+from .state import BuildState
+from .writers import read_tables, write_file
 
-FIGURE_CONFIGS = ("commercial", "noncommercial", "other")
-TRAIN = "train"
 UNLABELLED = "(unlabelled)"
-REPORT_FILE = "benchmark_report.json"
 _INDEX_COLUMNS = ["image_key", "article_accession_id", "image_hash", "image_phash", "image_primary_label"]
+_TMP = CARVE_SUFFIX
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(DataError, ValueError):
     """The benchmark cannot be carved (names the folder / config and the reason)."""
 
 
@@ -72,18 +77,6 @@ class _Candidate:
     sha256: str
     phash: Optional[str]
     label: str
-
-
-def _shards(out_dir: Path, config: str, split: str = TRAIN) -> list[Path]:
-    return shard_files(out_dir, config, split)
-
-
-def _candidates(files: Sequence[Path]) -> Iterator[_Candidate]:
-    for f in files:
-        for batch in pq.ParquetFile(f).iter_batches(columns=_INDEX_COLUMNS, batch_size=4096):
-            cols = batch.to_pydict()
-            for key, art, sha, ph, label in zip(*(cols[c] for c in _INDEX_COLUMNS)):
-                yield _Candidate(key, art, sha, ph, label or UNLABELLED)
 
 
 def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
@@ -140,95 +133,138 @@ def select_test(candidates: list[_Candidate], n: int, seed: int, max_distance: i
     return chosen, index
 
 
-def carve_benchmark(out_dir: Path, n: int, seed: int = 0, config: str = "benchmark", split: str = "test",
-                    source_configs: Sequence[str] = ("commercial",), max_distance: int = DEFAULT_MAX_DISTANCE,
-                    write_card: bool = True) -> BenchmarkReport:
-    """Move ``n`` stratified, article-disjoint, deduplicated pairs to ``out_dir/config/split``."""
+def _shards(files: dict[str, OwnedFile], config: str, split: str = SPLIT) -> list[str]:
+    return sorted(p for p in files if shard_config(p) == (config, split))
+
+
+def _candidates(out_dir: Path, paths: Sequence[str]) -> Iterator[_Candidate]:
+    for rel in paths:
+        for batch in pq.ParquetFile(out_dir / rel).iter_batches(columns=_INDEX_COLUMNS, batch_size=4096):
+            cols = batch.to_pydict()
+            for key, art, sha, ph, label in zip(*(cols[c] for c in _INDEX_COLUMNS)):
+                yield _Candidate(key, art, sha, ph, label or UNLABELLED)
+
+
+def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layout: ShardLayout, seed: int = 0,
+          source_configs: Sequence[str] = ("commercial",), max_distance: int = DEFAULT_MAX_DISTANCE) -> tuple[dict[str, OwnedFile], BenchmarkReport]:
+    """Carve the benchmark from the shards listed in ``files`` (a build's manifest entries); return
+    the new entries (rewritten shards, the benchmark's) and the report. Resumable (see the module)."""
     out_dir = Path(out_dir)
+    work = BuildState(out_dir).edit_dir(BENCHMARK)
+    done = _load(work / "done.json")
+    if done is not None:
+        asked = (done["report"]["requested"], done["report"]["seed"])
+        if asked != (n, seed):
+            raise BenchmarkError(f"{out_dir}: a benchmark of {asked[0]} pairs (seed {asked[1]}) is already carved; "
+                                 "rebuild with --fresh to carve another")
+        return _entries(done["files"]), _report_from(done["report"])
     if n < 1:
         raise BenchmarkError(f"benchmark size must be at least 1, got {n}")
-    if config in FIGURE_CONFIGS or config == "articles":
-        raise BenchmarkError(f"benchmark config {config!r} would overwrite a built config")
-    if _shards(out_dir, config, split) or (out_dir / config).exists():
-        raise BenchmarkError(f"{out_dir}: config {config!r} already exists; carve from a fresh build")
-    missing = [c for c in source_configs if not _shards(out_dir, c)]
+    if any(shard_config(p) and shard_config(p)[0] == BENCHMARK for p in files):
+        raise BenchmarkError(f"{out_dir}: config {BENCHMARK!r} already exists; carve from a fresh build")
+    missing = [c for c in source_configs if not _shards(files, c)]
     if missing:
-        raise BenchmarkError(f"{out_dir}: no {TRAIN} shards for source config(s) {', '.join(missing)}")
+        raise BenchmarkError(f"{out_dir}: no {SPLIT} shards for source config(s) {', '.join(missing)}")
+    prepared = _load(work / "prepared.json")
+    if prepared is None:
+        prepared = _prepare(out_dir, files, n, release, layout, seed, source_configs, max_distance, work)
+    for tmp, final in prepared["renames"]:
+        if (out_dir / tmp).exists():
+            os.replace(out_dir / tmp, out_dir / final)
+    for rel in prepared["removed"]:
+        (out_dir / rel).unlink(missing_ok=True)
+    new = dict(files)
+    for rel in prepared["removed"]:
+        new.pop(rel, None)
+    new.update(_entries(prepared["files"]))
+    _save(work / "done.json", {"files": {p: asdict(f) for p, f in new.items()}, "report": prepared["report"]})
+    return new, _report_from(prepared["report"])
 
-    report = BenchmarkReport(config, split, list(source_configs), seed, max_distance, n)
-    candidates = [c for cfg in source_configs for c in _candidates(_shards(out_dir, cfg))]
+
+def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layout: ShardLayout, seed: int,
+             source_configs: Sequence[str], max_distance: int, work: Path) -> dict:
+    """Select the test pairs and write every changed shard beside its original; returns (and
+    saves) what to rename, what to remove and the new manifest entries."""
+    report = BenchmarkReport(BENCHMARK, TEST_SPLIT, list(source_configs), seed, max_distance, n)
+    candidates = [c for cfg in source_configs for c in _candidates(out_dir, _shards(files, cfg))]
     chosen, test_index = select_test(candidates, n, seed, max_distance)
-    chosen_keys = {c.key for c in chosen}
-    test_articles = {c.article for c in chosen}
-    report.test_articles = len(test_articles)
+    router = _Router({c.key for c in chosen}, {c.article for c in chosen}, test_index, report)
     for c in chosen:
         report.strata[c.label] = report.strata.get(c.label, 0) + 1
-
-    pending: list[tuple[Path, Path]] = []  # (tmp, final)
-    test_tables: list[pa.Table] = []
-    for cfg in FIGURE_CONFIGS:
-        files = _shards(out_dir, cfg)
-        if not files:
-            continue
+    report.test_articles = len(router.test_articles)
+    renames, removed, written, test_tables = [], [], {}, []
+    order = [*FIGURE_CONFIGS, *SUBFIGURE_CONFIGS, ARTICLES]  # parents before their subfigures
+    for cfg in order:
         before = after = 0
-        for i, f in enumerate(files):
-            pf = pq.ParquetFile(f)
-            final = out_dir / cfg / f"{TRAIN}-{i:05d}-of-{len(files):05d}.parquet"
-            tmp = final.with_name(final.name + ".carve.tmp")
-            with pq.ParquetWriter(tmp, pf.schema_arrow, compression="zstd") as writer:
-                for batch in pf.iter_batches(batch_size=DEFAULT_ROW_GROUP_ROWS):
-                    keep, test = _route(batch, chosen_keys, test_articles, test_index, report)
-                    before += batch.num_rows
-                    after += sum(keep)
-                    if any(keep):
-                        writer.write_table(pa.Table.from_batches([batch.filter(pa.array(keep))]),
-                                           row_group_size=DEFAULT_ROW_GROUP_ROWS)
-                    if any(test):
-                        test_tables.append(pa.Table.from_batches([batch.filter(pa.array(test))]))
-            pending.append((tmp, final))
-        report.train_rows_before[cfg], report.train_rows_after[cfg] = before, after
-
-    test_path = out_dir / config / f"{split}-00000-of-00001.parquet"
-    test_path.parent.mkdir(parents=True)
+        for rel in _shards(files, cfg):
+            tables, changed, rows_in = [], False, 0
+            for table in read_tables(out_dir / rel, layout.row_group_rows):
+                keep, test = router.route(cfg, table)
+                rows_in += table.num_rows
+                changed |= not all(keep)
+                tables.append(table.filter(pa.array(keep, pa.bool_())))
+                if any(test):
+                    test_tables.append(table.filter(pa.array(test, pa.bool_())))
+            kept = sum(t.num_rows for t in tables)
+            before, after = before + rows_in, after + kept
+            if not changed:
+                continue
+            if kept:
+                w = write_file(out_dir, rel + _TMP, schema_of(cfg), tables, layout)
+                renames.append((rel + _TMP, rel))
+                written[rel] = OwnedFile(w.size, w.sha256, w.rows, w.data_bytes)
+            else:  # an emptied shard is removed: an empty config cannot be loaded
+                removed.append(rel)
+        if cfg in FIGURE_CONFIGS and before:
+            report.train_rows_before[cfg], report.train_rows_after[cfg] = before, after
+    test_rel = shard_path(BENCHMARK, release, TEST_SPLIT, 0, layout.max_folder_files)
     test_table = _in_order(pa.concat_tables(test_tables), [c.key for c in chosen])
-    pq.write_table(test_table, test_path.with_name(test_path.name + ".tmp"),
-                   row_group_size=DEFAULT_ROW_GROUP_ROWS, compression="zstd")
+    w = write_file(out_dir, test_rel + _TMP, "figure", [test_table], layout)
+    renames.append((test_rel + _TMP, test_rel))
+    written[test_rel] = OwnedFile(w.size, w.sha256, w.rows, w.data_bytes)
     report.test_rows = test_table.num_rows
-    for cfg in FIGURE_CONFIGS:
-        for old in _shards(out_dir, cfg):
-            if all(old != final for _, final in pending):
-                old.unlink()
-    for tmp, final in pending:
-        os.replace(tmp, final)
-    os.replace(test_path.with_name(test_path.name + ".tmp"), test_path)
-    for cfg, rows in report.train_rows_after.items():
-        if rows == 0:  # an empty config cannot be loaded: remove it
-            for f in _shards(out_dir, cfg):
-                f.unlink()
-
-    (out_dir / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
-    _update_build_report(out_dir, report, write_card)
-    return report
+    prepared = {"renames": renames, "removed": removed, "files": {p: asdict(f) for p, f in written.items()},
+                "report": report.to_dict()}
+    _save(work / "prepared.json", prepared)
+    return prepared
 
 
-def _route(batch: pa.RecordBatch, chosen: set[str], test_articles: set[str], test_index: DuplicateIndex,
-           report: BenchmarkReport) -> tuple[list[bool], list[bool]]:
-    cols = batch.select(["image_key", "article_accession_id", "image_hash", "image_phash"]).to_pydict()
-    keep, test = [], []
-    for key, art, sha, ph in zip(cols["image_key"], cols["article_accession_id"], cols["image_hash"], cols["image_phash"]):
-        to_test = key in chosen
-        drop = None
-        if not to_test:
-            if art in test_articles:
-                drop = {"key": key, "reason": "article in benchmark"}
-            elif (hit := test_index.find(sha, ph)) is not None:
-                drop = {"key": key, "reason": f"{hit[2]} duplicate of benchmark image",
-                        "duplicate_of": hit[0], "distance": hit[1]}
-        if drop:
-            report.dropped.append(drop)
-        keep.append(not to_test and drop is None)
-        test.append(to_test)
-    return keep, test
+class _Router:
+    """Which rows of a shard stay in train and which go to the test split."""
+
+    def __init__(self, chosen: set[str], test_articles: set[str], test_index: DuplicateIndex, report: BenchmarkReport):
+        self.chosen, self.test_articles, self.test_index, self.report = chosen, test_articles, test_index, report
+        self.dropped_images: set[str] = set()
+
+    def route(self, config: str, table: pa.Table) -> tuple[list[bool], list[bool]]:
+        if config in FIGURE_CONFIGS:
+            return self._figures(table)
+        if config in SUBFIGURE_CONFIGS:
+            parents = table.column("parent_image_key").to_pylist()
+            keep = [p not in self.dropped_images for p in parents]
+        else:
+            keep = [a not in self.test_articles for a in table.column("article_accession_id").to_pylist()]
+        return keep, [False] * table.num_rows
+
+    def _figures(self, table: pa.Table) -> tuple[list[bool], list[bool]]:
+        cols = table.select(["image_key", "article_accession_id", "image_hash", "image_phash"]).to_pydict()
+        keep, test = [], []
+        for key, art, sha, ph in zip(cols["image_key"], cols["article_accession_id"], cols["image_hash"], cols["image_phash"]):
+            to_test = key in self.chosen
+            drop = None
+            if not to_test:
+                if art in self.test_articles:
+                    drop = {"key": key, "reason": "article in benchmark"}
+                elif (hit := self.test_index.find(sha, ph)) is not None:
+                    drop = {"key": key, "reason": f"{hit[2]} duplicate of benchmark image", "duplicate_of": hit[0],
+                            "distance": hit[1]}
+            if drop:
+                self.report.dropped.append(drop)
+            if to_test or drop:
+                self.dropped_images.add(key)
+            keep.append(not to_test and drop is None)
+            test.append(to_test)
+        return keep, test
 
 
 def _in_order(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -237,24 +273,49 @@ def _in_order(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(pa.array([position[k] for k in keys]))
 
 
-def _update_build_report(out_dir: Path, report: BenchmarkReport, write_card: bool) -> None:
-    from .report import REPORT_FILE as BUILD_REPORT, BuildReport
+def _entries(data: dict) -> dict[str, OwnedFile]:
+    return {p: OwnedFile(**f) for p, f in data.items()}
 
-    if not (out_dir / BUILD_REPORT).is_file():
-        return
-    build = BuildReport.read(out_dir)
-    for cfg, rows in report.train_rows_after.items():
-        files = [str(f.relative_to(out_dir)) for f in _shards(out_dir, cfg)]
-        if rows:
-            build.configs[cfg] = {TRAIN: rows}
-            build.files[cfg] = files
-        else:
-            build.configs.pop(cfg, None)
-            build.files.pop(cfg, None)
-    build.configs[report.config] = {report.split: report.test_rows}
-    build.files[report.config] = [str(f.relative_to(out_dir)) for f in _shards(out_dir, report.config, report.split)]
-    build.write(out_dir)
-    if write_card and (out_dir / "README.md").is_file():
-        from .cards import write_card as render
 
-        render(out_dir, json.loads(build.to_json()))
+def _report_from(data: dict) -> BenchmarkReport:
+    return BenchmarkReport(**{k: v for k, v in data.items() if k != "dropped_counts"})
+
+
+def _load(path: Path) -> Optional[dict]:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise BenchmarkError(f"{path} is damaged; run the build with --fresh to start over") from None
+
+
+def _save(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def carve_benchmark(out_dir: Path, n: int, seed: int = 0, source_configs: Sequence[str] = ("commercial",),
+                    max_distance: int = DEFAULT_MAX_DISTANCE, write_card: bool = True) -> BenchmarkReport:
+    """Carve the benchmark from a finished folder built without one (locked, resumable); the
+    report, card and manifest follow."""
+    from .finish import publish_folder
+    from .output import locked, read_manifest
+    from .report import BuildReport
+
+    out_dir = Path(out_dir)
+    with locked(out_dir, "benchmark carve"):
+        manifest = read_manifest(out_dir)
+        if manifest is None or not manifest.complete:
+            raise BenchmarkError(f"{out_dir}: not a finished pmc-hub build (no complete manifest)")
+        if BENCHMARK in manifest.configs():
+            raise BenchmarkError(f"{out_dir}: config {BENCHMARK!r} already exists; carve from a fresh build")
+        report = BuildReport.read(out_dir)
+        layout = ShardLayout(**{k: report.options[k] for k in ("shard_bytes", "row_group_rows", "max_folder_files",
+                                                                "max_repo_files") if k in report.options})
+        files, carved = carve(out_dir, manifest.files, n, manifest.releases[-1], layout, seed, source_configs, max_distance)
+        report.benchmark = carved.to_dict()
+        publish_folder(out_dir, report, files, manifest.releases, {}, write_card=write_card)
+    return carved

@@ -1,198 +1,49 @@
-"""A build: sources -> per-article rows -> validated Parquet shards, report and card.
+"""A build: sources -> the per-article stage (an engine) -> deduplicated rows in release shards ->
+report, card and manifest.
 
-Resumable: rows are written in batches of whole articles; each batch's part files are
-renamed into place before the batch is recorded in the journal (``.pmc-hub/journal.jsonl``),
-so after a crash at any moment the journal names exactly the articles whose rows are safely
-on disk. A re-run skips those, drops unrecorded parts, and ends with the same rows as an
-uninterrupted build.
+Rows are written once: each article's rows go straight into the open shard of their config, and
+when a shard is full every open shard is closed, renamed into place and recorded in the journal
+(one checkpoint). A killed build resumes after its last checkpoint and ends with exactly the rows
+of an uninterrupted one. One build at a time holds a folder's lock; a build owns exactly the files
+its manifest lists, refuses a folder holding anything else, and removes only what it wrote.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import multiprocessing
 import os
-import shutil
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from collections import Counter, deque
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from . import __version__, jats, licenses, media, records
-from .models import ArticlePackage
-from .labels import chain
-from .report import (BAD_XML, DUPLICATE_ARTICLE, DUPLICATE_IMAGE, INVALID_RECORD, MISSING_IMAGE, NO_CAPTION, NO_GRAPHIC,
-                     NO_XML, SUBFIGURE_FAILED, ArticleResult, BuildReport, Skip, summarize)
-from .schema import InvalidRecord, validate, validate_fields
-from .sources import open_sources
-from .writers import ShardLayout, merge_parts, remove_shards, write_part
+from . import licenses
+from .version import __version__
+from .config import BuildConfig, RunOptions
+from .dedup import DuplicateIndex, keep_first
+from .engines import make_engine
+from .models import ArticlePackage, ArticleResult, Skip
+from .output import (ARTICLES, FIGURE_CONFIGS, STATE_DIR, SUBFIGURE_CONFIGS, Manifest, OutputError, OwnedFile,
+                     check_release, default_release, figure_config, locked, read_manifest, schema_of)
+from .ownership import check_folder, claim, discard
+from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
+from .spool import article_tables, without_rows
+from .sources import check_sources, open_sources
+from .state import BuildState
+from .writers import ShardSet
 
 log = logging.getLogger(__name__)
 
-ARTICLES = "articles"
-FIGURE_CONFIGS = licenses.CATEGORIES
-SUBFIGURE_CONFIGS = tuple(f"subfigures_{c}" for c in licenses.CATEGORIES)
-STATE_DIR = ".pmc-hub"
-SPLIT = "train"
+MESH_BATCH = 200  # articles whose PMIDs are looked up together
 
 
-@dataclass
-class BuildOptions:
-    sources: list = field(default_factory=list)  # paths / URLs; empty = the bundled sample
-    out_dir: Path = Path("pmc-hub-out")
-    workers: int = 1
-    shard: Optional[tuple[int, int]] = None  # (index, count): this job's share of the articles
-    layout: ShardLayout = field(default_factory=ShardLayout)
-    checkpoint_articles: int = 200  # articles per journal batch
-    checkpoint_bytes: int = 128 * 1024 * 1024  # or fewer, when their rows are this large (bounds memory)
-    max_pixels: int = media.MAX_PIXELS
-    mesh_files: list = field(default_factory=list)  # PubMed baseline/update XML for MeSH terms
-    mesh_eutils: bool = False  # or look MeSH up with E-utilities (NCBI_API_KEY / NCBI_EMAIL from the environment)
-    engine: str = "process"  # or "ray": the per-article stage as Ray Data map tasks
-    ray_address: Optional[str] = None  # None: start a local Ray; "auto": join the running cluster
-    ray_window: int = 128  # packages in flight per Ray dataset
-    ray_shared_fs: bool = False  # Ray workers can read the driver's files (else media bytes are shipped)
-    labels: str = "rules"  # "rules": caption / inline-reference rules fill the label fields; "none"
-    label_model: Optional[str] = None  # CLIP-like model (path or Hub id) for zero-shot labels after the rules
-    dedup: bool = True  # drop exact and near-duplicate images across the whole build (keep the first)
-    dedup_distance: int = 6  # pHash bits for a near duplicate
-    benchmark: int = 0  # carve a held-out retrieval test split of this many pairs (config `benchmark`)
-    benchmark_seed: int = 0
-    subfigures: bool = False  # also split compound figures into subfigure configs
-    subfigure_model: Optional[str] = None  # transformers detector (path or Hub id); None: the CPU splitter
-    subfigure_batch: int = 16
-    webdataset_dir: Optional[Path] = None  # also write the figure configs as WebDataset shards here
-    fresh: bool = False  # ignore an unfinished build in out_dir instead of resuming it
-    progress: bool = True
-    write_card: bool = True
-
-    def fingerprint(self) -> str:
-        """What must match for a resume to be valid (not workers, progress...)."""
-        key = {"sources": [str(s) for s in self.sources], "shard": self.shard, "layout": asdict(self.layout),
-               "max_pixels": self.max_pixels, "version": __version__, "mesh": [str(m) for m in self.mesh_files],
-               "mesh_eutils": self.mesh_eutils, "subfigures": self.subfigures, "subfigure_model": self.subfigure_model,
-               "labels": self.labels, "label_model": self.label_model}
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-
-
-class BuildError(RuntimeError):
+class BuildError(OutputError):
     """A build that cannot start or finish (e.g. an unfinished build with other options)."""
 
-
-# --- one article ------------------------------------------------------------------------------
-
-def process_package(package: ArticlePackage, options: BuildOptions) -> ArticleResult:
-    """Parse one package and make its validated rows; every problem becomes a `Skip`."""
-    result = ArticleResult(package.origin or package.package_id, package.package_id)
-    result.skips.extend(Skip(package.package_id, reason, detail) for reason, detail in package.skips)
-    if not package.xml:
-        if not package.skips:
-            result.skips.append(Skip(package.package_id, NO_XML, "package holds no article XML"))
-        return result
-    try:
-        article = jats.parse(package.xml)
-    except jats.JATSError as exc:
-        result.skips.append(Skip(package.package_id, BAD_XML, str(exc)))
-        return result
-    lic = records.license_of(article, package)
-    shared = records.article_fields(article, package, lic)
-    result.article_id = shared["article_accession_id"]
-    result.license_category, result.license_code = lic.category, lic.code
-    result.figures_in = len(article.figures)
-    try:  # the article fields every figure row shares: checked once here, not once per row
-        validate_fields("figure", shared, result.article_id)
-    except InvalidRecord as exc:
-        result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
-        result.images_in = sum(len(f.graphics) for f in article.figures)
-        return result
-    rows = [row for figure in article.figures for row in _figure_rows(result, shared, article, figure, package, options)]
-    for row in chain(rows, *_labelers(options)):
-        try:
-            result.figure_rows.append(validate("figure", row, result.article_id, shared))
-        except InvalidRecord as exc:
-            result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors), row.get("figure_id")))
-    if options.subfigures:
-        _add_subfigures(result, options)
-    row = records.article_row(shared, article)
-    try:
-        result.article_row = validate("article", row, result.article_id)
-    except InvalidRecord as exc:
-        result.skips.append(Skip(result.article_id, INVALID_RECORD, "; ".join(exc.errors)))
-    return result
-
-
-def _figure_rows(result: ArticleResult, shared: dict, article, figure, package: ArticlePackage, options: BuildOptions) -> Iterator[dict]:
-    aid = result.article_id
-    if not figure.graphics:
-        result.skips.append(Skip(aid, NO_GRAPHIC, "the <fig> has no <graphic>", figure.figure_id))
-        return
-    result.images_in += len(figure.graphics)
-    if not figure.caption:
-        result.skips.append(Skip(aid, NO_CAPTION, f"{len(figure.graphics)} image(s) not written", figure.figure_id))
-        return
-    for graphic in figure.graphics:
-        name = media.resolve(graphic, package.media)
-        if name is None:
-            result.skips.append(Skip(aid, MISSING_IMAGE, f"no file for href {graphic.href!r}", figure.figure_id))
-            continue
-        try:
-            image = media.inspect(name, package.media[name](), options.max_pixels)
-        except media.MediaError as exc:
-            result.skips.append(Skip(aid, exc.reason, str(exc), figure.figure_id))
-            continue
-        yield records.figure_row(shared, article, figure, image)
-
-
-# Models are loaded once per worker process, on first use.
-_DETECTORS: dict = {}
-_LABELERS: dict = {}
-
-
-def _labelers(options: BuildOptions) -> list:
-    key = (options.labels, options.label_model)
-    if key not in _LABELERS:
-        from .labels import RuleLabeler, ZeroShotLabeler
-
-        chosen = [RuleLabeler()] if options.labels == "rules" else []
-        if options.label_model:
-            chosen.append(ZeroShotLabeler(options.label_model))
-        _LABELERS[key] = chosen
-    return _LABELERS[key]
-
-
-def _add_subfigures(result: ArticleResult, options: BuildOptions) -> None:
-    from .labels import SubfigurePanelLabeler
-    from .subfigures.detector import load_detector
-    from .subfigures.records import iter_subfigure_rows
-
-    if options.subfigure_model not in _DETECTORS:
-        _DETECTORS[options.subfigure_model] = load_detector(options.subfigure_model)
-
-    def failed(row: dict, exc: Exception) -> None:
-        result.skips.append(Skip(result.article_id, SUBFIGURE_FAILED, str(exc), row["figure_id"]))
-
-    result.subfigure_rows = list(iter_subfigure_rows(result.figure_rows, _DETECTORS[options.subfigure_model],
-                                                     options.subfigure_batch, on_error=failed))
-    # The detector's panel count decides single / multiple for the parent figure.
-    counts = {r["parent_image_key"]: r["subfigure_count"] for r in result.subfigure_rows}
-    result.figure_rows = list(SubfigurePanelLabeler(counts).label(result.figure_rows))
-    for row in result.figure_rows:
-        validate_fields("figure", {k: row[k] for k in ("image_panel_type", "image_panel_subtype")}, row["image_key"])
-
-
-def schema_of(config: str) -> str:
-    """The record schema of a config."""
-    if config == ARTICLES:
-        return "article"
-    return "subfigure" if config.startswith("subfigures_") else "figure"
-
-
-# --- the build --------------------------------------------------------------------------------
 
 def in_shard(package: ArticlePackage, shard: Optional[tuple[int, int]]) -> bool:
     """Deterministic split of the articles over ``count`` independent jobs."""
@@ -202,307 +53,282 @@ def in_shard(package: ArticlePackage, shard: Optional[tuple[int, int]]) -> bool:
     return zlib.crc32(package.package_id.encode()) % count == index
 
 
-class _Journal:
-    """The build state under ``OUT/.pmc-hub``: options fingerprint, finished batches, part files."""
-
-    def __init__(self, out_dir: Path):
-        self.dir = out_dir / STATE_DIR
-        self.path = self.dir / "journal.jsonl"
-        self.state_path = self.dir / "state.json"
-
-    def state(self) -> dict:
-        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
-
-    def set_state(self, **values) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**self.state(), **values}))
-        os.replace(tmp, self.state_path)
-
-    def batches(self) -> list[dict]:
-        """The finished batches; a last line cut off by a crash is removed from the file, so
-        the next batch is appended after the last complete one."""
-        if not self.path.exists():
-            return []
-        data = self.path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        if len(complete) != len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(len(complete))
-        return [json.loads(line) for line in complete.decode("utf-8").splitlines()]
-
-    def record(self, batch: dict) -> None:
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(batch) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def reset(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 def build_state(out_dir: Path) -> Optional[str]:
     """``"complete"``, ``"unfinished"`` (killed or running: resume it), or None (no build here)."""
-    state = _Journal(Path(out_dir)).state()
+    state = BuildState(Path(out_dir)).read()
     if not state:
         return None
     return "complete" if state.get("complete") else "unfinished"
 
 
-def build(options: BuildOptions) -> BuildReport:
-    """Run (or resume) a build into ``options.out_dir`` and return its report."""
-    out = Path(options.out_dir)
+def build(config: BuildConfig, run: RunOptions) -> BuildReport:
+    """Run (or resume) a build into ``run.out_dir`` and return its report."""
+    out = Path(run.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    journal = _start(out, options)
-    batches = journal.batches()
-    _drop_unrecorded_parts(journal, batches)
-    done = {s["origin"] for b in batches for s in b["articles"]}
-    seen_ids = {s["article_id"] for b in batches for s in b["articles"] if s["article_written"]}
-    started = time.time()
-    packages = (p for p in open_sources(options.sources) if in_shard(p, options.shard) and (p.origin or p.package_id) not in done)
-    mesh = _mesh_lookup(options)
-    batch = _Batch(len(batches), mesh)
-    bar = tqdm(desc="articles", unit=" art", disable=not options.progress, initial=len(done))
-    images = sum(n for b in batches for s in b["articles"] for c, n in s["rows"].items() if c in FIGURE_CONFIGS)
-    for result in _results(packages, options):
-        if result.article_row is not None and result.article_id in seen_ids:
-            result = ArticleResult(result.origin, result.article_id, figures_in=result.figures_in, images_in=result.images_in,
-                                   skips=[Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from another source ({result.origin})")])
-        if result.article_row is not None:
-            seen_ids.add(result.article_id)
-        batch.add(result)
-        images += len(result.figure_rows)
-        bar.update(1)
-        bar.set_postfix(images=images, skips=len(result.skips), refresh=False)
-        if batch.articles >= options.checkpoint_articles or batch.bytes >= options.checkpoint_bytes:
-            batches.append(batch.flush(journal, options.layout))
-            batch = _Batch(len(batches), mesh)
-    bar.close()
-    if batch.articles:
-        batches.append(batch.flush(journal, options.layout))
-    return _finish(out, journal, batches, options, time.time() - started)
+    with locked(out, "build"):
+        return _Build(config, run).run()
 
 
-def _start(out: Path, options: BuildOptions) -> _Journal:
-    journal = _Journal(out)
-    state = journal.state()
-    fingerprint = options.fingerprint()
-    if state and not state.get("complete") and not options.fresh:
-        if state.get("fingerprint") != fingerprint:
-            raise BuildError(f"{out} holds an unfinished build with other sources or options; "
-                             "re-run with the same ones to resume it, or pass --fresh to start over")
-        log.info("resuming the unfinished build in %s", out)
-        return journal
-    journal.reset()
-    journal.set_state(fingerprint=fingerprint, complete=False, started=time.time())
-    return journal
+class _Build:
+    def __init__(self, config: BuildConfig, run: RunOptions):
+        self.config, self.run_options, self.out = config, run, Path(run.out_dir)
+        self.state = BuildState(self.out, tolerant=run.fresh)
+
+    # --- start: resume, or claim the folder -----------------------------------------------------
+
+    def run(self) -> BuildReport:
+        started = time.time()
+        self.config = self._start()
+        checkpoints = self.state.checkpoints()
+        if not self.state.read().get("rows_done"):
+            checkpoints = RowWriter(self.config, self.run_options, self.state, checkpoints).write()
+            self.state.update(rows_done=True)
+        from .finish import finish
+
+        return finish(self.config, self.run_options, self.state, checkpoints, time.time() - started)
+
+    def _start(self) -> BuildConfig:
+        check_sources(self.config.sources)
+        if self.run_options.webdataset_dir:
+            check_folder(Path(self.run_options.webdataset_dir))
+        state = self.state.read()
+        if state and not state.get("complete") and not self.run_options.fresh:
+            config = self.config.with_release(state.get("release") or default_release())
+            if state.get("fingerprint") != config.fingerprint():
+                raise BuildError(f"{self.out} holds an unfinished build with other sources or options; re-run with the "
+                                 "same ones to resume it, or pass --fresh to start over")
+            claim(self.out, read_manifest(self.out), self.state, resuming=True)
+            log.info("resuming the unfinished build in %s", self.out)
+            return config
+        config = self.config.with_release(check_release(self.config.release or default_release()))
+        previous = read_manifest(self.out)
+        claim(self.out, previous, self.state, resuming=False)
+        discard(self.out, previous, self.state)
+        self.state.update(fingerprint=config.fingerprint(), release=config.release, complete=False,
+                          started=time.time(), rows_done=False)
+        return config
 
 
-def _mesh_lookup(options: BuildOptions):
+# --- the rows ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Published:
+    """An article an update leaves as it is, unless the duplicate index now decides its images
+    differently: its id and every figure image (key, SHA-256, pHash, kept) in the order built.
+    ``rebuild``: False for an article that must stay as it is whatever (the benchmark's)."""
+
+    article_id: str
+    origin: str
+    images: tuple[tuple[str, str, Optional[str], bool], ...]
+    written: bool = True  # False: it was skipped as a duplicate article, and stays one while its original is seen
+    rebuild: bool = True
+
+
+LEAVE_OUT = "leave out"  # what ``published(package)`` answers for a package the update must not build
+
+class RowWriter:
+    """Article results in source order -> rows in the open shards; a checkpoint when a shard is full.
+
+    Everything happens in source order, so a resumed build, and an update, decide exactly as an
+    uninterrupted from-scratch build: an article finished before a restart adds its images to the
+    duplicate index at its place; an update passes ``published(package)``, which names the
+    articles it leaves as they are (`Published`), and each is replayed through the duplicate
+    index at its place; one whose decisions would now differ (its duplicate's original left, or a
+    new article came before it) is built again, here, and its old rows leave (``replaces``)."""
+
+    def __init__(self, config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict],
+                 published: Optional[Callable[[ArticlePackage], Optional[Published]]] = None):
+        self.config, self.run, self.state = config, run, state
+        self.out = Path(run.out_dir)
+        self.checkpoints = checkpoints
+        self.published = published
+        self.done = {}
+        for cp in checkpoints:
+            for summary in cp["articles"]:
+                self.done.setdefault(summary["origin"], []).append(summary)
+        self.seen_ids: dict[str, str] = {}
+        self.dedup = DuplicateIndex(config.dedup_distance) if config.dedup else None
+        self.mesh = _mesh_lookup(config)
+        self.shards = self._shard_set()
+        self.summaries: list[dict] = []
+        self._order: deque = deque()  # what comes between two engine results, in source order
+        self._local_stage = None
+
+    def _shard_set(self) -> ShardSet:
+        next_index = Counter(c for cp in self.checkpoints for c in cp["files"])
+        return ShardSet(self.out, self.config.release, self.config.layout, dict(next_index), schema_of)
+
+    def _packages(self) -> Iterator[ArticlePackage]:
+        for package in open_sources(self.config.sources):
+            if not in_shard(package, self.config.shard):
+                continue
+            origin = package.origin or package.package_id
+            if self.done.get(origin):  # finished before a restart (a source given twice stays twice)
+                self._order.append(("done", self.done[origin].pop(0)))
+                continue
+            kept = self.published(package) if self.published else None
+            if kept == LEAVE_OUT:
+                continue
+            if kept is not None:
+                self._order.append(("replay", (package, kept)))
+                continue
+            self._order.append(("result", None))
+            yield package
+
+    def write(self) -> list[dict]:
+        bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress,
+                   initial=sum(len(c["articles"]) for c in self.checkpoints))
+        engine = make_engine(self.config, self.run)
+        batch: list[tuple[str, object]] = []
+        results = 0
+        try:
+            for result in engine.results(self._packages()):
+                while (item := self._order.popleft())[0] != "result":
+                    batch.append(item)
+                batch.append(("result", result))
+                results += 1
+                bar.update(1)
+                if results >= MESH_BATCH:
+                    self._place_all(batch)
+                    batch, results = [], 0
+            batch.extend(self._order)
+            self._order.clear()
+            self._place_all(batch)
+            if self.summaries:
+                self._checkpoint()
+        except BaseException:
+            self.shards.abort()
+            raise
+        finally:
+            engine.close()
+            bar.close()
+        return self.checkpoints
+
+    def _place_all(self, items: list[tuple[str, object]]) -> None:
+        """Results, finished articles and replays, in source order."""
+        converted = {id(r): article_tables(r) for kind, r in items if kind == "result"}  # (a local worker did it already)
+        if self.mesh is not None:
+            _apply_mesh(self.mesh, list(converted.values()))
+        for kind, item in items:
+            if kind == "done":
+                self._seed(item)
+            elif kind == "replay":
+                self._replay(*item)
+            else:
+                self._add(self._place(converted[id(item)]))
+
+    def _add(self, summary: dict) -> None:
+        self.summaries.append(summary)
+        if self.shards.full or (self.run.checkpoint_articles and len(self.summaries) >= self.run.checkpoint_articles):
+            self._checkpoint()
+
+    def _seed(self, summary: dict) -> None:
+        """An article finished before a restart: its images and id take their place again."""
+        if summary["article_written"]:
+            self.seen_ids.setdefault(summary["article_id"], summary["origin"])
+        if self.dedup is not None:
+            for key, sha, phash, kept in summary.get("images", ()):
+                if kept:
+                    self.dedup.add(key, sha, phash)
+
+    def _replay(self, package: ArticlePackage, kept: Published) -> None:
+        """An article left as it is, when the duplicate index and the ids seen decide as before."""
+        same = (kept.article_id in self.seen_ids) != kept.written
+        if same and self.dedup is not None:
+            same = self.dedup.would_keep([(k, sha, ph) for k, sha, ph, _ in kept.images]) == [k for *_, k in kept.images]
+        if not same and kept.rebuild:
+            if self._local_stage is None:
+                from .stage import ArticleStage
+
+                self._local_stage = ArticleStage(self.config, self.run.subfigure_batch)
+            result = article_tables(self._local_stage(package))
+            if self.mesh is not None:
+                _apply_mesh(self.mesh, [result])
+            self._add({**self._place(result), "replaces": True})
+            return
+        if kept.written:
+            self.seen_ids[kept.article_id] = kept.origin
+        for key, sha, phash, was_kept in kept.images if self.dedup is not None else ():
+            if was_kept:
+                self.dedup.add(key, sha, phash)
+
+    def _place(self, result: ArticleResult) -> dict:
+        if result.written:
+            if result.article_id in self.seen_ids:
+                result = without_rows(result, Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from "
+                                                   f"{self.seen_ids[result.article_id]}; this copy, {result.origin}, is not written"))
+            else:
+                self.seen_ids[result.article_id] = result.origin
+        tables = result.tables
+        counts: dict[str, int] = {}
+        dropped: set[str] = set()
+        images: list[list] = []
+        for config in sorted(tables, key=lambda c: c in SUBFIGURE_CONFIGS):  # parents first
+            table = tables[config]
+            if config in FIGURE_CONFIGS and self.dedup is not None:
+                table = self._dedup(result, table, dropped, images)
+            elif config in SUBFIGURE_CONFIGS and dropped:
+                keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
+                table = table.filter(pa.array(keep, pa.bool_()))
+            if table.num_rows:
+                self.shards.add(config, table)
+                counts[config] = table.num_rows
+        return {**summarize(result, counts), "images": images}
+
+    def _dedup(self, result: ArticleResult, table: pa.Table, dropped: set[str], images: list[list]) -> pa.Table:
+        cols = [table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash")]
+        mask, found = keep_first(self.dedup, zip(*cols))
+        images.extend([key, sha, phash, keep] for key, sha, phash, keep in zip(*cols, mask))
+        for dup in found:
+            dropped.add(dup.key)
+            result.skips.append(Skip(result.article_id, DUPLICATE_IMAGE,
+                                     f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)",
+                                     dup.key.split("/")[1]))
+        return table.filter(pa.array(mask, pa.bool_())) if found else table
+
+    def _checkpoint(self) -> None:
+        written = self.shards.close()
+        entry = {"checkpoint": len(self.checkpoints), "release": self.config.release,
+                 "files": {c: asdict(w) for c, w in written.items()}, "articles": self.summaries}
+        self.state.record(entry)
+        self.checkpoints.append(entry)
+        self.summaries = []
+        self.shards = self._shard_set()
+
+
+def _mesh_lookup(config: BuildConfig):
     """MeSH terms come from PubMed, looked up in the main process so E-utilities' rate limit holds."""
-    if not (options.mesh_files or options.mesh_eutils):
+    if not (config.mesh_files or config.mesh_eutils):
         return None
     from .mesh import MeshLookup
 
-    if options.mesh_files:
-        return MeshLookup.from_files(options.mesh_files)
+    if config.mesh_files:
+        return MeshLookup.from_files(config.mesh_files)
     return MeshLookup.from_eutils(api_key=os.environ.get("NCBI_API_KEY"), email=os.environ.get("NCBI_EMAIL"))
 
 
-def _drop_unrecorded_parts(journal: _Journal, batches: list[dict]) -> None:
-    recorded = {p for b in batches for p in b["parts"].values()}
-    parts_dir = journal.dir / "parts"
-    if parts_dir.exists():
-        for part in parts_dir.rglob("*"):
-            if part.is_file() and str(part.relative_to(journal.dir)) not in recorded:
-                part.unlink()
+def _apply_mesh(mesh, results: list[ArticleResult]) -> None:
+    """Fill ``article_mesh_terms`` in every table of these articles, with one batched look-up."""
+    from .mesh import normalize_pmid
+    from .schema import InvalidRecord, validate_fields
 
+    def pmid(value) -> Optional[str]:
+        try:
+            return normalize_pmid(value) if value is not None else None
+        except ValueError:
+            return None
 
-def _results(packages: Iterable[ArticlePackage], options: BuildOptions) -> Iterator[ArticleResult]:
-    if options.engine == "ray":
-        from .engines.ray_engine import results_for_build
-
-        yield from results_for_build(packages, options)
-        return
-    if options.engine != "process":
-        raise BuildError(f"unknown engine {options.engine!r} (process or ray)")
-    if options.workers <= 1:
-        for package in packages:
-            yield process_package(package, options)
-        return
-    ctx = multiprocessing.get_context("spawn" if os.name != "posix" else "forkserver")
-    with ctx.Pool(options.workers) as pool:
-        # imap keeps the source order, so the output does not depend on the worker count.
-        yield from pool.imap(_process_star, ((p, options) for p in packages), chunksize=4)
-
-
-def _process_star(args: tuple[ArticlePackage, BuildOptions]) -> ArticleResult:
-    return process_package(*args)
-
-
-class _Batch:
-    """Rows of whole articles waiting to be written as one journal batch."""
-
-    def __init__(self, index: int, mesh=None):
-        self.index = index
-        self.mesh = mesh
-        self.rows: dict[str, list[dict]] = {}
-        self.summaries: list[dict] = []
-        self.articles = 0
-        self.bytes = 0
-
-    def add(self, result: ArticleResult) -> None:
-        counts: dict[str, int] = {}
-        for prefix, rows in (("", result.figure_rows), ("subfigures_", result.subfigure_rows)):
-            for row in rows:
-                # The license category decides the config: nothing else can put a row in `commercial`.
-                category = row["license_category"] if row["license_category"] in FIGURE_CONFIGS else licenses.OTHER
-                config = prefix + category
-                self.rows.setdefault(config, []).append(row)
-                counts[config] = counts.get(config, 0) + 1
-                self.bytes += len(row["image"]["bytes"])
-        if result.article_row is not None:
-            self.rows.setdefault(ARTICLES, []).append(result.article_row)
-            counts[ARTICLES] = 1
-            self.bytes += len(result.article_row["article_text"])
-        self.summaries.append(summarize(result, counts))
-        self.articles += 1
-
-    def flush(self, journal: _Journal, layout: ShardLayout) -> dict:
-        parts = {}
-        for config, rows in sorted(self.rows.items()):
-            schema = schema_of(config)
-            if self.mesh is not None:
-                rows = list(self.mesh.apply(rows))
-                for row in rows:  # a field changed: it is checked against the schema again
-                    validate_fields(schema, {"article_mesh_terms": row["article_mesh_terms"]}, row["article_accession_id"])
-            rel = f"parts/{config}/{SPLIT}/part-{self.index:06d}.parquet"
-            write_part(rows, schema, journal.dir / rel, layout)
-            parts[f"{config}/{SPLIT}"] = rel
-        entry = {"batch": self.index, "parts": parts, "articles": self.summaries}
-        journal.record(entry)
-        return entry
-
-
-class DuplicateFilter:
-    """Keep-first exact and near-duplicate removal over every figure config, applied while the
-    parts are merged (so a resumed build decides exactly as an uninterrupted one)."""
-
-    def __init__(self, max_distance: int):
-        from .dedup import DuplicateIndex
-
-        self.index = DuplicateIndex(max_distance)
-        self.found: list = []  # (config, Duplicate)
-        self.dropped_keys: set[str] = set()
-
-    def filter_for(self, config: str):
-        """The row filter for a config's parts: figures are deduplicated, subfigures follow their parents."""
-        if config in FIGURE_CONFIGS:
-            return self.figures
-        return self.subfigures if config in SUBFIGURE_CONFIGS else None
-
-    def figures(self, table, config: str):
-        mask = []
-        for key, sha, phash in zip(*(table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash"))):
-            dup = self.index.add(key, sha, phash)
-            mask.append(dup is None)
-            if dup is not None:
-                self.found.append((config, dup))
-                self.dropped_keys.add(key)
-        return table.filter(pa.array(mask, pa.bool_()))
-
-    def subfigures(self, table, config: str):
-        mask = [key not in self.dropped_keys for key in table.column("parent_image_key").to_pylist()]
-        self.found.extend((config, None) for m in mask if not m)
-        return table.filter(pa.array(mask, pa.bool_()))
-
-    def dropped_from(self, config: str) -> int:
-        return sum(1 for c, _ in self.found if c == config)
-
-    def report(self, report: BuildReport) -> None:
-        for config, dup in self.found:
-            if dup is None:
-                continue
-            article, figure = dup.key.split("/")[0], dup.key.split("/")[1]
-            report.skipped.append({"article": article, "reason": DUPLICATE_IMAGE, "figure": figure,
-                                   "detail": f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits, {config})"})
-            report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
-            report.images_written -= 1
-
-
-def write_shards(out: Path, parts: dict[str, list[Path]], rows: dict[str, int], layout: ShardLayout,
-                 dedup_distance: Optional[int], report: BuildReport) -> None:
-    """Replace each config's shards in ``out`` by its ``parts`` merged in order (duplicate images
-    removed when ``dedup_distance`` is set) and record files, row counts and drops in ``report``.
-    ``rows`` are the rows the parts hold."""
-    dedup = DuplicateFilter(dedup_distance) if dedup_distance is not None else None
-    # figure configs first: the duplicates they drop decide which subfigure rows follow
-    for config in sorted(parts, key=lambda c: (c.startswith("subfigures_"), c not in FIGURE_CONFIGS, c)):
-        remove_shards(out, config)
-        if not parts[config]:
-            continue
-        files = merge_parts(parts[config], schema_of(config), out, config, SPLIT, layout,
-                            dedup.filter_for(config) if dedup else None)
-        kept = rows[config] - (dedup.dropped_from(config) if dedup else 0)
-        if kept:
-            report.files[config] = [str(f.relative_to(out)) for f in files]
-            report.configs[config] = {SPLIT: kept}
-        else:
-            for f in files:
-                f.unlink()
-    if dedup is not None:
-        dedup.report(report)
-
-
-def _write_webdataset(out: Path, wds: Path, report: BuildReport, options: BuildOptions) -> None:
-    """The figure configs again as WebDataset tar shards, in their own folder: `datasets` picks one
-    loader per repository, so Parquet and tar shards cannot share one."""
-    from . import webdataset
-
-    if wds.resolve() == out.resolve():
-        raise BuildError("the WebDataset folder must differ from the Parquet output folder")
-    for config in FIGURE_CONFIGS:
-        shutil.rmtree(wds / config, ignore_errors=True)
-    configs = [c for c in FIGURE_CONFIGS if c in report.configs]
-    webdataset.export_parquet(out, wds, configs, SPLIT, max_shard_bytes=options.layout.shard_bytes)
-    wds_report = json.loads(report.to_json())
-    wds_report["configs"] = {c: report.configs[c] for c in configs}
-    (wds / "build_report.json").write_text(json.dumps(wds_report, indent=1), encoding="utf-8")
-    if options.write_card:
-        from .cards import write_card
-
-        write_card(wds, wds_report)
-
-
-def _finish(out: Path, journal: _Journal, batches: list[dict], options: BuildOptions, elapsed: float) -> BuildReport:
-    report = BuildReport(options={"sources": [str(s) for s in options.sources] or ["<bundled sample>"], "shard": options.shard,
-                                  "workers": options.workers, **asdict(options.layout)},
-                         license_table_version=licenses.TABLE_VERSION, pmc_hub_version=__version__)
-    for b in batches:
-        for summary in b["articles"]:
-            report.add(summary)
-    parts = {config: [journal.dir / b["parts"][f"{config}/{SPLIT}"] for b in batches if f"{config}/{SPLIT}" in b["parts"]]
-             for config in (*FIGURE_CONFIGS, ARTICLES, *SUBFIGURE_CONFIGS)}
-    rows = {config: sum(s["rows"].get(config, 0) for b in batches for s in b["articles"]) for config in parts}
-    write_shards(out, parts, rows, options.layout, options.dedup_distance if options.dedup else None, report)
-    report.elapsed_seconds = round(elapsed, 3)
-    report.write(out)
-    if options.benchmark and report.configs:
-        from .benchmark import carve_benchmark
-
-        carved = carve_benchmark(out, options.benchmark, options.benchmark_seed, write_card=False)
-        updated = BuildReport.read(out)
-        report.configs, report.files = updated.configs, updated.files
-        report.benchmark = carved.to_dict()
-        report.write(out)
-    if not report.configs:
-        log.warning("no rows were written: see %s for the reason of every skip", out / "build_report.json")
-    elif options.write_card:
-        from .cards import write_card
-
-        write_card(out, json.loads(report.to_json()))
-    if options.webdataset_dir and any(c in report.configs for c in FIGURE_CONFIGS):
-        _write_webdataset(out, Path(options.webdataset_dir), report, options)
-    journal.set_state(complete=True, finished=time.time())
-    shutil.rmtree(journal.dir / "parts", ignore_errors=True)
-    return report
+    wanted = {pmid(p) for r in results for t in r.tables.values() for p in t.column("article_pmid").to_pylist()}
+    terms = mesh.terms(p for p in wanted if p)
+    for result in results:
+        for config, table in result.tables.items():
+            values = []
+            for p in table.column("article_pmid").to_pylist():
+                found = terms.get(pmid(p)) if pmid(p) else None
+                try:  # a field changed: it is checked against the schema again
+                    values.append(validate_fields("article", {"article_mesh_terms": list(found) if found is not None else None},
+                                                  result.article_id)["article_mesh_terms"])
+                except InvalidRecord:
+                    values.append(None)
+            at = table.schema.get_field_index("article_mesh_terms")
+            result.tables[config] = table.set_column(at, table.schema.field(at), pa.array(values, table.schema.field(at).type))

@@ -20,18 +20,15 @@ import jsonschema
 import pyarrow.parquet as pq
 import yaml
 
-from . import licenses, webdataset
-from .resources import cards_dir
-from .schema import features, field_docs, load_schema
-from .writers import shard_files
+from . import licenses, wds
+from .errors import DataError
+from .output import ARTICLES, CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, OwnedFile, read_manifest, schema_of, shard_config, shard_glob
+from .resources import templates
+from .schema import field_docs, load_schema, yaml_features
 
 log = logging.getLogger(__name__)
 
-FIGURE_CONFIGS = licenses.CATEGORIES  # commercial, noncommercial, other
-ARTICLES_CONFIG = "articles"
 DEFAULT_CONFIG = licenses.COMMERCIAL
-REPORT_FILE = "build_report.json"
-CARD_FILE = "README.md"
 
 # The gate field types the Hub's gate form knows (https://huggingface.co/docs/hub/datasets-gated).
 GATE_FIELD_TYPES = ("text", "checkbox", "date_picker", "country", "select")
@@ -57,25 +54,8 @@ _HF_LICENSE_VERSIONS = {
 }
 _SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                     (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B")]
-_SHARD = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-\d{5}-of-\d{5}\.parquet$|^(?P<wsplit>[A-Za-z0-9_]+)-\d{5}\.tar$")
-
-
-class CardError(ValueError):
+class CardError(DataError, ValueError):
     """The card cannot be written: a bad gate-fields file, a count that disagrees with the files..."""
-
-
-@dataclass
-class ConfigFiles:
-    """One config as found on disk: its shard format and, per split, the shard files."""
-
-    name: str
-    format: str  # "parquet" or "webdataset"
-    folder: str
-    splits: dict[str, list[Path]] = field(default_factory=dict)
-
-    def pattern(self, split: str) -> str:
-        ext = "parquet" if self.format == "parquet" else "tar"
-        return f"{self.folder}/{split}-*.{ext}"
 
 
 @dataclass
@@ -99,46 +79,29 @@ class ConfigSummary:
     rows: dict[str, int]  # split -> rows
     licenses: dict[str, int]  # license code -> rows (when the report has it)
     data_files: list[dict]
+    files: dict[str, list[str]] = field(default_factory=dict)  # split -> shard paths
 
     @property
     def total(self) -> int:
         return sum(self.rows.values())
 
 
-# ---------------------------------------------------------------- discovery
+# ---------------------------------------------------------------- the folder's configs
 
-def discover_configs(out_dir: Path) -> list[ConfigFiles]:
-    """The configs in a built folder, from the shard files actually present (hidden folders skipped):
-    ``{config}/{split}-XXXXX-of-XXXXX.parquet`` and WebDataset ``{config}/{split}-XXXXX.tar``."""
-    found: list[ConfigFiles] = []
-    for sub in sorted(p for p in Path(out_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
-        by_format: dict[str, ConfigFiles] = {}
-        for f in sorted(sub.iterdir()):
-            m = _SHARD.match(f.name)
-            if not m or not f.is_file():
-                continue
-            fmt = "parquet" if m.group("split") else "webdataset"
-            cfg = by_format.setdefault(fmt, ConfigFiles(sub.name, fmt, sub.name))
-            cfg.splits.setdefault(m.group("split") or m.group("wsplit"), []).append(f)
-        found.extend(by_format.values())
-    if len({c.format for c in found}) > 1:
+def config_files(files: dict[str, OwnedFile]) -> dict[tuple[str, str, str], list[str]]:
+    """(config, format, split) -> the manifest's files for it: Parquet release shards and
+    WebDataset ``<config>/<split>-NNNNN.tar`` shards."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for path in sorted(files):
+        if (cs := shard_config(path)) is not None:
+            found.setdefault((cs[0], "parquet", cs[1]), []).append(path)
+        elif (ws := wds.shard_config(path)) is not None:
+            found.setdefault((ws[0], "webdataset", ws[1]), []).append(path)
+    if len({fmt for _, fmt, _ in found}) > 1:
         # `datasets` picks one loader for a whole folder or repo: mixed formats cannot all load.
-        raise CardError(f"{out_dir}: holds both Parquet and WebDataset shards; write WebDataset output to its "
-                        "own folder (one Hub repo per format)")
+        raise CardError("a folder holding both Parquet and WebDataset shards cannot be loaded; write WebDataset "
+                        "output to its own folder (one Hub repo per format)")
     return found
-
-
-def parquet_rows(files: Iterable[Path]) -> int:
-    """Row count from the Parquet footers (no data read)."""
-    return sum(pq.read_metadata(f).num_rows for f in files)
-
-
-def _parquet_bytes(files: Iterable[Path]) -> int:
-    total = 0
-    for f in files:
-        meta = pq.read_metadata(f)
-        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    return total
 
 
 def load_report(out_dir: Path) -> dict:
@@ -147,51 +110,13 @@ def load_report(out_dir: Path) -> dict:
         raise CardError(f"{out_dir}: no {REPORT_FILE}; run `pmc-hub build` first")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise CardError(f"{path}: not valid JSON: {e}") from e
 
 
-# ---------------------------------------------------------------- report reading (tolerant of missing keys)
-
-def _report_rows(report: dict, config: str) -> dict[str, int]:
-    entry = (report.get("configs") or {}).get(config)
-    if isinstance(entry, dict):
-        splits = entry.get("splits", entry)
-        return {k: int(v) for k, v in splits.items() if isinstance(v, int) and not isinstance(v, bool)}
-    return {}
-
-
 def license_counts(report: dict) -> dict[str, dict[str, int]]:
-    """Per config, articles per license code, from the report's ``license_codes``: either
-    ``{config: {code: n}}`` or a flat ``{code: n}``. Flat codes are placed by `pmc_hub.licenses`;
-    the articles a config has (``licenses``: ``{config: n}``) beyond the placed ones are counted
-    under the codes that could not be placed (e.g. ``unknown``: a license known only from text)."""
-    raw = report.get("license_codes") or {}
-    out: dict[str, dict[str, int]] = {}
-    unplaced: list[str] = []
-    for key, value in raw.items():
-        if isinstance(value, dict) and key in FIGURE_CONFIGS:
-            out.setdefault(key, {}).update({str(k): int(v) for k, v in value.items() if _count(v)})
-        elif _count(value):
-            cat = licenses.category_of_code(key)
-            if cat is None:
-                unplaced.append(key)
-            else:
-                out.setdefault(cat, {})[key] = out.get(cat, {}).get(key, 0) + int(value)
-    if unplaced:
-        label = unplaced[0] if len(unplaced) == 1 else "other codes"
-        per_config = {k: int(v) for k, v in (report.get("licenses") or {}).items() if _count(v)}
-        for cat in FIGURE_CONFIGS:
-            deficit = per_config.get(cat, 0) - sum(out.get(cat, {}).values())
-            if deficit > 0:
-                out.setdefault(cat, {})[label] = deficit
-        if not per_config:
-            out.setdefault(licenses.OTHER, {}).update({k: int(raw[k]) for k in unplaced})
-    return out
-
-
-def _count(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
+    """Per figure config, articles per license code (the report's ``license_codes``)."""
+    return {config: dict(codes) for config, codes in (report.get("license_codes") or {}).items() if config in FIGURE_CONFIGS}
 
 
 def hf_license_id(code: str) -> Optional[str]:
@@ -250,45 +175,52 @@ def normalize_gate_fields(data: dict, source: str = "gate fields") -> dict[str, 
 
 # ---------------------------------------------------------------- summary and metadata
 
-def summarize(out_dir: Path, report: dict) -> list[ConfigSummary]:
+def summarize(out_dir: Path, report: dict, files: dict[str, OwnedFile]) -> list[ConfigSummary]:
     """One summary per non-empty config, default config first, then figure configs, then the rest."""
     lic = license_counts(report)
+    by_config: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for (config, fmt, split), paths in config_files(files).items():
+        by_config.setdefault((config, fmt), {})[split] = paths
     summaries = []
-    for cfg in discover_configs(out_dir):
-        reported = _report_rows(report, cfg.name)
+    for (config, fmt), splits in by_config.items():
+        reported = (report.get("configs") or {}).get(config, {})
         rows: dict[str, int] = {}
-        for split, files in cfg.splits.items():
-            if cfg.format == "parquet":
-                on_disk = parquet_rows(files)
-                if split in reported and reported[split] != on_disk:
-                    raise CardError(f"config {cfg.name!r} split {split!r}: {REPORT_FILE} says {reported[split]} rows, "
-                                    f"the Parquet files hold {on_disk}")
-                rows[split] = on_disk
-            elif split in reported:
-                rows[split] = reported[split]
+        for split, paths in splits.items():
+            if fmt == "parquet":
+                held = sum(_rows(out_dir, p, files[p]) for p in paths)
+                if split in reported and reported[split] != held:
+                    raise CardError(f"config {config!r} split {split!r}: {REPORT_FILE} says {reported[split]} rows, "
+                                    f"the Parquet files hold {held}")
+                rows[split] = held
             else:
-                rows[split] = -1  # unknown: WebDataset tars are not counted here
-        if cfg.format == "parquet" and sum(rows.values()) == 0:
+                rows[split] = reported.get(split, -1)  # WebDataset tars are not counted here
+        if fmt == "parquet" and sum(rows.values()) == 0:
             continue  # an empty config cannot be loaded: leave it out
-        schema = "article" if cfg.name == ARTICLES_CONFIG else "subfigure" if cfg.name.startswith("subfigures_") else "figure"
+        schema = schema_of(config)
+        pattern = (lambda sp: shard_glob(config, sp)) if fmt == "parquet" else (lambda sp: wds.shard_glob(config, sp))
         summaries.append(ConfigSummary(
-            name=cfg.name, format=cfg.format, schema=schema, rows=rows,
-            licenses=lic.get(cfg.name, {}) if cfg.format == "parquet" and schema == "figure" else {},
-            data_files=[{"split": s, "path": cfg.pattern(s)} for s in sorted(cfg.splits)],
-        ))
-    order = {DEFAULT_CONFIG: 0, **{c: 1 for c in FIGURE_CONFIGS}, ARTICLES_CONFIG: 2}
+            name=config, format=fmt, schema=schema, rows=rows,
+            licenses=lic.get(config, {}) if fmt == "parquet" and schema == "figure" else {},
+            data_files=[{"split": sp, "path": pattern(sp)} for sp in sorted(splits)],
+            files={sp: paths for sp, paths in splits.items()}))
+    order = {DEFAULT_CONFIG: 0, **{c: 1 for c in FIGURE_CONFIGS}, ARTICLES: 2}
     return sorted(summaries, key=lambda s: (order.get(s.name, 3), s.format != "parquet", s.name))
 
 
-def _dataset_info(s: ConfigSummary, out_dir: Path) -> dict:
+def _rows(out_dir: Path, path: str, entry: OwnedFile) -> int:
+    """A shard's rows: from the manifest, else from its Parquet footer."""
+    return entry.rows if entry.rows is not None else pq.read_metadata(Path(out_dir) / path).num_rows
+
+
+def _dataset_info(s: ConfigSummary, files: dict[str, OwnedFile]) -> dict:
     if s.format == "webdataset":
-        return webdataset.card_dataset_info(s.name, webdataset.IMAGE_EXTENSIONS)
-    files = {split: shard_files(out_dir, s.name, split) for split in s.rows}
-    splits = [{"name": split, "num_bytes": _parquet_bytes(files[split]), "num_examples": n} for split, n in s.rows.items()]
+        return wds.card_dataset_info(s.name, wds.IMAGE_EXTENSIONS)
+    splits = [{"name": split, "num_bytes": sum(files[p].data_bytes or files[p].size for p in s.files[split]),
+               "num_examples": n} for split, n in s.rows.items()]
     # The exact file sizes: `datasets` keys its cache of a local folder on this metadata, so a
     # rebuild whose content differs in any byte count never loads the old rows.
-    return {"config_name": s.name, "features": features(s.schema)._to_yaml_list(), "splits": splits,
-            "download_size": sum(f.stat().st_size for fs in files.values() for f in fs),
+    return {"config_name": s.name, "features": yaml_features(s.schema), "splits": splits,
+            "download_size": sum(files[p].size for paths in s.files.values() for p in paths),
             "dataset_size": sum(x["num_bytes"] for x in splits)}
 
 
@@ -313,7 +245,7 @@ def _licenses_meta(summaries: list[ConfigSummary]) -> dict:
     return meta
 
 
-def card_metadata(out_dir: Path, report: dict, options: CardOptions, summaries: list[ConfigSummary]) -> dict:
+def card_metadata(report: dict, options: CardOptions, summaries: list[ConfigSummary], files: dict[str, OwnedFile]) -> dict:
     """The YAML front matter as a dict (validated by `validate_metadata`)."""
     figure_rows = sum(s.total for s in summaries if s.schema == "figure" and s.format == "parquet")
     has_default = any(s.name == DEFAULT_CONFIG and s.format == "parquet" for s in summaries)
@@ -332,7 +264,7 @@ def card_metadata(out_dir: Path, report: dict, options: CardOptions, summaries: 
         "size_categories": [size_category(figure_rows)],
         "source_datasets": ["original"],
         "configs": configs,
-        "dataset_info": [_dataset_info(s, out_dir) for s in summaries],
+        "dataset_info": [_dataset_info(s, files) for s in summaries],
     }
     if options.gated:
         meta.update({
@@ -357,7 +289,8 @@ def validate_metadata(meta: dict) -> dict:
 # ---------------------------------------------------------------- rendering
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(cards_dir())), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(lambda name: templates().joinpath(name).read_text(encoding="utf-8")),
+                             undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["cell"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     env.filters["html"] = lambda v: str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -381,43 +314,53 @@ def dump_metadata(meta: dict) -> str:
     return yaml.dump(meta, Dumper=_CardDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def render_card(out_dir: Path, report: dict, options: Optional[CardOptions] = None) -> str:
-    """The whole README.md text for a built folder."""
+def render_card(out_dir: Path, report: dict, files: dict[str, OwnedFile], options: Optional[CardOptions] = None) -> str:
+    """The whole README.md text for a build folder whose files are ``files`` (its manifest)."""
     options = options or CardOptions()
-    summaries = summarize(out_dir, report)
+    summaries = summarize(Path(out_dir), report, files)
     if not summaries:
         raise CardError(f"{out_dir}: no non-empty config (no shard with rows) to describe")
-    meta = validate_metadata(card_metadata(out_dir, report, options, summaries))
+    meta = validate_metadata(card_metadata(report, options, summaries, files))
     body = _env().get_template("dataset_card.md.j2").render(
         meta=meta, options=options, configs=summaries, default_config=next(
             (c["config_name"] for c in meta["configs"] if c.get("default")), summaries[0].name),
         figure_fields=field_docs("figure"), article_fields=field_docs("article"),
         has_articles=any(s.schema == "article" for s in summaries),
-        report=_report_view(report),
+        report=_report_view(report), releases=_releases(Path(out_dir), files),
     )
     return f"---\n{dump_metadata(meta)}---\n\n{body.strip()}\n"
 
 
+def _releases(out_dir: Path, files: dict[str, OwnedFile]) -> list[dict]:
+    """The release records the folder owns, newest first (the card's changelog)."""
+    records = []
+    for path in sorted((p for p in files if p.startswith("releases/") and p.endswith(".json")), reverse=True):
+        try:
+            records.append(json.loads((out_dir / path).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return sorted(records, key=lambda r: r.get("created", ""), reverse=True)
+
+
 def _report_view(report: dict) -> dict:
-    skipped = report.get("skipped") or []
-    reasons: dict[str, int] = dict(report.get("skip_counts") or {})
-    for item in (skipped if isinstance(skipped, list) and not reasons else []):
-        reason = item.get("reason", "unknown") if isinstance(item, dict) else str(item)
-        reason = str(reason).split(":")[0][:80]
-        reasons[reason] = reasons.get(reason, 0) + 1
+    reasons = report.get("skip_counts") or {}
     return {
         "articles_in": report.get("articles_in"), "figures_in": report.get("figures_in"),
-        "skipped": len(skipped) if isinstance(skipped, list) else int(skipped or 0),
+        "skipped": sum(reasons.values()),
         "skip_reasons": sorted(reasons.items(), key=lambda kv: -kv[1])[:10],
         "license_table_version": report.get("license_table_version"),
     }
 
 
-def write_card(out_dir: Path, report: dict, options: Optional[CardOptions] = None) -> Path:
-    """(Re)write ``OUT/README.md`` for a built folder; returns its path. Called by the build."""
-    path = Path(out_dir) / CARD_FILE
-    text = render_card(Path(out_dir), report, options)
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+def write_card(out_dir: Path, options: Optional[CardOptions] = None) -> Path:
+    """Rewrite a finished folder's README.md (``pmc-hub card``) and its manifest entry."""
+    from .output import locked, record_files, write_owned_text
+
+    out_dir = Path(out_dir)
+    with locked(out_dir, "card"):
+        manifest = read_manifest(out_dir)
+        if manifest is None or not manifest.complete:
+            raise CardError(f"{out_dir}: not a finished pmc-hub build (no complete manifest); run `pmc-hub build` first")
+        text = render_card(out_dir, load_report(out_dir), manifest.files, options)
+        record_files(out_dir, {CARD_FILE: write_owned_text(out_dir, CARD_FILE, text)})
+    return out_dir / CARD_FILE

@@ -13,18 +13,15 @@ so the index fits millions of images.
 from __future__ import annotations
 
 from array import array
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from dataclasses import dataclass
+from typing import Iterable, Optional
 
-import pyarrow.parquet as pq
-
-from .writers import shard_files
+from .errors import DataError
 
 DEFAULT_MAX_DISTANCE = 6  # the sample figures' closest distinct pair is 10 bits apart
 
 
-class DedupError(ValueError):
+class DedupError(DataError, ValueError):
     """A row without a usable hash (names the image and the reason)."""
 
 
@@ -35,16 +32,13 @@ class Duplicate:
     distance: int  # pHash bits apart; 0 for an exact (SHA-256) copy
     kind: str  # "exact" or "near"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 class DuplicateIndex:
     """Streaming exact + near-duplicate index over (key, sha256, phash)."""
 
     def __init__(self, max_distance: int = DEFAULT_MAX_DISTANCE):
         if not 0 <= max_distance < 32:
-            raise ValueError(f"max_distance must be in 0..31 bits, got {max_distance}")
+            raise DedupError(f"max_distance must be in 0..31 bits, got {max_distance}")
         self.max_distance = max_distance
         n = max_distance + 1
         bounds = [round(64 * i / n) for i in range(n + 1)]
@@ -93,6 +87,19 @@ class DuplicateIndex:
         return None
 
 
+    def would_keep(self, images: list[tuple[str, str, Optional[str]]]) -> list[bool]:
+        """Which of these images (key, SHA-256, pHash) ``add`` would keep, in order, without adding
+        them: each is compared with the index and with the ones before it that it would keep."""
+        batch = DuplicateIndex(self.max_distance)
+        decisions = []
+        for key, sha, phash in images:
+            keep = self.find(sha, phash) is None and batch.find(sha, phash) is None
+            if keep:
+                batch.add(key, sha, phash)
+            decisions.append(keep)
+        return decisions
+
+
 def _digest(sha256: str) -> bytes:
     """16 bytes of a hex SHA-256 (collision-free in practice, a third of the string's size);
     any other digest string is kept whole."""
@@ -112,44 +119,14 @@ def _phash_int(phash: str, key: str = "") -> int:
     return value
 
 
-def drop_duplicates(rows: Iterable[dict], index: Optional[DuplicateIndex] = None,
-                    on_duplicate: Optional[Callable[[Duplicate], None]] = None) -> Iterator[dict]:
-    """Yield rows whose image is new to ``index`` (keep-first); report each other one to
-    ``on_duplicate``. Pass one index through every config / split to dedup the whole build."""
-    index = index if index is not None else DuplicateIndex()
-    for row in rows:
-        dup = index.add(row["image_key"], row.get("image_hash"), row.get("image_phash"))
-        if dup is None:
-            yield row
-        elif on_duplicate is not None:
-            on_duplicate(dup)
-
-
-def find_duplicates(rows: Iterable[dict], max_distance: int = DEFAULT_MAX_DISTANCE) -> list[Duplicate]:
-    """Every duplicate in ``rows`` (keep-first order), for the build report."""
+def keep_first(index: DuplicateIndex, rows: Iterable[tuple[str, str, Optional[str]]]) -> tuple[list[bool], list[Duplicate]]:
+    """Index (key, sha256, phash) triples in order, keeping the first copy of each image: the mask
+    of the kept ones and the duplicates found (one index across a build dedups the whole build)."""
+    mask: list[bool] = []
     found: list[Duplicate] = []
-    for _ in drop_duplicates(rows, DuplicateIndex(max_distance), found.append):
-        pass
-    return found
-
-
-
-def scan_folder(out_dir: Path, configs: Optional[Iterable[tuple[str, str]]] = None,
-                max_distance: int = DEFAULT_MAX_DISTANCE) -> list[Duplicate]:
-    """Duplicates across a built folder's figure shards, reading only the key and hash columns.
-
-    ``configs`` is the keep-first order as (config, split) pairs; by default every
-    ``{config}/{split}-*.parquet`` with test splits first (a test image is the one kept, its
-    train copies are the duplicates), then by config and split name.
-    """
-    root = Path(out_dir)
-    if configs is None:
-        found = {(f.parent.name, f.name.split("-", 1)[0]) for f in root.glob("*/*-*.parquet")
-                 if not f.parent.name.startswith(".") and f.parent.name != "articles"}
-        configs = sorted(found, key=lambda cs: (cs[1] != "test", cs))
-    rows = ({"image_key": k, "image_hash": h, "image_phash": p}
-            for config, split in configs
-            for f in shard_files(root, config, split)
-            for batch in pq.ParquetFile(f).iter_batches(columns=["image_key", "image_hash", "image_phash"])
-            for k, h, p in zip(*batch.to_pydict().values()))
-    return find_duplicates(rows, max_distance)
+    for key, sha, phash in rows:
+        dup = index.add(key, sha, phash)
+        mask.append(dup is None)
+        if dup is not None:
+            found.append(dup)
+    return mask, found

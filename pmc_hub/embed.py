@@ -11,8 +11,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .errors import DataError
 
-class EmbeddingError(RuntimeError):
+
+class EmbeddingError(DataError, RuntimeError):
     """A model could not be loaded or used to embed (names the model and the reason)."""
 
 

@@ -1,11 +1,16 @@
-"""JATS / NLM XML -> `Article`, parsed once, safely (no network, no DTD, no entity expansion)."""
+"""JATS / NLM XML -> `Article`, parsed once, safely (no network, no DTD, no entity expansion) and
+in time linear in the article's size: one pass per concern, no XPath unions, no regex that can
+backtrack, ranges expanded only over figures that exist. docs/jats.md lists the rules."""
 from __future__ import annotations
 
+import bisect
+import datetime
 import re
 from typing import Iterable, Iterator, Optional
 
 from lxml import etree
 
+from .errors import DataError
 from .models import Article, Figure, Graphic, LicenseStatement, Reference
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -14,8 +19,8 @@ ALI_LICENSE_REF = "{http://www.niso.org/schemas/ali/1.0/}license_ref"
 _FOREIGN_NS = ("http://www.w3.org/1998/Math/MathML", "http://www.niso.org/schemas/ali/1.0/", "http://www.w3.org/1999/xlink")
 
 
-class JATSError(ValueError):
-    """The XML is not a usable JATS article (malformed, or no <article>)."""
+class JATSError(DataError, ValueError):
+    """The XML is not a usable JATS article (malformed, too deeply nested, or no <article>)."""
 
 
 def _parser() -> etree.XMLParser:
@@ -29,7 +34,7 @@ def parse_xml(data: bytes) -> etree._Element:
     """Parse untrusted XML and return its <article> element with JATS namespaces removed."""
     try:
         root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
+    except etree.LxmlError as exc:  # libxml2 also refuses nesting deeper than 256 elements here
         raise JATSError(f"malformed XML: {exc}") from None
     if root is None:
         raise JATSError("empty XML document")
@@ -53,42 +58,90 @@ _BLOCK = (
     "article-title source year volume issue fpage lpage name person-group etal pub-id "
     "given-names surname kwd subject break license-p copyright-statement"
 ).split()
-_SKIP = ("tex-math", "alt-text", "long-desc", "object-id")
+_SKIP = ("alt-text", "long-desc", "object-id")  # not content: dropped, the text after them kept
 _NO_TEXT = ("graphic", "inline-graphic", "media")
+# Elements to drop with their content, keeping the text after them: renamed to this tag, then
+# removed in one C-level pass (detaching them one by one would re-copy the text that follows).
+_DROPPED = "pmc-hub-dropped"
+_MATHML = "{http://www.w3.org/1998/Math/MathML}math"
+_FORMULA_FORMS = (_MATHML, "math", "graphic", "inline-graphic")  # what makes a <tex-math> redundant
+# xref ref-types of footnote, affiliation and correspondence markers: dropped from titles and
+# captions (the text around them stays), kept in body paragraphs.
+_MARKERS = ("fn", "table-fn", "aff", "corresp")
+_TITLES = ("title", "article-title", "caption")  # the block elements holding titles and captions
+_TIGHT = ",.;:)]"  # no word separator is needed before these
 
 
 def _prepare(article: etree._Element) -> None:
     """Make the tree's plain text right once, so `text_of` is a single C-level serialisation:
-    drop text that is not content, keep one form of each <alternatives>, and put a space
-    around every block element."""
-    etree.strip_elements(article, *_SKIP, with_tail=True)
-    for ref in list(article.iter(etree.Entity)):  # unexpanded entity references carry no content
-        _remove(ref)
-    for alt in article.iter("alternatives"):
-        kept = False
-        for child in list(alt):
-            if not isinstance(child.tag, str) or child.tag in _NO_TEXT:
-                continue
-            if kept:
-                _remove(child)
-            kept = True
+    drop text that is not content, keep one form of each formula and <alternatives>, and put a
+    space around every block element."""
+    redundant: dict[etree._Element, bool] = {}  # per formula element, so siblings are scanned once
+    for el in article.iter("alternatives", "tex-math"):  # one walk: alternatives come before their children
+        if el.tag == "alternatives":
+            _one_form(el)
+        elif el.getparent().tag != "alternatives":
+            parent = el.getparent()
+            if parent not in redundant:
+                redundant[parent] = _has_formula_form(parent)
+            _tex_formula(el, redundant[parent])
     # Leading spaces in .text are harmless: every reader of text strips or squashes it.
     for el in article.iter(*_BLOCK):
         text, tail = el.text, el.tail
         el.text = " " + text if text else " "
-        el.tail = " " + tail if tail else " "
+        el.tail = (tail if tail[0] in _TIGHT else " " + tail) if tail else " "
+        if el.tag in _TITLES:
+            for x in el.iter("xref"):
+                if x.get("ref-type") in _MARKERS:
+                    x.tag = _DROPPED
+    # One C-level pass drops them all; unexpanded entity references carry no content either.
+    etree.strip_elements(article, _DROPPED, *_SKIP, etree.Entity, with_tail=False)
 
 
-def _remove(el: etree._Element) -> None:
-    """Detach an element, keeping the text that follows it."""
-    parent = el.getparent()
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
+def _has_formula_form(el: etree._Element) -> bool:
+    return any(child.tag in _FORMULA_FORMS for child in el)
+
+
+def _one_form(alt: etree._Element) -> None:
+    """Keep one form of an <alternatives>: its first that has text, a TeX formula only when
+    there is no MathML or image of it (images have no text and stay for the figure reader)."""
+    redundant_tex = _has_formula_form(alt)
+    kept = False
+    for child in alt:
+        if child.tag == "tex-math":
+            _tex_formula(child, redundant_tex)
+        if not isinstance(child.tag, str) or child.tag in _NO_TEXT or child.tag == _DROPPED:
+            continue
+        if kept:
+            child.tag = _DROPPED
+        kept = True
+
+
+def _tex_formula(tex: etree._Element, redundant: bool) -> None:
+    """A <tex-math> is a formula's text (``$...$``) where it is the formula's only form; beside
+    MathML or an image of the same formula it is dropped."""
+    if redundant:
+        tex.tag = _DROPPED
+        return
+    source = _tex_source("".join(tex.itertext()))
+    tex.clear(keep_tail=True)
+    tex.text = f"${source}$" if source else None
+
+
+def _tex_source(tex: str) -> str:
+    """The formula of a TeX snippet: PMC's ``\\documentclass...\\begin{document}$$x$$\\end{document}``
+    wrappers and outer math delimiters removed."""
+    begin = tex.find(r"\begin{document}")
+    if begin >= 0:
+        tex = tex[begin + len(r"\begin{document}"):]
+        end = tex.rfind(r"\end{document}")
+        tex = tex[:end] if end >= 0 else tex
+    tex = tex.strip()
+    for opening, closing in (("$$", "$$"), ("$", "$"), (r"\[", r"\]"), (r"\(", r"\)")):
+        if len(tex) >= len(opening) + len(closing) and tex.startswith(opening) and tex.endswith(closing):
+            tex = tex[len(opening):-len(closing)]
+            break
+    return " ".join(tex.split())
 
 
 def text_of(el: Optional[etree._Element]) -> str:
@@ -98,11 +151,13 @@ def text_of(el: Optional[etree._Element]) -> str:
     return _squash(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
 
 
+# A space before punctuation, except before a "." or "," that starts a number ("P = .05", ", .20").
+_SPACE_BEFORE_PUNCT = re.compile(r" (?=[;:)\]]|[.,](?!\d))")
+
+
 def _squash(s: str) -> str:
     """One space between words; none inside brackets or before punctuation."""
-    s = " ".join(s.split())
-    for punct in ",.;:)]":
-        s = s.replace(" " + punct, punct)
+    s = _SPACE_BEFORE_PUNCT.sub("", " ".join(s.split()))
     return s.replace("( ", "(").replace("[ ", "[")
 
 
@@ -117,65 +172,105 @@ _MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct n
 _SEASONS = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}
 
 
+def _small_number(text: Optional[str]) -> Optional[int]:
+    """A one- or two-digit ASCII number (a month or a day), else None."""
+    t = (text or "").strip()
+    return int(t) if 0 < len(t) <= 2 and t.isascii() and t.isdigit() else None
+
+
 def _month(text: Optional[str]) -> Optional[int]:
     if not text:
         return None
     t = text.strip().lower()
     if t.isdigit():
-        return int(t) if 1 <= int(t) <= 12 else None
-    t = re.split(r"[-/–\s]", t)[0]
+        n = _small_number(t)
+        return n if n and n <= 12 else None
+    t = re.split(r"[-/–\s]", t, maxsplit=1)[0]
     return _MONTHS.get(t[:3]) or _SEASONS.get(t)
 
 
 def _date(pub: etree._Element) -> Optional[str]:
     year = (pub.findtext("year") or "").strip()[:4]
-    if not re.fullmatch(r"\d{4}", year):
+    if not re.fullmatch(r"[0-9]{4}", year):
         return None
     month = _month(pub.findtext("month")) or _month(pub.findtext("season"))
-    day = (pub.findtext("day") or "").strip()
     if not month:
         return year
-    if day.isdigit() and 1 <= int(day) <= 31:
-        return f"{year}-{month:02d}-{int(day):02d}"
-    return f"{year}-{month:02d}"
+    day = _small_number(pub.findtext("day"))
+    try:
+        return datetime.date(int(year), month, day).isoformat() if day else f"{year}-{month:02d}"
+    except ValueError:  # a day that does not exist in that month (or year 0000)
+        return f"{year}-{month:02d}"
+
+
+# Both vocabularies: NLM/JATS 1.0 `pub-type` and JATS 1.1+ `date-type` + `publication-format`.
+_PUBLICATION = ("pub", "publication")
 
 
 def _date_rank(pub: etree._Element) -> int:
-    kind = (pub.get("pub-type") or pub.get("date-type") or "").lower()
-    fmt = (pub.get("publication-format") or "").lower()
-    if kind == "epub" or (kind == "pub" and fmt == "electronic"):
+    """0 electronic publication, 1 any other publication (print), 2 collection, 3 untyped,
+    4 anything else (pmc-release, preprint, corrected...)."""
+    pub_type = (pub.get("pub-type") or "").strip().lower()
+    date_type = (pub.get("date-type") or "").strip().lower()
+    electronic = (pub.get("publication-format") or "").strip().lower() == "electronic"
+    if pub_type == "epub" or (date_type in _PUBLICATION and electronic):
         return 0
-    if kind in ("ppub", "epub-ppub") or (kind == "pub" and fmt == "print"):
+    if pub_type in ("ppub", "epub-ppub") or date_type in _PUBLICATION:
         return 1
-    if kind == "collection":
+    if pub_type == "collection" or date_type == "collection":
         return 2
-    if not kind:
-        return 3
-    return 4  # pmc-release, received...
+    return 3 if not pub_type and not date_type else 4
 
 
 def publication_date(meta: etree._Element) -> Optional[str]:
-    """ISO date: epub first, then ppub, collection, an untyped date, anything else."""
+    """ISO date of the first dated <pub-date> by rank: electronic publication, print publication,
+    collection, an untyped date, anything else."""
     dates = sorted(meta.findall("pub-date"), key=_date_rank)
     return next((d for d in map(_date, dates) if d), None)
 
 
+# Ids name files, keys and links downstream: anything not of its id's form is treated as absent.
+_PMCID = re.compile(r"(?:PMC)?([0-9]{1,12})", re.I)
+_PMID = re.compile(r"[0-9]{1,12}")
+_DOI = re.compile(r"10\.[0-9]+(?:\.[0-9]+)*/\S+")
+_PMCID_TYPES = ("pmcid", "pmc", "pmcaid")  # in order of preference
+
+
+def valid_pmcid(value: Optional[str]) -> Optional[str]:
+    """``PMC`` + digits from ``PMC123``, ``pmc123`` or ``123``; None for anything else."""
+    m = _PMCID.fullmatch((value or "").strip())
+    return f"PMC{m.group(1)}" if m else None
+
+
+def valid_pmid(value: Optional[str]) -> Optional[str]:
+    """A PubMed id (digits only), or None."""
+    v = (value or "").strip()
+    return v if _PMID.fullmatch(v) else None
+
+
+def valid_doi(value: Optional[str]) -> Optional[str]:
+    """A DOI (``10.<digits>/<suffix>``, no whitespace or control characters), or None."""
+    v = (value or "").strip()
+    return v if _DOI.fullmatch(v) and v.isprintable() else None
+
+
+_ID_FORMS = {"pmid": valid_pmid, "doi": valid_doi, **{kind: valid_pmcid for kind in _PMCID_TYPES}}
+
+
 def _ids(meta: etree._Element) -> dict[str, str]:
+    """The first valid value of each known <article-id> type, normalised."""
     ids: dict[str, str] = {}
     for el in meta.findall("article-id"):
-        kind, value = (el.get("pub-id-type") or "").lower(), (el.text or "").strip()
+        kind = (el.get("pub-id-type") or "").lower()
+        form = _ID_FORMS.get(kind)
+        value = form(el.text) if form and kind not in ids else None
         if value:
-            ids.setdefault(kind, value)
+            ids[kind] = value
     return ids
 
 
 def _pmcid(ids: dict[str, str]) -> Optional[str]:
-    for kind in ("pmcid", "pmc", "pmcaid"):
-        v = ids.get(kind)
-        if v:
-            v = v.upper()
-            return v if v.startswith("PMC") else f"PMC{v}"
-    return None
+    return next((ids[kind] for kind in _PMCID_TYPES if kind in ids), None)
 
 
 def _licenses(meta: etree._Element) -> list[LicenseStatement]:
@@ -216,15 +311,14 @@ def _references(article: etree._Element) -> list[Reference]:
     refs = []
     back = article.find("back")  # sub-articles have their own <back>
     for ref in back.iter("ref") if back is not None else ():
-        pmid = doi = None
+        ref_ids: dict[str, str] = {}
         for pid in ref.iter("pub-id"):
-            kind, value = pid.get("pub-id-type"), (pid.text or "").strip()
-            if kind == "pmid" and value and not pmid:
-                pmid = value
-            elif kind == "doi" and value and not doi:
-                doi = value
+            kind = pid.get("pub-id-type")
+            value = _ID_FORMS[kind](pid.text) if kind in ("pmid", "doi") and kind not in ref_ids else None
+            if value:
+                ref_ids[kind] = value
         citation = next((c for c in ref if c.tag in _CITATIONS), ref)
-        refs.append(Reference(ref.get("id"), text_of(citation), pmid, doi))
+        refs.append(Reference(ref.get("id"), text_of(citation), ref_ids.get("pmid"), ref_ids.get("doi")))
     return refs
 
 
@@ -240,12 +334,16 @@ def _abstract(meta: etree._Element) -> Optional[str]:
 _FLOATS = ("fig", "fig-group", "table-wrap", "table-wrap-group", "supplementary-material")
 
 
+# One location path, not a union: libxml2 merges union node-sets in quadratic time.
+_TEXT_BLOCKS = etree.XPath(".//*[self::p or self::title][not(ancestor::p)]")
+
+
 def body_text(article: etree._Element) -> str:
     """Section titles and paragraphs of the main body, one per block; call after floats are stripped."""
     body = article.find("body")
     if body is None:
         return ""
-    blocks = (text_of(el) for el in body.xpath(".//p[not(ancestor::p)] | .//title[not(ancestor::p)]"))
+    blocks = (text_of(el) for el in _TEXT_BLOCKS(body))
     return "\n\n".join(b for b in blocks if b)
 
 
@@ -297,69 +395,135 @@ def _nested_in_inner_fig(g: etree._Element, fig: etree._Element) -> bool:
     return any(a.tag == "fig" for a in _ancestors(g, fig))
 
 
-def _figure_number(label: Optional[str]) -> Optional[int]:
-    m = re.search(r"(\d+)\s*$", label or "")
-    return int(m.group(1)) if m else None
-
-
+# A range of figures is expanded over at most this many existing figures: real ranges span a
+# handful, and each expanded figure gets the citing paragraph, so an unbounded one multiplies output.
+_MAX_RANGE_FIGURES = 100
 _RANGE_DASH = re.compile(r"^\s*(?:[-–—‐‑]|to|through)\s*$", re.I)
-_RANGE_IN_TEXT = re.compile(r"(\d+)\s*[A-Za-z]?\s*[-–—‐‑]\s*(\d+)")
+# "2-4", "2A–4", "S1-S3" inside one xref's (squashed) text; numbers of at most 9 digits.
+_RANGE_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{1,9}) ?[A-Za-z]? ?[-–—‐‑] ?[A-Za-z]? ?([0-9]{1,9})(?![0-9])")
+_LABEL_NUMBER = re.compile(r"(?<![0-9])[0-9]{1,9}(?![0-9])")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
-def _cited_ids(p: etree._Element, alias: dict[str, list[str]], order: dict[str, int], numbers: dict[int, str]) -> list[str]:
-    """Figure ids that paragraph ``p`` cites: each rid, plus every figure inside a cited range."""
-    xrefs = [x for x in p.iter("xref") if x.get("ref-type") == "fig"]
-    cited: list[str] = []
-    for i, x in enumerate(xrefs):
-        ids = [fid for rid in (x.get("rid") or "").split() for fid in alias.get(rid, [])]
-        cited.extend(ids)
-        text = text_of(x)
-        m = _RANGE_IN_TEXT.search(text)
-        if m:  # one xref whose text spans a range, e.g. "Figs 2-4"
-            lo, hi = sorted((int(m.group(1)), int(m.group(2))))
-            cited.extend(numbers[n] for n in range(lo, hi + 1) if n in numbers)
-        nxt = xrefs[i + 1] if i + 1 < len(xrefs) else None
-        if ids and nxt is not None and x.getnext() is nxt and _RANGE_DASH.match(x.tail or ""):
-            end = [fid for rid in (nxt.get("rid") or "").split() for fid in alias.get(rid, [])]
-            if end:  # <xref>2</xref>–<xref>4</xref>: 3 is cited too
-                lo, hi = order[ids[0]], order[end[-1]]
-                cited.extend(fid for fid, pos in order.items() if lo < pos < hi)
-    return cited
+def _numbering(label: Optional[str]) -> Optional[tuple[str, int]]:
+    """A label's series and number, from its last number: ``("figure#", 2)`` for "Figure 2" and
+    "Figure 2B", ``("figure1figuresupplement#", 3)`` for "Figure 1—figure supplement 3",
+    ``("figures#", 4)`` for "Figure S4"; None when the label has no number."""
+    last = None
+    for last in _LABEL_NUMBER.finditer(label or ""):
+        pass
+    if last is None:
+        return None
+    prefix = _NOT_WORD.sub("", label[:last.start()].lower())
+    suffix = _NOT_WORD.sub("", label[last.end():].lower())
+    if len(suffix) == 1 and suffix.isalpha():  # a panel letter: "Figure 5A" is part of figure 5
+        suffix = ""
+    return f"{prefix}#{suffix}", int(last.group())
+
+
+class _Citations:
+    """Resolves figure xrefs: rids to figure ids, and ranges to the figures of one numbered series
+    (same label kind: "Figure N", "Figure S N", "Figure 1—figure supplement N"...) whose numbers
+    lie between the ends, so a range never reaches a figure of another kind nor one that is absent."""
+
+    def __init__(self, figures: list[Figure], alias: dict[str, list[str]]):
+        self.alias = alias
+        self.numbering: dict[str, tuple[str, int]] = {}
+        series: dict[str, list[tuple[int, int, str]]] = {}
+        for position, figure in enumerate(figures):
+            numbering = _numbering(figure.label)
+            if numbering:
+                self.numbering[figure.figure_id] = numbering
+                series.setdefault(numbering[0], []).append((numbering[1], position, figure.figure_id))
+        self.series = {kind: sorted(members) for kind, members in series.items()}
+        self.numbers = {kind: [number for number, _, _ in members] for kind, members in self.series.items()}
+
+    def ids(self, xref: etree._Element) -> list[str]:
+        return [fid for rid in (xref.get("rid") or "").split() for fid in self.alias.get(rid, ())]
+
+    def span(self, kind: str, first: int, last: int) -> list[str]:
+        """The figures of series ``kind`` numbered ``first`` to ``last``, by bisection: the cost
+        follows the figures found, never the numbers written. A reversed pair ("Figs. 4 to 2") is
+        a comparison, not a range."""
+        numbers = self.numbers.get(kind, [])
+        start, end = bisect.bisect_left(numbers, first), bisect.bisect_right(numbers, last)
+        if first > last or end - start > _MAX_RANGE_FIGURES:
+            return []
+        return [fid for _, _, fid in self.series[kind][start:end]]
+
+    def text_range(self, ids: list[str], text: str) -> list[str]:
+        """The figures of a range written inside one xref ("Figs 2-4"). The range must start at a
+        cited figure's number, so a label such as "Figure 1-2A" (extended data 2 of figure 1) is
+        not read as figures 1 to 2; only the first such range counts."""
+        starts = {self.numbering[fid] for fid in ids if fid in self.numbering}
+        for m in _RANGE_IN_TEXT.finditer(text):
+            first = int(m.group(1))
+            kind = next((kind for kind, number in starts if number == first), None)
+            if kind is not None:
+                return self.span(kind, first, int(m.group(2)))
+        return []
+
+    def between(self, first_id: str, last_id: str) -> list[str]:
+        """The figures from one cited figure to another, when both are of one numbered series."""
+        first, last = self.numbering.get(first_id), self.numbering.get(last_id)
+        if first is None or last is None or first[0] != last[0]:
+            return []
+        return self.span(first[0], first[1], last[1])
+
+    def cited_by(self, p: etree._Element) -> list[str]:
+        """Figure ids that paragraph ``p`` cites: each rid, plus every figure inside a cited range."""
+        xrefs = [x for x in p.iter("xref") if x.get("ref-type") == "fig"]
+        cited: list[str] = []
+        for i, x in enumerate(xrefs):
+            ids = self.ids(x)
+            cited.extend(ids)
+            if ids:
+                cited.extend(self.text_range(ids, text_of(x)))
+            nxt = xrefs[i + 1] if i + 1 < len(xrefs) else None
+            if ids and nxt is not None and x.getnext() is nxt and _RANGE_DASH.match(x.tail or ""):
+                end = self.ids(nxt)
+                if end:  # <xref>2</xref>–<xref>4</xref>: 3 is cited too
+                    cited.extend(self.between(ids[0], end[-1]))
+        return cited
 
 
 def _figures(article: etree._Element) -> tuple[list[Figure], dict[str, list[str]]]:
     """Every <fig> with label, caption and graphics, and a map from each citable id
-    (fig, fig-group, graphic) to the figure ids it stands for."""
+    (fig, fig-group, graphic) to the figure ids it stands for. Figure ids are keys downstream, so
+    they are unique: a repeated or clashing id gets the figure's position appended."""
     figures: list[Figure] = []
     alias: dict[str, list[str]] = {}
+    id_of: dict[etree._Element, str] = {}
+    taken: set[str] = set()
     for n, fig in enumerate(article.iter("fig"), 1):
-        fid = fig.get("id") or f"fig-{n}"
+        xml_id = fig.get("id") or f"fig-{n}"
+        fid = xml_id
+        while fid in taken:
+            fid = f"{fid}-{n}"
+        taken.add(fid)
+        id_of[fig] = fid
         figures.append(Figure(fid, _clean(text_of(fig.find("label"))), _caption(fig), _graphics(fig)))
-        alias.setdefault(fid, []).append(fid)
+        alias.setdefault(xml_id, []).append(fid)
         for g in fig.iter("graphic"):
             if g.get("id"):
                 alias.setdefault(g.get("id"), []).append(fid)
     for group in article.iter("fig-group"):
         if group.get("id"):
-            alias[group.get("id")] = [f.get("id") for f in group.iter("fig") if f.get("id")]
+            alias[group.get("id")] = [id_of[f] for f in group.iter("fig")]
     return figures, alias
 
 
 def _add_contexts(article: etree._Element, figures: list[Figure], alias: dict[str, list[str]]) -> None:
-    """Attach to each figure the paragraphs citing it (call once floats are stripped)."""
-    order = {f.figure_id: i for i, f in enumerate(figures)}
-    numbers: dict[int, str] = {}
-    for f in figures:
-        num = _figure_number(f.label)
-        if num is not None:
-            numbers.setdefault(num, f.figure_id)
-    by_id = {f.figure_id: f for f in figures}
+    """Attach to each figure the paragraphs citing it, each once (call once floats are stripped)."""
+    citations = _Citations(figures, alias)
+    contexts: dict[str, dict[str, None]] = {f.figure_id: {} for f in figures}  # ordered sets
     for p in _citing_paragraphs(article):
         text = text_of(p)
-        for fid in dict.fromkeys(_cited_ids(p, alias, order, numbers)):
-            fig = by_id.get(fid)
-            if fig is not None and text and text not in fig.contexts:
-                fig.contexts.append(text)
+        if text:
+            for fid in citations.cited_by(p):
+                contexts[fid].setdefault(text)
+    for f in figures:
+        f.contexts = list(contexts[f.figure_id])
 
 
 def _citing_paragraphs(article: etree._Element) -> Iterable[etree._Element]:

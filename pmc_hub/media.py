@@ -10,6 +10,7 @@ from typing import Iterable, Optional
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .errors import DataError
 from .models import FigureImage, Graphic
 
 # Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
@@ -19,7 +20,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
 
 
-class MediaError(ValueError):
+class MediaError(DataError, ValueError):
     """An image that cannot be used; ``reason`` is a short report category."""
 
     def __init__(self, reason: str, detail: str):
@@ -27,24 +28,38 @@ class MediaError(ValueError):
         super().__init__(f"{reason}: {detail}")
 
 
-def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
-    """The package file a graphic names: exact name, else the name plus an image extension.
+class MediaIndex:
+    """The files of one package, indexed once by lower-cased name and base name, so resolving a
+    graphic costs a few dictionary look-ups whatever the package holds (bulk packages: 50,000
+    members)."""
 
-    PMC hrefs usually lack the extension (``pone.0046493.g001`` is ``pone.0046493.g001.jpg``).
-    """
-    by_lower = {n.lower(): n for n in names}
-    by_base = {posixpath.basename(n).lower(): n for n in by_lower.values()}
-    candidates = []
-    for href in (graphic.href, *graphic.alternates):
-        base = posixpath.basename(href.replace("\\", "/")).lower()
-        for key in (href.lower(), base):
-            for name in (key, *(key + ext for ext in IMAGE_EXTENSIONS)):
-                found = by_lower.get(name) or by_base.get(posixpath.basename(name))
-                if found and found not in candidates:
-                    candidates.append(found)
-    if not candidates:
-        return None
-    return min(candidates, key=lambda n: _PREFERENCE.get(posixpath.splitext(n)[1].lower(), 6))
+    def __init__(self, names: Iterable[str]):
+        self.by_lower = {}
+        self.by_base = {}
+        for name in names:
+            self.by_lower.setdefault(name.lower(), name)
+            self.by_base.setdefault(posixpath.basename(name).lower(), name)
+
+    def resolve(self, graphic: Graphic) -> Optional[str]:
+        """The file a graphic names: exact name, else the name plus an image extension; among
+        `<alternatives>` the richer format wins. PMC hrefs usually lack the extension
+        (``pone.0046493.g001`` is ``pone.0046493.g001.jpg``)."""
+        candidates = []
+        for href in (graphic.href, *graphic.alternates):
+            base = posixpath.basename(href.replace("\\", "/")).lower()
+            for key in (href.lower(), base):
+                for name in (key, *(key + ext for ext in IMAGE_EXTENSIONS)):
+                    found = self.by_lower.get(name) or self.by_base.get(posixpath.basename(name))
+                    if found and found not in candidates:
+                        candidates.append(found)
+        if not candidates:
+            return None
+        return min(candidates, key=lambda n: _PREFERENCE.get(posixpath.splitext(n)[1].lower(), 6))
+
+
+def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
+    """`MediaIndex.resolve` for a one-off look-up."""
+    return MediaIndex(names).resolve(graphic)
 
 
 def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
@@ -77,6 +92,20 @@ def _dct_matrix(n: int) -> np.ndarray:
 _DCT32 = _dct_matrix(32)
 
 
+_WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _grey8(im: Image.Image) -> Image.Image:
+    """16/32-bit and float images (microscopy, scans) stretched to 8-bit grey: Pillow's own
+    conversion clips at 255, which turns most 16-bit images white."""
+    arr = np.asarray(im, dtype=np.float32)
+    step = max(1, min(arr.shape[:2]) // 256)  # subsample first: the hash needs little
+    arr = arr[::step, ::step]
+    lo, hi = float(arr.min()), float(arr.max())
+    scaled = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+    return Image.fromarray(scaled.astype(np.uint8), "L")
+
+
 def phash(im: Image.Image) -> str:
     """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits.
 
@@ -84,7 +113,9 @@ def phash(im: Image.Image) -> str:
     """
     if im.format == "JPEG":
         im.draft("L", (128, 128))
-    if im.mode in ("1", "P", "I;16", "I;16B", "I;16L", "La", "LAB"):
+    if im.mode in _WIDE_MODES:
+        im = _grey8(im)
+    elif im.mode in ("1", "P", "La", "LAB"):
         im = im.convert("L")  # modes Pillow cannot box-reduce
     factor = min(im.size) // 128
     if factor > 1:  # box-reduce large images before any per-pixel work (PNG/TIFF have no draft)

@@ -1,62 +1,158 @@
 """Merge the output folders of several `--shard I/N` builds into one Hub-ready folder."""
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .build import SPLIT, write_shards
-from .report import REPORT_FILE, BuildReport
-from .writers import ShardLayout
+from .config import ShardLayout
+from .dedup import DuplicateIndex, keep_first
+from .errors import DataError
+from .finish import publish_folder, release_record
+from .index import ReleaseIndex
+from .models import Skip
+from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release, locked,
+                     read_manifest, schema_of)
+from .ownership import claim, discard
+from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
+from .state import BuildState
+from .writers import ShardSet, read_tables
 
 
-class MergeError(ValueError):
+class MergeError(DataError, ValueError):
     """Folders that cannot be merged (not finished builds, the same article twice...)."""
 
 
-def _report(folder: Path) -> dict:
-    path = folder / REPORT_FILE
-    if not path.is_file():
-        raise MergeError(f"{folder}: no {REPORT_FILE}; is it a finished pmc-hub build?")
-    return json.loads(path.read_text(encoding="utf-8"))
+def _finished(folder: Path) -> tuple[Manifest, BuildReport]:
+    manifest = read_manifest(folder)
+    if manifest is None or not manifest.complete or not (folder / REPORT_FILE).is_file():
+        raise MergeError(f"{folder}: not a finished pmc-hub build (no complete manifest); build it first")
+    return manifest, BuildReport.read(folder)
 
 
 def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = ShardLayout(), write_card: bool = True,
-                 dedup_distance: Optional[int] = 6) -> BuildReport:
+                 dedup_distance: Optional[int] = 6, release: Optional[str] = None) -> BuildReport:
     """Concatenate the builds' shards config by config (in the folders' order) and sum their reports.
 
     Each build removed its own duplicate images; with ``dedup_distance`` the merge also removes
     copies across builds (the first folder's copy is kept). None: keep them."""
+    folders = [Path(f) for f in folders]
     out_dir = Path(out_dir)
-    if any(Path(f).resolve() == out_dir.resolve() for f in folders):
+    if any(f.resolve() == out_dir.resolve() for f in folders):
         raise MergeError("the merged folder must not be one of the inputs")
-    reports = [_report(Path(f)) for f in folders]
-    merged = BuildReport(options={"merged_from": [str(f) for f in folders], "shards": [r["options"].get("shard") for r in reports]},
-                         license_table_version=reports[0]["license_table_version"], pmc_hub_version=reports[0]["pmc_hub_version"])
+    inputs = [_finished(f) for f in folders]
+    release = check_release(release or inputs[0][0].releases[-1])
+    merged = _sum_reports([r for _, r in inputs], folders)
+    _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with locked(out_dir, "merge"):
+        state = BuildState(out_dir)
+        previous = read_manifest(out_dir)
+        claim(out_dir, previous, state, resuming=False)
+        discard(out_dir, previous, state)
+        files, placed, dropped = _write(folders, [m for m, _ in inputs], out_dir, release, layout,
+                                        DuplicateIndex(dedup_distance) if dedup_distance is not None else None, merged)
+        _merged_index(folders, placed, dropped, release, merged).write(out_dir)
+        publish_folder(out_dir, merged, files, [release], {release: release_record(release, files, merged.articles_written)},
+                       write_card=write_card)
+    return merged
+
+
+def _sum_reports(reports: list[BuildReport], folders: list[Path]) -> BuildReport:
+    merged = BuildReport(options={"merged_from": [str(f) for f in folders], "shards": [r.options.get("shard") for r in reports]},
+                         license_table_version=reports[0].license_table_version, pmc_hub_version=reports[0].pmc_hub_version)
     for r in reports:
-        for key in ("articles_in", "articles_written", "figures_in", "images_in", "images_written"):
-            setattr(merged, key, getattr(merged, key) + r[key])
-        merged.skipped.extend(r["skipped"])
-        for reason, n in r["skip_counts"].items():
+        for key in ("articles_in", "articles_written", "figures_in", "images_in", "images_written", "elapsed_seconds"):
+            setattr(merged, key, getattr(merged, key) + getattr(r, key))
+        merged.skipped.extend(r.skipped)
+        for reason, n in r.skip_counts.items():
             merged.skip_counts[reason] = merged.skip_counts.get(reason, 0) + n
-        for category, n in r["licenses"].items():
+        for category, n in r.licenses.items():
             merged.licenses[category] = merged.licenses.get(category, 0) + n
-        for category, codes in r["license_codes"].items():
+        for category, codes in r.license_codes.items():
             for code, n in codes.items():
                 merged.license_codes.setdefault(category, {})[code] = merged.license_codes.get(category, {}).get(code, 0) + n
-        merged.elapsed_seconds += r["elapsed_seconds"]
-    _check_unique_articles([Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get("articles", [])])
-    configs = {c for r in reports for c in r["configs"]}
-    files = {c: [Path(f) / rel for f, r in zip(folders, reports) for rel in r["files"].get(c, [])] for c in configs}
-    rows = {c: sum(r["configs"].get(c, {}).get(SPLIT, 0) for r in reports) for c in configs}
-    write_shards(out_dir, files, rows, layout, dedup_distance, merged)
-    merged.write(out_dir)
-    if write_card and merged.configs:
-        from .cards import write_card as write
+    return merged
 
-        write(out_dir, json.loads(merged.to_json()))
+
+def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: str, layout: ShardLayout,
+           index: Optional[DuplicateIndex], report: BuildReport) -> tuple[dict[str, OwnedFile], dict[str, dict[str, str]], set[str]]:
+    """Write the merged shards; returns them, where each article's rows went (article id ->
+    config -> shard) and the image keys dropped as duplicates across the builds."""
+    shards = ShardSet(out, release, layout, {}, schema_of)
+    written: dict[str, OwnedFile] = {}
+    placed: dict[str, dict[str, str]] = {}
+    pending: set[str] = set()
+    dropped: set[str] = set()
+
+    def close(config: str) -> None:
+        w = shards.close_config(config)
+        if w is not None:
+            written[w.path] = w.owned()
+            for article in pending:
+                placed.setdefault(article, {})[config] = w.path
+        pending.clear()
+
+    configs = sorted({c for m in manifests for c in m.configs()},
+                     key=lambda c: (c in SUBFIGURE_CONFIGS, c not in FIGURE_CONFIGS, c))  # parents first
+    for config in configs:
+        for table in _tables(folders, manifests, config, layout):
+            if config in FIGURE_CONFIGS and index is not None:
+                table = _dedup(index, table, dropped, report)
+            elif config in SUBFIGURE_CONFIGS and dropped:
+                keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
+                table = table.filter(pa.array(keep, pa.bool_()))
+            shards.add(config, table)
+            pending.update(table.column("article_accession_id").to_pylist())
+            if shards.files[config].bytes >= layout.shard_bytes:
+                close(config)
+        close(config)
+    return written, placed, dropped
+
+
+def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout: ShardLayout) -> Iterator[pa.Table]:
+    for folder, manifest in zip(folders, manifests):
+        for split in manifest.configs().get(config, []):
+            if split != SPLIT:
+                raise MergeError(f"{folder}: config {config!r} has a {split!r} split; merge builds before carving a benchmark")
+            for path in manifest.shards(config, split):
+                yield from read_tables(folder / path, layout.row_group_rows)
+
+
+def _dedup(index: DuplicateIndex, table: pa.Table, dropped: set[str], report: BuildReport) -> pa.Table:
+    cols = [table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash")]
+    mask, found = keep_first(index, zip(*cols))
+    for dup in found:
+        dropped.add(dup.key)
+        article, figure = dup.key.split("/")[:2]
+        skip = Skip(article, DUPLICATE_IMAGE, f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)", figure)
+        report.skipped.append(skip.__dict__)
+        report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
+        report.images_written -= 1
+    return table.filter(pa.array(mask, pa.bool_())) if found else table
+
+
+def _merged_index(folders: list[Path], placed: dict[str, dict[str, str]], dropped: set[str], release: str,
+                  report: BuildReport) -> ReleaseIndex:
+    """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
+    take monthly updates; the images dropped as duplicates across the builds are no longer kept."""
+    merged = ReleaseIndex()
+    skips = {}
+    for s in report.skipped:
+        if s["reason"] == DUPLICATE_IMAGE:
+            skips.setdefault(s["article"], []).append(s)
+    for folder in folders:
+        index = ReleaseIndex.read(folder)
+        merged.config = merged.config or replace(index.config, shard=None, release=release)
+        for key, entry in index.articles.items():
+            entry.files = placed.get(entry.article_id, {})
+            entry.release = release
+            entry.summary = {**entry.summary, "skips": [*entry.summary.get("skips", []), *skips.get(entry.article_id, [])],
+                             "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in entry.images]}
+            merged.articles[key] = entry
     return merged
 
 

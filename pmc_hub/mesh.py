@@ -13,12 +13,12 @@ for, or does not know, gets None: an empty list is never made up.
 from __future__ import annotations
 
 import gzip
+import http.client
 import io
 import logging
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Iterator, Optional, Protocol, Union
 
 from lxml import etree
 
-from .pmc_cloud import USER_AGENT, CloudError, RetryPolicy, TransientError, http_open, with_retries
+from .errors import DataError, UsageError
+from .remote import RemoteError, RetryPolicy, TransientError, build_request, open_url, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,12 @@ MAX_BATCH = 200  # PMIDs per efetch request
 STYLES = ("descriptor", "qualified")
 
 
-class MeshError(Exception):
+class MeshError(DataError):
     """PubMed data could not be read or fetched; the message names the file or request."""
+
+
+class MeshFilesMissing(UsageError, MeshError):
+    """PubMed XML files named on the command line do not exist (a usage error: exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,7 @@ class PubmedFiles:
         self.paths = [Path(p) for p in paths]
         missing = [str(p) for p in self.paths if not p.is_file()]
         if missing:
-            raise MeshError(f"PubMed XML file(s) not found: {', '.join(missing)}")
+            raise MeshFilesMissing(f"PubMed XML file(s) not found: {', '.join(missing)}; check the --mesh-xml paths")
         self.wanted = {normalize_pmid(p) for p in pmids} if pmids is not None else None
         self._index: Optional[dict[str, PubmedMesh]] = None
 
@@ -213,6 +218,7 @@ class Efetch:
 
     NCBI allows 3 requests/s without an API key and 10 with one; ``rate`` overrides. ``base_url``
     points tests (or a mirror) elsewhere. Batches go as POST forms, as NCBI advises for long ID lists.
+    Redirects are followed only within the host of ``base_url`` (see `pmc_hub.remote`).
     """
 
     def __init__(self, base_url: str = EFETCH_URL, api_key: Optional[str] = None, email: Optional[str] = None,
@@ -236,12 +242,11 @@ class Efetch:
     def _request(self, batch: list[str]) -> bytes:
         self.limiter.wait()
         self.requests += 1
-        req = urllib.request.Request(self.base_url, data=self._form(batch), method="POST",
-                                     headers={"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"})
-        with http_open(req, self.timeout) as resp:
+        req = build_request(self.base_url, self._form(batch), {"Content-Type": "application/x-www-form-urlencoded"})
+        with open_url(req, self.timeout) as resp:
             try:
                 return resp.read()
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 raise TransientError(f"efetch: response cut short: {exc}") from None
 
     def fetch(self, pmids: list[str]) -> dict[str, PubmedMesh]:
@@ -251,7 +256,7 @@ class Efetch:
             batch = pmids[start:start + self.batch_size]
             try:
                 body = with_retries(lambda: self._request(batch), self.retry, f"efetch PMIDs {batch[0]}..{batch[-1]}")
-            except CloudError as exc:
+            except RemoteError as exc:
                 raise MeshError(str(exc)) from None
             for rec in parse_pubmed(body):
                 if rec.pmid in wanted and not rec.deleted:

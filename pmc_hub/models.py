@@ -1,7 +1,8 @@
 """The typed objects that move between pipeline stages.
 
 source -> ArticlePackage -> jats.parse -> Article -> media.inspect -> FigureImage
--> records.figure_rows -> dict rows (the schema in schemas/figure.schema.json).
+-> records.figure_rows -> dict rows (the schema in schemas/figure.schema.json), gathered with
+every skip in one `ArticleResult` per package by the per-article stage (`pmc_hub.stage`).
 """
 from __future__ import annotations
 
@@ -116,3 +117,41 @@ class FigureImage:
     height: int
     sha256: str
     phash: str  # 64-bit perceptual hash as 16 hex digits
+
+
+@dataclass
+class Skip:
+    """Something that went in and was not written, with the reason (one of `pmc_hub.report`'s)."""
+
+    article: str
+    reason: str
+    detail: str = ""
+    figure: Optional[str] = None
+
+    def __str__(self) -> str:
+        where = f"{self.article}/{self.figure}" if self.figure else self.article
+        return f"{where}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class ArticleResult:
+    """What the per-article stage made of one package: rows per kind plus every skip."""
+
+    origin: str
+    article_id: str
+    figure_rows: list[dict] = field(default_factory=list)
+    subfigure_rows: list[dict] = field(default_factory=list)
+    article_row: Optional[dict] = None
+    skips: list[Skip] = field(default_factory=list)
+    figures_in: int = 0
+    images_in: int = 0
+    license_category: Optional[str] = None
+    license_code: Optional[str] = None
+    version: Optional[str] = None  # the package's id and XML hash, for incremental updates
+    tables: dict = field(default_factory=dict)  # config -> pyarrow.Table: the rows once converted for writing
+    spooled: dict = field(default_factory=dict)  # config -> Arrow file a worker left them in (pmc_hub.spool)
+
+    @property
+    def written(self) -> bool:
+        """Whether the article has its row (it is written unless the build finds it a duplicate)."""
+        return self.article_row is not None or "articles" in self.tables or "articles" in self.spooled

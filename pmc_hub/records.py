@@ -1,10 +1,12 @@
 """`Article` + `FigureImage` -> rows of the figure and article schemas (plain dicts)."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from . import jats
 from .licenses import LicenseDecision, classify
+from .text import clean_text
 from .models import Article, ArticlePackage, Figure, FigureImage
 
 LABEL_FIELDS = (
@@ -13,14 +15,31 @@ LABEL_FIELDS = (
 )
 
 
+_PACKAGE_PMCID = re.compile(r"(PMC\d{1,12})(?:\.\d+)?", re.I)
+
+
+def package_pmcid(package_id: str) -> Optional[str]:
+    """The PMC id of a package PMC named (``PMC123`` for ``PMC123.2`` or ``PMC123``), else None."""
+    m = _PACKAGE_PMCID.fullmatch(package_id or "")
+    return m.group(1).upper() if m else None
+
+
 def accession_id(article: Article, package: ArticlePackage) -> str:
-    """PMCID when the article has one, else the package's own id."""
-    return article.pmcid or (package.metadata.get("pmcid") if package.metadata else None) or package.package_id
+    """The article's id. A package named by PMC (``PMC123.2/``, ``PMC123.tar.gz``) is that
+    article whatever its files claim, so a metadata record naming another article cannot take its
+    place; then the JATS PMCID, a well-formed metadata PMCID, and last the package's own name."""
+    named = package_pmcid(package.package_id)
+    if named:
+        return named
+    return article.pmcid or _metadata_id(package, "pmcid", jats.valid_pmcid) or clean_text(package.package_id)
 
 
 def license_of(article: Article, package: ArticlePackage) -> LicenseDecision:
-    """All the article's license signals, plus PMC Cloud's `license_code`; most restrictive wins."""
+    """All the article's license signals, plus PMC Cloud's `license_code`; most restrictive wins
+    (a `license_code` that is not text counts as an unknown license: `other`)."""
     code = package.metadata.get("license_code") if package.metadata else None
+    if code is not None and not isinstance(code, str):
+        code = "(not a license code)"
     statements = [(s.license_type, s.url, s.text) for s in article.licenses]
     return classify(code=code, extra=statements)
 
@@ -30,8 +49,8 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     refs = article.references
     return {
         "article_accession_id": accession_id(article, package),
-        "article_pmid": article.pmid or _str(package.metadata.get("pmid")),
-        "article_doi": article.doi or _str(package.metadata.get("doi")),
+        "article_pmid": article.pmid or _metadata_id(package, "pmid", jats.valid_pmid),
+        "article_doi": article.doi or _metadata_id(package, "doi", jats.valid_doi),
         "article_title": article.title,
         "article_journal": article.journal,
         "article_date": article.date,
@@ -49,16 +68,22 @@ def article_fields(article: Article, package: ArticlePackage, lic: LicenseDecisi
     }
 
 
-def _str(value) -> Optional[str]:
-    return str(value) if value not in (None, "") else None
+def _metadata_id(package: ArticlePackage, field: str, valid) -> Optional[str]:
+    """An id from the package's metadata JSON (untrusted), only when it is well formed (the same
+    rules as the JATS ids); an int PMID counts, junk does not."""
+    value = (package.metadata or {}).get(field)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return valid(clean_text(str(value)))
 
 
 def figure_row(shared: dict, article: Article, figure: Figure, image: FigureImage) -> dict:
+    file_name = clean_text(image.file_name)
     row = {
-        "image": {"bytes": image.data, "path": image.file_name},
+        "image": {"bytes": image.data, "path": file_name},
         "caption": figure.caption,
-        "image_key": f"{shared['article_accession_id']}/{figure.figure_id}/{image.file_name}",
-        "image_file_name": image.file_name,
+        "image_key": f"{shared['article_accession_id']}/{figure.figure_id}/{file_name}",
+        "image_file_name": file_name,
         "image_hash": image.sha256,
         "image_phash": image.phash,
         "image_format": image.format,

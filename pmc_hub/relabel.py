@@ -6,22 +6,21 @@ fill in; `apply` rewrites the figure shards with cluster ids and the maintainer'
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import yaml
 
-from . import licenses
 from .labels import ClusterLabeler, cluster_label_template, fit_clusters, load_cluster_labels
-from .report import BuildReport
+from .output import FIGURE_CONFIGS, shard_files
+from .rewrite import rewrite_shards
 from .schema import validate
-from .writers import ShardLayout, iter_rows, rewrite_shard, shard_files
+from .writers import iter_rows
 
 
 def _figure_shards(out_dir: Path) -> list[Path]:
-    files = [f for config in licenses.CATEGORIES for f in shard_files(out_dir, config)]
+    files = [f for config in FIGURE_CONFIGS for f in shard_files(out_dir, config)]
     if not files:
         raise FileNotFoundError(f"{out_dir}: no figure shards (commercial/, noncommercial/, other/)")
     return files
@@ -40,23 +39,14 @@ def fit(out_dir: Path, model: str, k: int, centroids_path: Path, template_path: 
     return centroids
 
 
-def apply(out_dir: Path, model: str, centroids_path: Path, labels_path: Optional[Path] = None,
-          layout: ShardLayout = ShardLayout()) -> int:
+def apply(out_dir: Path, model: str, centroids_path: Path, labels_path: Optional[Path] = None) -> int:
     """Rewrite every figure shard with cluster ids (and the maintainer's labels); rows validated."""
     out_dir = Path(out_dir)
     labeler = ClusterLabeler(model, np.load(centroids_path),
                              load_cluster_labels(labels_path) if labels_path else {})
-    count = 0
+    _figure_shards(out_dir)  # a clear error when there is nothing to label
 
     def change(rows: list[dict]) -> list[dict]:
-        nonlocal count
-        count += len(rows)
         return [validate("figure", row, row["image_key"]) for row in labeler.label_batch(rows)]
 
-    for shard in _figure_shards(out_dir):
-        rewrite_shard(shard, "figure", change, layout)
-    if (out_dir / "README.md").exists():
-        from .cards import write_card
-
-        write_card(out_dir, json.loads(BuildReport.read(out_dir).to_json()))
-    return count
+    return rewrite_shards(out_dir, FIGURE_CONFIGS, change)

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .licenses import CATEGORIES
-
-REPORT_FILE = "build_report.json"
+from .errors import one_line
+from .models import ArticleResult, Skip  # noqa: F401  (Skip: re-exported for report readers)
+from .output import FIGURE_CONFIGS, REPORT_FILE, OutputError
 
 # Skip reasons, one name per cause, so reports can be compared and counted.
 BAD_XML = "bad XML"
@@ -20,44 +20,22 @@ MISSING_IMAGE = "missing image"
 INVALID_RECORD = "invalid record"
 DUPLICATE_IMAGE = "duplicate image"
 SUBFIGURE_FAILED = "subfigure extraction failed"
-
-
-@dataclass
-class Skip:
-    article: str
-    reason: str
-    detail: str = ""
-    figure: Optional[str] = None
-
-    def __str__(self) -> str:
-        where = f"{self.article}/{self.figure}" if self.figure else self.article
-        return f"{where}: {self.reason}" + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass
-class ArticleResult:
-    """What one package gave: rows per config plus the skips, for the main process to write."""
-
-    origin: str
-    article_id: str
-    figure_rows: list[dict] = field(default_factory=list)
-    subfigure_rows: list[dict] = field(default_factory=list)
-    article_row: Optional[dict] = None
-    skips: list[Skip] = field(default_factory=list)
-    figures_in: int = 0
-    images_in: int = 0
-    license_category: Optional[str] = None
-    license_code: Optional[str] = None
+ARTICLE_FAILED = "article failed"  # an unexpected error inside the per-article stage
+ARTICLE_TIMEOUT = "article timed out"  # over the per-article time budget
+ARTICLE_MEMORY = "article over memory budget"
+WORKER_DIED = "worker died"  # the worker process crashed while on this article
+UNWRITABLE = "unwritable record"  # rows that cannot be stored (e.g. text Parquet cannot encode)
 
 
 def summarize(result: ArticleResult, rows: dict[str, int]) -> dict:
     """The row-free record of one article: what the report and the resume journal need."""
     return {
         "origin": result.origin,
+        "version": result.version,  # package@xml-hash: what an update compares
         "article_id": result.article_id,
         "figures_in": result.figures_in,
         "images_in": result.images_in,
-        "article_written": result.article_row is not None,
+        "article_written": result.written,
         "license_category": result.license_category,
         "license_code": result.license_code,
         "rows": rows,
@@ -95,7 +73,7 @@ class BuildReport:
             self.licenses[category] = self.licenses.get(category, 0) + 1
             codes = self.license_codes.setdefault(category, {})
             codes[code] = codes.get(code, 0) + 1
-        self.images_written += sum(n for config, n in summary["rows"].items() if config in CATEGORIES)
+        self.images_written += sum(n for config, n in summary["rows"].items() if config in FIGURE_CONFIGS)
         self.skipped.extend(summary["skips"])
         for skip in summary["skips"]:
             self.skip_counts[skip["reason"]] = self.skip_counts.get(skip["reason"], 0) + 1

@@ -1,29 +1,30 @@
-"""Where the project's data folders (schemas/, cards/, the bundled sample) are found."""
+"""The project's data, loaded as package data with `importlib.resources`: the JSON Schemas
+(`pmc_hub.schemas`, the repository's top-level ``schemas/``), the card templates
+(`pmc_hub.templates`, its ``cards/``) and the bundled sample articles."""
 from __future__ import annotations
 
-import sys
+from importlib.resources import as_file, files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+
+def schema_text(name: str) -> str:
+    """The text of ``schemas/<name>`` (e.g. ``figure.schema.json``, ``taxonomy.json``)."""
+    return files("pmc_hub.schemas").joinpath(name).read_text(encoding="utf-8")
 
 
-def _find(name: str) -> Path:
-    # A source checkout or editable install keeps schemas/ and cards/ at the top level;
-    # a wheel installs them under {prefix}/share/pmc-hub (pyproject data-files).
-    for candidate in (_PACKAGE.parent / name, Path(sys.prefix) / "share" / "pmc-hub" / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"pmc-hub data folder {name!r} not found next to {_PACKAGE}")
-
-
-def schemas_dir() -> Path:
-    return _find("schemas")
-
-
-def cards_dir() -> Path:
-    return _find("cards")
+def templates() -> Traversable:
+    """The folder of card templates (``cards/``)."""
+    return files("pmc_hub.templates")
 
 
 def sample_dir() -> Path:
-    """The bundled real CC BY / CC0 articles with their figure images."""
-    return _PACKAGE / "sample_data"
+    """The bundled real CC BY / CC0 articles with their figure images, as a folder on disk."""
+    with as_file(files("pmc_hub").joinpath("sample_data")) as path:
+        return Path(path)
+
+
+def schemas_dir() -> Path:
+    """The schemas folder on disk (for files read by path, such as a taxonomy a user may edit)."""
+    with as_file(files("pmc_hub.schemas")) as path:
+        return Path(path)

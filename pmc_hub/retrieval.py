@@ -15,13 +15,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .writers import shard_files
+from .errors import DataError
+from .output import shard_files
 
 KS = (1, 5, 10, 50, 200)
 PROTOCOL = "PMC-9K: one caption per image, full gallery, pessimistic ties"
 
 
-class RetrievalError(ValueError):
+class RetrievalError(DataError, ValueError):
     """Bad evaluation input: embeddings that do not pair up, a split that cannot be found..."""
 
 
@@ -154,7 +155,7 @@ def load_pairs(dataset: str, config: str, split: str, cache_dir: Optional[str] =
     if local.is_dir():
         files = shard_files(local, config, split)
         if not files:
-            raise RetrievalError(f"{dataset}: no {config}/{split}-*.parquet shards")
+            raise RetrievalError(f"{dataset}: no {config} {split} shards in its manifest; is it a finished pmc-hub build?")
         ds = load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split, cache_dir=cache_dir)
     else:
         ds = load_dataset(dataset, config, split=split, cache_dir=cache_dir)

@@ -1,28 +1,41 @@
 """Local article sources, read one article at a time: article folders, legacy tarballs, PMC Cloud layout.
 
 Every source yields `ArticlePackage`s. Remote PMC Cloud specs (``s3://``, ``http(s)://``) are
-handed to `pmc_hub.pmc_cloud`.
+handed to `pmc_hub.cloud`.
 """
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 import tarfile
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from .cloud.metadata import BAD_METADATA, read_metadata_file
+from .errors import UsageError
+from .media import IMAGE_EXTENSIONS
 from .models import ArticlePackage, InMemory, OnDisk
 from .report import BAD_XML
 from .resources import sample_dir
 
 XML_SUFFIXES = (".nxml", ".xml")
-MAX_MEMBER_BYTES = 512 * 1024 * 1024
+TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+MAX_MEMBER_BYTES = 256 * 1024 * 1024  # one image or XML file read from a tarball
+MAX_PACKAGE_BYTES = 512 * 1024 * 1024  # everything one article's package holds in memory
+UNSAFE_LINK = "unsafe link"
 _VERSIONED = re.compile(r"^(PMC\d+)\.(\d+)$", re.I)
+_WANTED = XML_SUFFIXES + IMAGE_EXTENSIONS  # the members a build reads; PDFs, videos, data files are not
 
 
-class SourceError(ValueError):
+class SourceError(UsageError, ValueError):
     """A source spec that names nothing readable."""
+
+
+def check_sources(specs: Iterable[str | Path]) -> None:
+    """Fail now, before anything is written, when a local source named by the user does not exist."""
+    for spec in specs:
+        if not str(spec).startswith(("s3://", "http://", "https://")) and not Path(spec).exists():
+            raise SourceError(f"{spec}: no such file or folder")
 
 
 def open_sources(specs: Iterable[str | Path]) -> Iterator[ArticlePackage]:
@@ -32,10 +45,13 @@ def open_sources(specs: Iterable[str | Path]) -> Iterator[ArticlePackage]:
         yield from open_source(spec)
 
 
-def open_source(spec: str | Path) -> Iterator[ArticlePackage]:
+def open_source(spec: str | Path, _lists: tuple[Path, ...] = ()) -> Iterator[ArticlePackage]:
+    """Packages of one spec. Inside a folder, links are never followed: a linked file or folder is
+    reported, not read (like a link in a tarball), so nothing outside the tree is read and a link
+    loop cannot make a walk endless. The spec itself may be a link: it is what the user named."""
     text = str(spec)
     if text.startswith(("s3://", "http://", "https://")):
-        from .pmc_cloud import open_cloud_source
+        from .cloud import open_cloud_source
 
         yield from open_cloud_source(text)
         return
@@ -43,25 +59,36 @@ def open_source(spec: str | Path) -> Iterator[ArticlePackage]:
     if not path.exists():
         raise SourceError(f"{spec}: no such file or folder")
     if path.is_file():
-        yield from _file(path)
+        yield from _file(path, _lists)
     elif _article_xml(path):
         yield _folder_package(path)
     else:
         yield from _tree(path)
 
 
-def _file(path: Path) -> Iterator[ArticlePackage]:
+def _file(path: Path, lists: tuple[Path, ...] = ()) -> Iterator[ArticlePackage]:
     name = path.name.lower()
-    if name.endswith((".tar.gz", ".tgz", ".tar")):
+    if name.endswith(TAR_SUFFIXES):
         yield from read_tarball(path)
     elif name.endswith(XML_SUFFIXES):
         yield _folder_package(path.parent, path)
     elif name.endswith((".txt", ".lst")):  # a list of sources, one per line
-        for line in path.read_text().splitlines():
+        if path.resolve() in lists:
+            raise SourceError(f"{path}: a source list that includes itself (through {lists[-1]})")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"{path}: cannot read this source list ({exc})") from None
+        for line in lines:
             if line.strip() and not line.startswith("#"):
-                yield from open_source(path.parent / line.strip())
+                yield from open_source(path.parent / line.strip(), (*lists, path.resolve()))
     else:
         raise SourceError(f"{path}: not an article folder, XML file, tarball or list")
+
+
+def _link_package(entry: Path) -> ArticlePackage:
+    """A link met inside a source folder: reported under its name, never followed."""
+    return ArticlePackage(entry.name, b"", {}, str(entry), {}, [(UNSAFE_LINK, f"{entry} is a symbolic link; links are not followed")])
 
 
 def _tree(root: Path) -> Iterator[ArticlePackage]:
@@ -70,9 +97,13 @@ def _tree(root: Path) -> Iterator[ArticlePackage]:
     latest: dict[str, int] = {}
     for entry in entries:
         m = _VERSIONED.match(entry.name)
-        if m and entry.is_dir():
+        if m and entry.is_dir() and not entry.is_symlink():
             latest[m.group(1).upper()] = max(latest.get(m.group(1).upper(), 0), int(m.group(2)))
     for entry in entries:
+        if entry.is_symlink():
+            if entry.name.lower().endswith(XML_SUFFIXES + TAR_SUFFIXES) or entry.is_dir() or not entry.exists():
+                yield _link_package(entry)
+            continue
         m = _VERSIONED.match(entry.name)
         if m and int(m.group(2)) != latest[m.group(1).upper()]:
             continue  # an older version of an article that has a newer one here
@@ -81,7 +112,7 @@ def _tree(root: Path) -> Iterator[ArticlePackage]:
                 yield _folder_package(entry)
             else:
                 yield from _tree(entry)
-        elif entry.name.lower().endswith((".tar.gz", ".tgz", ".tar")):
+        elif entry.name.lower().endswith(TAR_SUFFIXES):
             yield from read_tarball(entry)
         elif entry.name.lower().endswith(XML_SUFFIXES):
             yield _folder_package(root, entry)
@@ -90,8 +121,8 @@ def _tree(root: Path) -> Iterator[ArticlePackage]:
 def _article_xml(folder: Path) -> Optional[Path]:
     """The article XML of an article folder; None for a folder of articles (subfolders, tarballs,
     or several XML files none of which is plainly the article)."""
-    entries = list(folder.iterdir())
-    if any(p.is_dir() or p.name.lower().endswith((".tar.gz", ".tgz", ".tar")) for p in entries):
+    entries = [p for p in folder.iterdir() if not p.is_symlink()]
+    if any(p.is_dir() or p.name.lower().endswith(TAR_SUFFIXES) for p in entries):
         return None
     xmls = sorted(p for p in entries if p.is_file() and p.suffix.lower() in XML_SUFFIXES)
     if not xmls:
@@ -102,17 +133,20 @@ def _article_xml(folder: Path) -> Optional[Path]:
 
 def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePackage:
     xml_path = xml_path or _article_xml(folder)
-    media = {p.name: OnDisk(p) for p in sorted(folder.iterdir()) if p.is_file() and p != xml_path and p.suffix.lower() not in XML_SUFFIXES}
+    entries = sorted(folder.iterdir())
+    skips = [(UNSAFE_LINK, f"{p.name} is a symbolic link; links are not followed") for p in entries if p.is_symlink()]
+    media = {p.name: OnDisk(p) for p in entries
+             if not p.is_symlink() and p.is_file() and p != xml_path and p.suffix.lower() not in XML_SUFFIXES}
     metadata = {}
     meta_path = folder / f"{xml_path.stem}.json"
-    skips = []
-    if meta_path.is_file():  # PMC Cloud layout: PMC123.1/PMC123.1.json
+    if meta_path.is_file() and not meta_path.is_symlink():  # PMC Cloud layout: PMC123.1/PMC123.1.json
         media.pop(meta_path.name, None)
-        try:
-            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            skips.append(("bad metadata JSON", f"{meta_path.name}: {exc}"))
+        parsed = read_metadata_file(meta_path, xml_path.stem)
+        metadata = parsed.values
+        skips += [(BAD_METADATA, f"{meta_path.name}: {problem}") for problem in parsed.problems]
     package_id = xml_path.stem if xml_path.parent != folder or folder.name != xml_path.stem else folder.name
+    if xml_path.is_symlink():
+        return ArticlePackage(package_id, b"", {}, str(xml_path), {}, skips + [(UNSAFE_LINK, f"{xml_path.name} is a symbolic link")])
     xml = xml_path.read_bytes()
     if not xml:
         skips.append((BAD_XML, f"{xml_path.name} is a zero-byte file"))
@@ -142,12 +176,16 @@ def read_tarball(path: Path) -> Iterator[ArticlePackage]:
                     yield _tar_package(path, current)
                     current = None
                 if current is None:
-                    current = {"folder": folder, "xml": None, "xml_name": None, "media": {}, "skips": pending_skips}
+                    current = {"folder": folder, "xml": None, "xml_name": None, "media": {}, "skips": pending_skips, "bytes": 0}
                     pending_skips = []
-                if member.size > MAX_MEMBER_BYTES:
-                    current["skips"].append(("member too large", f"{member.name}: {member.size} bytes"))
+                if not name.lower().endswith(_WANTED):
+                    continue  # never read: a build uses the XML and the images only
+                if member.size > MAX_MEMBER_BYTES or current["bytes"] + member.size > MAX_PACKAGE_BYTES:
+                    current["skips"].append(("member too large", f"{member.name}: {member.size} bytes (limits: "
+                                                                 f"{MAX_MEMBER_BYTES} a file, {MAX_PACKAGE_BYTES} a package)"))
                     continue
                 data = tar.extractfile(member).read()
+                current["bytes"] += len(data)
                 if name.lower().endswith(XML_SUFFIXES) and current["xml"] is None:
                     current["xml"], current["xml_name"] = data, name
                 else:

@@ -67,6 +67,14 @@ class CorpusOptions:
     png_rate: float = 0.15
     templates: Optional[list[Path]] = None  # JATS files; default: the real samples
     workers: int = 1
+    # A later month of the same corpus: articles [0, removed) are gone, [removed, removed + updated)
+    # come as a revised version 2, and [articles, articles + new) are new.
+    removed: int = 0
+    updated: int = 0
+    new: int = 0
+
+    def indices(self) -> range:
+        return range(self.removed, self.articles + self.new)
 
 
 @dataclass
@@ -329,12 +337,13 @@ def _license_code(rng: random.Random) -> Optional[str]:
 
 def make_article(index: int, options: CorpusOptions) -> SyntheticArticle:
     """Article number ``index`` of the corpus described by ``options`` (pure in (seed, index))."""
-    rng = random.Random(f"{options.seed}:{index}")
+    version = 2 if options.removed <= index < options.removed + options.updated else 1
+    rng = random.Random(f"{options.seed}:{index}" + (f":v{version}" if version > 1 else ""))
     templates = [str(p) for p in (options.templates or default_templates())]
     template = templates[rng.randrange(len(templates))]
     article = copy.deepcopy(_template(template))
     number = options.first_id + index
-    pmcid, version = f"PMC{number}", 1
+    pmcid = f"PMC{number}"
     meta = article.find(".//{*}article-meta")
     pmid, doi = _set_ids(meta, number, rng)
     year = _set_date_and_title(meta, rng)
@@ -433,7 +442,7 @@ def _write_index(index: int) -> tuple[int, int, Optional[str]]:
 
 def iter_articles(options: CorpusOptions) -> Iterator[SyntheticArticle]:
     """The corpus as a stream of articles (nothing is written)."""
-    for index in range(options.articles):
+    for index in options.indices():
         yield make_article(index, options)
 
 
@@ -443,6 +452,8 @@ def write_corpus(options: CorpusOptions) -> CorpusSummary:
         raise CorpusError(f"layout {options.layout!r}: expected one of {', '.join(LAYOUTS)}")
     if options.articles < 0 or not (0 < options.min_side <= options.max_side) or options.max_figures < 0:
         raise CorpusError("articles and max_figures must be >= 0 and 0 < min_side <= max_side")
+    if min(options.removed, options.updated, options.new) < 0 or options.removed + options.updated > options.articles:
+        raise CorpusError("removed, updated and new must be >= 0, and removed + updated at most articles")
     options.out_dir = Path(options.out_dir)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     for template in options.templates or default_templates():
@@ -451,9 +462,9 @@ def write_corpus(options: CorpusOptions) -> CorpusSummary:
     if options.workers > 1:
         # Workers get the options once; tasks are bare indexes, so a 100k-article queue stays small.
         with Pool(options.workers, initializer=_set_worker_options, initargs=(options,)) as pool:
-            _collect(pool.imap(_write_index, range(options.articles), chunksize=4), summary)
+            _collect(pool.imap(_write_index, options.indices(), chunksize=4), summary)
     else:
-        _collect((_write_one((i, options)) for i in range(options.articles)), summary)
+        _collect((_write_one((i, options)) for i in options.indices()), summary)
     (options.out_dir / "corpus.json").write_text(json.dumps(asdict(summary), indent=1))
     return summary
 

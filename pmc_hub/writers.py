@@ -1,134 +1,204 @@
-"""Parquet output: part files written during a build, merged into Hub-layout shards at the end.
+"""Parquet shards: written once, a row group at a time, hashed while written, renamed into place.
 
-Layout: ``{config}/{split}-{i:05d}-of-{n:05d}.parquet``. Files carry the `datasets` features in
-their schema metadata, so `load_dataset` decodes images and keeps the declared types.
+Files carry the `datasets` features in their schema metadata, so `load_dataset` decodes images and
+keeps the declared types. A shard is written under ``<name>.tmp``, fsynced and renamed: a reader
+(or a resumed build) never sees half a shard.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schema import features
+from .config import ShardLayout
+from .output import OwnedFile, shard_path
+from .schema import arrow_schema
 
-DEFAULT_SHARD_BYTES = 500 * 1024 * 1024  # the Hub's own push_to_hub default
-DEFAULT_ROW_GROUP_ROWS = 100  # image rows: small row groups keep the dataset viewer fast
+COMPRESSION = "ZSTD"
+IMAGE_BYTES = "image.bytes"  # JPEG / PNG / TIFF bytes are compressed already: stored as they are
+
+
+@lru_cache(maxsize=None)
+def compression(schema_name: str) -> dict[str, str]:
+    """The codec of each column: zstd, but none for image bytes (recompressing them costs CPU at
+    every write and read and saves about nothing)."""
+    def leaves(kind: pa.DataType, path: str) -> Iterator[str]:
+        if pa.types.is_struct(kind):
+            for child in kind:
+                yield from leaves(child.type, f"{path}.{child.name}")
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            yield from leaves(kind.value_type, f"{path}.list.element")
+        else:
+            yield path
+
+    return {p: "NONE" if p == IMAGE_BYTES else COMPRESSION for f in arrow_schema(schema_name) for p in leaves(f.type, f.name)}
 
 
 @dataclass(frozen=True)
-class ShardLayout:
-    shard_bytes: int = DEFAULT_SHARD_BYTES
-    row_group_rows: int = DEFAULT_ROW_GROUP_ROWS
+class WrittenFile:
+    path: str  # relative to the output folder, POSIX
+    rows: int
+    size: int
+    sha256: str
+    data_bytes: int  # the rows' in-memory (Arrow) size
+
+    def owned(self) -> OwnedFile:
+        return OwnedFile(self.size, self.sha256, self.rows, self.data_bytes)
 
 
-def arrow_schema(schema_name: str) -> pa.Schema:
-    return features(schema_name).arrow_schema
+class _HashingFile(io.RawIOBase):
+    """A write-only file that hashes what goes through it (no second read of the shard)."""
+
+    def __init__(self, path: Path):
+        self._fh = open(path, "wb")
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self._fh.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+        super().close()
 
 
-def write_part(rows: list[dict], schema_name: str, path: Path, layout: ShardLayout) -> int:
-    """Write rows to ``path`` atomically (tmp + rename); returns the file size.
+class ShardFile:
+    """One shard being written: tables of any size in, row groups of exactly ``row_group_rows``
+    out (the last may be shorter), so the layout never depends on how rows arrived."""
 
-    Rows are converted one row group at a time, so the Arrow copy never doubles the batch."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    schema = arrow_schema(schema_name)
-    step = layout.row_group_rows
-    # Parts are read back once, at the merge, which compresses: no CPU spent compressing twice.
-    with pq.ParquetWriter(tmp, schema, compression="none") as writer:
-        for start in range(0, len(rows), step):
-            writer.write_table(pa.Table.from_pylist(rows[start:start + step], schema=schema))
-    _sync(tmp)
-    os.replace(tmp, path)
-    return path.stat().st_size
+    def __init__(self, out_dir: Path, rel: str, schema_name: str, layout: ShardLayout):
+        self.out_dir, self.rel, self.layout = Path(out_dir), rel, layout
+        self.schema_name = schema_name
+        self.schema = arrow_schema(schema_name)
+        self.final = self.out_dir / rel
+        self.tmp = self.final.with_name(self.final.name + ".tmp")
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._sink: Optional[_HashingFile] = None
+        self._writer: Optional[pq.ParquetWriter] = None
+        self.rows = 0
+        self.bytes = 0  # in-memory size of the rows added: decides when a shard is full
 
+    def add(self, table: pa.Table) -> None:
+        if not table.num_rows:
+            return
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        self.rows += table.num_rows
+        self.bytes += table.nbytes
+        while self._pending_rows >= self.layout.row_group_rows:
+            self._write(self.layout.row_group_rows)
 
-def _sync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
+    def _write(self, n: int) -> None:
+        table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
+        rest = table.slice(n)
+        self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+        if self._writer is None:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = _HashingFile(self.tmp)
+            self._writer = pq.ParquetWriter(self._sink, self.schema, compression=compression(self.schema_name))
+        self._writer.write_table(table.slice(0, n), row_group_size=n)
 
+    def close(self) -> Optional[WrittenFile]:
+        """Finish the shard and rename it into place; None when it got no rows."""
+        if self._pending_rows:
+            self._write(self._pending_rows)
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._sink.close()
+        os.replace(self.tmp, self.final)
+        return WrittenFile(self.rel, self.rows, self._sink.size, self._sink.sha256.hexdigest(), self.bytes)
 
-def plan_shards(parts: list[Path], shard_bytes: int) -> list[list[Path]]:
-    """Group consecutive parts into shards of at most ``shard_bytes`` (a part is never split)."""
-    shards: list[list[Path]] = []
-    size = 0
-    for part in parts:
-        part_size = part.stat().st_size
-        if not shards or (size + part_size > shard_bytes and shards[-1]):
-            shards.append([])
-            size = 0
-        shards[-1].append(part)
-        size += part_size
-    return shards
-
-
-def merge_parts(parts: list[Path], schema_name: str, out_dir: Path, config: str, split: str, layout: ShardLayout,
-                keep: Optional[Callable[[pa.Table, str], pa.Table]] = None) -> list[Path]:
-    """Merge parts, in order, into ``out_dir/config/split-XXXXX-of-XXXXX.parquet`` shards.
-
-    ``keep(table, config)`` may filter each part's rows on the way (e.g. duplicates)."""
-    groups = plan_shards(parts, layout.shard_bytes)
-    target = out_dir / config
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, group in enumerate(groups):
-        path = target / f"{split}-{i:05d}-of-{len(groups):05d}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
-        with pq.ParquetWriter(tmp, arrow_schema(schema_name), compression="zstd") as writer:
-            for table in _row_groups(group, layout.row_group_rows, keep and (lambda t: keep(t, config))):
-                writer.write_table(table, row_group_size=layout.row_group_rows)
-        os.replace(tmp, path)
-        written.append(path)
-    return written
-
-
-def _row_groups(parts: Iterable[Path], rows: int, keep: Optional[Callable[[pa.Table], pa.Table]] = None) -> Iterator[pa.Table]:
-    """Tables of exactly ``rows`` rows (the last may be shorter), whatever the part boundaries,
-    so a resumed build lays out its row groups like an uninterrupted one."""
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    for part in parts:
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=rows):
-            kept = keep(pa.Table.from_batches([batch])).to_batches() if keep else [batch]
-            pending.extend(kept)
-            count += sum(b.num_rows for b in kept)
-            while count >= rows:
-                table = pa.Table.from_batches(pending)
-                yield table.slice(0, rows)
-                rest = table.slice(rows)
-                pending, count = rest.to_batches(), rest.num_rows
-    if count:
-        yield pa.Table.from_batches(pending)
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+        self.tmp.unlink(missing_ok=True)
 
 
-def shard_files(out_dir: Path, config: str, split: str = "train") -> list[Path]:
-    """The Parquet shards of one config and split, in order."""
-    return sorted((Path(out_dir) / config).glob(f"{split}-*.parquet"))
+class ShardSet:
+    """The open shards of one checkpoint, one per config, numbered on from ``next_index``."""
+
+    def __init__(self, out_dir: Path, release: str, layout: ShardLayout, next_index: dict[str, int],
+                 schema_of: Callable[[str], str], split: str = "train"):
+        self.out_dir, self.release, self.layout, self.split = Path(out_dir), release, layout, split
+        self.next_index, self.schema_of = next_index, schema_of
+        self.files: dict[str, ShardFile] = {}
+
+    def add(self, config: str, table: pa.Table) -> None:
+        shard = self.files.get(config)
+        if shard is None:
+            rel = shard_path(config, self.release, self.split, self.next_index.get(config, 0), self.layout.max_folder_files)
+            shard = self.files[config] = ShardFile(self.out_dir, rel, self.schema_of(config), self.layout)
+        shard.add(table)
+
+    def close_config(self, config: str) -> Optional[WrittenFile]:
+        """Close one config's shard now (a rolling writer); the next row opens the next shard."""
+        shard = self.files.pop(config, None)
+        if shard is None:
+            return None
+        self.next_index[config] = self.next_index.get(config, 0) + 1
+        return shard.close()
+
+    @property
+    def full(self) -> bool:
+        return any(f.bytes >= self.layout.shard_bytes for f in self.files.values())
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files.values())
+
+    def close(self) -> dict[str, WrittenFile]:
+        written = {config: f.close() for config, f in sorted(self.files.items())}
+        return {config: w for config, w in written.items() if w is not None}
+
+    def abort(self) -> None:
+        for f in self.files.values():
+            f.abort()
 
 
-def remove_shards(out_dir: Path, config: str) -> None:
-    """Delete a config's shards, half-written ``.tmp`` ones included: never mix two builds' rows."""
-    folder = Path(out_dir) / config
-    for old in folder.glob("*.parquet*") if folder.exists() else ():
-        old.unlink()
+def to_table(rows: list[dict], schema_name: str) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
+
+
+def write_file(out_dir: Path, rel: str, schema_name: str, tables: Iterable[pa.Table], layout: ShardLayout) -> Optional[WrittenFile]:
+    """Write one shard from ``tables`` (row groups re-cut to the layout), atomically."""
+    shard = ShardFile(out_dir, rel, schema_name, layout)
+    try:
+        for table in tables:
+            shard.add(table)
+    except BaseException:
+        shard.abort()
+        raise
+    return shard.close()
+
+
+def read_tables(path: Path, batch_rows: int = 100, columns: Optional[list[str]] = None) -> Iterator[pa.Table]:
+    """A shard's rows as small tables (image bytes stay as written)."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+        yield pa.Table.from_batches([batch])
 
 
 def iter_rows(files: Iterable[Path], batch_rows: int = 64) -> Iterator[dict]:
-    """Rows of Parquet shards, a few at a time (image bytes stay as written)."""
+    """Rows of Parquet shards as dicts, a few at a time."""
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
             yield from batch.to_pylist()
-
-
-def rewrite_shard(path: Path, schema_name: str, change: Callable[[list[dict]], list[dict]], layout: ShardLayout) -> None:
-    """Pass a shard's rows through ``change`` a row group at a time and replace it atomically
-    (same rows, same order, same row groups)."""
-    tmp = path.with_name(path.name + ".tmp")
-    schema = arrow_schema(schema_name)
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=layout.row_group_rows):
-            writer.write_table(pa.Table.from_pylist(change(batch.to_pylist()), schema=schema))
-    os.replace(tmp, path)

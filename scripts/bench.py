@@ -1,15 +1,20 @@
 #!/usr/bin/env python
-"""Benchmark pmc-hub on a synthetic corpus; prints a table and writes JSON (docs/benchmark.md).
+"""Speed and memory of pmc-hub on a synthetic corpus; prints a table and writes JSON (docs/performance.md).
 
-    python scripts/bench.py [--articles 150] [--workers N] [--corpus DIR] [--json bench.json]
+    python scripts/bench.py [--articles 150] [--workers N] [--repeat 3] [--corpus DIR] [--json bench.json]
                             [--skip-parse] [--skip-build] [--skip-read]
 
-Measured in one run, on the same files:
+Measured in one run, on the same files (every timing the minimum of --repeat runs, each in a fresh
+interpreter, after one untimed pass that warms the page cache):
 - parse: pmc_hub.jats.parse against pubmed_parser (parse_pubmed_xml + parse_pubmed_caption +
   parse_pubmed_paragraph), one process, each reading the file itself;
-- build: pmc_hub.build.build with 1 worker (per-core rates, peak RSS) and with --workers,
-  against the I/O floor: merely reading (and decompressing) every input file through the same
-  source reader;
+- the work floor: the work any figure-dataset build must do on these files, in one process: read
+  every file, bare-parse each XML with lxml, SHA-256 each image, decode it as small as its format
+  allows (JPEG draft mode; PNG/TIFF full decode, then box-reduce) to a 32x32 grey thumbnail, and
+  write the image bytes once to Parquet (stored uncompressed, as the build stores them);
+- build: pmc_hub.build.build with 1 worker and with --workers: wall seconds, CPU seconds of all
+  its processes, per-core rates, peak RSS; its ratio to the work floor (wall and CPU) and the
+  scaling from 1 to --workers workers;
 - read: rows/s of load_dataset(..., streaming=True) over the Parquet output and over the same
   rows exported as WebDataset shards;
 - a projection of CPU-hours for the whole PMC OA subset from the measured per-core rate.
@@ -27,6 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import measured  # scripts/measure.py
 
 PMC_OA_ARTICLES = 6_400_000
 
@@ -76,76 +83,86 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def io_floor(corpus: Path) -> dict:
-    """Read every article and every media file through the source reader, doing nothing else."""
-    from pmc_hub.sources import open_sources
-
-    start = time.perf_counter()
-    articles = files = size = 0
-    for package in open_sources([corpus]):
-        articles += 1
-        size += len(package.xml)
-        for load in package.media.values():
-            size += len(load())
-            files += 1
-    seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 3), "articles": articles, "media_files": files, "bytes": size}
-
-
-def run_build_child(corpus: Path, out: Path, workers: int) -> dict:
-    """One build in a fresh interpreter, so its memory is its own; the peak RSS of the whole
-    process tree (main + workers) is sampled with psutil every 50 ms."""
-    import psutil
-
-    code = (
-        "import json, resource, time\n"
-        "from pathlib import Path\n"
-        "from pmc_hub.build import BuildOptions, build\n"
-        "t = time.perf_counter()\n"
-        f"r = build(BuildOptions(sources=[Path({str(corpus)!r})], out_dir=Path({str(out)!r}), workers={workers}, progress=False, fresh=True))\n"
-        "s = time.perf_counter() - t\n"
-        "print(json.dumps({'seconds': s, 'configs': r.configs, 'maxrss_main_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    cpu: dict[int, float] = {}
-    while proc.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            rss = 0
-            for p in tree:
-                with p.oneshot():
-                    rss += p.memory_info().rss
-                    t = p.cpu_times()
-                    cpu[p.pid] = t.user + t.system
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass  # a worker ended between listing and reading it
-        time.sleep(0.05)
-    stdout, stderr = proc.communicate()
-    if proc.returncode:
-        raise RuntimeError(f"build with {workers} worker(s) failed:\n{stderr[-3000:]}")
-    raw = json.loads(stdout.strip().splitlines()[-1])
-    raw["peak_rss_tree_bytes"] = peak
-    raw["cpu_seconds_sampled"] = sum(cpu.values())
-    return raw
+_FLOOR = r"""
+import hashlib, io, json, sys, time
+from pathlib import Path
+import pyarrow as pa, pyarrow.parquet as pq
+from lxml import etree
+from PIL import Image
+corpus, out = Path(sys.argv[1]), Path(sys.argv[2])
+t0 = time.perf_counter()
+parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+schema = pa.schema([("key", pa.string()), ("image", pa.binary())])
+rows, images = [], 0
+with pq.ParquetWriter(out, schema, compression={"key": "ZSTD", "image": "NONE"}) as writer:
+    for folder in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        for f in sorted(folder.iterdir()):
+            data = f.read_bytes()
+            if f.suffix == ".xml":
+                etree.fromstring(data, parser)
+            elif f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif"):
+                hashlib.sha256(data).hexdigest()
+                with Image.open(io.BytesIO(data)) as im:
+                    if im.format == "JPEG":
+                        im.draft("L", (128, 128))
+                    factor = min(im.size) // 128
+                    small = im.reduce(factor) if factor > 1 else im
+                    small.convert("L").resize((32, 32))
+                rows.append({"key": f"{folder.name}/{f.name}", "image": data})
+                images += 1
+                if len(rows) == 100:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                    rows = []
+    if rows:
+        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+print(json.dumps({"seconds": time.perf_counter() - t0, "images": images}))
+"""
 
 
-def bench_build(corpus: Path, work: Path, workers: int, input_bytes: int, articles: int) -> dict:
+def _measured(args: list[str]) -> dict:
+    raw = measured(args)
+    return {**raw, "wall_with_start": raw["wall_seconds"]}
+
+
+def work_floor(corpus: Path, work: Path, repeat: int) -> dict:
+    runs = [_measured(["-c", _FLOOR, str(corpus), str(work / "floor.parquet")]) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r["seconds"])
+    return {"seconds": round(best["seconds"], 3), "cpu_seconds": round(min(r["cpu_seconds"] for r in runs), 3),
+            "images": best["images"], "runs": [round(r["seconds"], 3) for r in runs]}
+
+
+_BUILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from pmc_hub.build import build
+from pmc_hub.config import BuildConfig, RunOptions
+if __name__ == "__main__":
+    t = time.perf_counter()
+    r = build(BuildConfig(sources=(sys.argv[1],)), RunOptions(out_dir=Path(sys.argv[2]), workers=int(sys.argv[3]),
+                                                            progress=False, fresh=True))
+    s = time.perf_counter() - t
+    print(json.dumps({"seconds": s, "configs": r.configs,
+                      "maxrss_main_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def bench_build(corpus: Path, work: Path, workers: int, input_bytes: int, articles: int, repeat: int) -> dict:
     results = {}
+    script = work / "build_once.py"
+    script.write_text(_BUILD)
     for n in sorted({1, workers}):
         out = work / f"build-{n}"
-        raw = run_build_child(corpus, out, n)
+        runs = [_measured([str(script), str(corpus), str(out), str(n)]) for _ in range(repeat)]
+        raw = min(runs, key=lambda r: r["seconds"])
         figures = sum(v.get("train", 0) for k, v in raw["configs"].items() if k != "articles")
         s = raw["seconds"]
         results[f"workers_{n}"] = {
-            "workers": n, "seconds": round(s, 3),
-            "cpu_seconds": round(raw["cpu_seconds_sampled"], 2), "articles": articles, "figures_written": figures,
+            "workers": n, "seconds": round(s, 3), "runs": [round(r["seconds"], 3) for r in runs],
+            "cpu_seconds": round(min(r["cpu_seconds"] for r in runs), 2), "articles": articles, "figures_written": figures,
             "articles_per_s": round(articles / s, 2), "figures_per_s": round(figures / s, 2),
             "articles_per_s_per_core": round(articles / s / n, 2), "figures_per_s_per_core": round(figures / s / n, 2),
             "input_mb_per_s": round(input_bytes / 1e6 / s, 2),
-            "peak_rss_main_mb": _rss_mb(raw["maxrss_main_kb"]), "peak_rss_tree_mb": round(raw["peak_rss_tree_bytes"] / 2**20, 1),
+            "peak_rss_main_mb": _rss_mb(raw["maxrss_main_kb"]), "peak_rss_tree_mb": round(raw["peak_rss_bytes"] / 2**20, 1),
             "out_dir": str(out),
         }
     return results
@@ -156,16 +173,19 @@ def bench_read(parquet_out: Path, work: Path) -> dict:
     os.environ["HF_DATASETS_CACHE"] = str(work / "hf-cache")
     from datasets import load_dataset
 
-    from pmc_hub import webdataset
-    from pmc_hub.cards import write_card
+    from pmc_hub.config import ShardLayout
+    from pmc_hub.output import FIGURE_CONFIGS, read_manifest
+    from pmc_hub.report import BuildReport
+    from pmc_hub.wds import export_build
 
     wds_out = work / "wds"
-    shutil.rmtree(wds_out, ignore_errors=True)
-    written = webdataset.export_parquet(parquet_out, wds_out)
-    write_card(wds_out, json.loads((parquet_out / "build_report.json").read_text()))
+    files = read_manifest(parquet_out).files
+    report = BuildReport.read(parquet_out)
+    export_build(parquet_out, wds_out, report, files, ShardLayout())
+    written = [c for c in FIGURE_CONFIGS if c in report.configs]
     result = {}
     for fmt, folder in (("parquet", parquet_out), ("webdataset", wds_out)):
-        result[fmt] = {"bytes": sum(f.stat().st_size for c in written for f in (folder / c).iterdir())}
+        result[fmt] = {"bytes": sum(f.stat().st_size for c in written for f in (folder / c).rglob("*") if f.is_file())}
         for mode, decode in (("decoded", True), ("raw", False)):
             rows, setup, iterating = 0, 0.0, 0.0
             for config in written:
@@ -189,13 +209,22 @@ def bench_read(parquet_out: Path, work: Path) -> dict:
 
 
 def projection(build: dict, floor: dict | None, articles: int) -> dict:
+    """CPU-hours for the whole PMC OA subset, from the CPU seconds per article measured here."""
     one = build["workers_1"]
-    per_core = one["articles_per_s_per_core"]
     out = {"pmc_oa_articles": PMC_OA_ARTICLES,
            "figures_per_article_in_corpus": round(one["figures_written"] / max(1, articles), 2),
-           "cpu_hours_build": round(PMC_OA_ARTICLES / per_core / 3600, 1) if per_core else None}
-    if floor and floor["seconds"]:
-        out["cpu_hours_io_floor"] = round(PMC_OA_ARTICLES / (floor["articles"] / floor["seconds"]) / 3600, 1)
+           "cpu_hours_build": round(PMC_OA_ARTICLES * one["cpu_seconds"] / articles / 3600, 1)}
+    if floor and floor["cpu_seconds"]:
+        out["cpu_hours_work_floor"] = round(PMC_OA_ARTICLES * floor["cpu_seconds"] / articles / 3600, 1)
+    return out
+
+
+def comparison(build: dict, floor: dict, workers: int) -> dict:
+    one, many = build["workers_1"], build.get(f"workers_{workers}")
+    out = {"build_vs_floor_wall": round(one["seconds"] / floor["seconds"], 2),
+           "build_vs_floor_cpu": round(one["cpu_seconds"] / floor["cpu_seconds"], 2)}
+    if many and workers > 1:
+        out[f"speedup_{workers}_workers"] = round(one["seconds"] / many["seconds"], 2)
     return out
 
 
@@ -211,10 +240,10 @@ def print_table(report: dict) -> None:
                   (f"build {key}: figures/s (per core)", f"{b['figures_per_s']} ({b['figures_per_s_per_core']})"),
                   (f"build {key}: input MB/s", b["input_mb_per_s"]),
                   (f"build {key}: peak RSS main / all processes MB", f"{b['peak_rss_main_mb']} / {b['peak_rss_tree_mb']}")]
-    if report.get("io_floor"):
-        lines.append(("I/O floor: read+decompress s", report["io_floor"]["seconds"]))
-    if report.get("build_vs_io_floor") is not None:
-        lines.append(("build (1 worker) / I/O floor", report["build_vs_io_floor"]))
+    if report.get("work_floor"):
+        lines.append(("work floor: seconds (CPU seconds)", f"{report['work_floor']['seconds']} ({report['work_floor']['cpu_seconds']})"))
+    for key, value in (report.get("build_vs_floor") or {}).items():
+        lines.append((key.replace("_", " "), value))
     r = report.get("read") or {}
     for fmt in ("parquet", "webdataset"):
         if fmt in r:
@@ -239,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write the results")
     ap.add_argument("--skip-parse", action="store_true")
     ap.add_argument("--skip-build", action="store_true")
-    ap.add_argument("--skip-io-floor", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs of the floor and each build; the minimum counts")
     ap.add_argument("--skip-read", action="store_true")
     args = ap.parse_args(argv)
 
@@ -261,13 +290,12 @@ def main(argv: list[str] | None = None) -> int:
                         "input_mb": round(input_bytes / 1e6, 2), "licenses": meta.get("licenses")}
     if not args.skip_parse:
         report["parse"] = bench_parse(xmls, args.parse_files)
-    if not args.skip_io_floor:
-        report["io_floor"] = io_floor(corpus)
     if not args.skip_build:
-        report["build"] = bench_build(corpus, work, args.workers, input_bytes, len(xmls))
-        if report.get("io_floor"):
-            report["build_vs_io_floor"] = round(report["build"]["workers_1"]["seconds"] / report["io_floor"]["seconds"], 1)
-        report["projection"] = projection(report["build"], report.get("io_floor"), len(xmls))
+        _measured(["-c", _FLOOR, str(corpus), str(work / "floor.parquet")])  # untimed: warms the page cache
+        report["work_floor"] = work_floor(corpus, work, args.repeat)
+        report["build"] = bench_build(corpus, work, args.workers, input_bytes, len(xmls), args.repeat)
+        report["build_vs_floor"] = comparison(report["build"], report["work_floor"], args.workers)
+        report["projection"] = projection(report["build"], report["work_floor"], len(xmls))
         if not args.skip_read:
             report["read"] = bench_read(Path(report["build"]["workers_1"]["out_dir"]), work)
     report["peak_rss_bench_mb"] = _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -28,10 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-side", type=int, default=300, help="smallest image side in pixels")
     p.add_argument("--max-side", type=int, default=2000, help="largest image side in pixels")
     p.add_argument("--template", type=Path, action="append", help="JATS file to template from (repeatable)")
+    p.add_argument("--next-month", metavar="NEW,UPDATED,REMOVED",
+                   help="a later month of the same corpus: NEW more articles, UPDATED revised (version 2), REMOVED gone")
     args = p.parse_args(argv)
+    try:
+        new, updated, removed = (int(x) for x in (args.next_month or "0,0,0").split(","))
+    except ValueError:
+        p.error(f"--next-month wants NEW,UPDATED,REMOVED (e.g. 1000,200,100), not {args.next_month!r}")
     options = CorpusOptions(out_dir=args.out_dir, articles=args.articles, seed=args.seed, layout=args.layout,
                             max_figures=args.max_figures, min_side=args.min_side, max_side=args.max_side,
-                            templates=args.template, workers=args.workers)
+                            templates=args.template, workers=args.workers, new=new, updated=updated, removed=removed)
     start = time.perf_counter()
     try:
         summary = write_corpus(options)

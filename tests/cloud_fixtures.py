@@ -140,8 +140,10 @@ class LayoutServer:
     """Serves a `Layout` at ``http://127.0.0.1:PORT/pmc-oa-opendata/<key>`` and ListObjectsV2.
 
     ``fail[key] = n``: the next n GETs of ``key`` answer 503. ``corrupt[key] = n``: the next n
-    GETs send flipped bytes (with the true ETag, as a damaged transfer would). ``requests``
-    counts GETs per key (listings as ``?list``). ``page_size`` keeps listings paginated.
+    GETs send flipped bytes (with the true ETag, as a damaged transfer would). ``headers[key]``
+    replaces response headers of ``key`` (e.g. a bad Content-Length). ``redirects[key] = url``
+    answers GETs of ``key`` with a 302 to ``url``. ``requests`` counts GETs per key (listings as
+    ``?list``). ``page_size`` keeps listings paginated.
     """
 
     def __init__(self, layout: Layout, page_size: int = 4):
@@ -149,6 +151,8 @@ class LayoutServer:
         self.page_size = page_size
         self.fail: Counter = Counter()
         self.corrupt: Counter = Counter()
+        self.headers: dict[str, dict[str, str]] = {}
+        self.redirects: dict[str, str] = {}
         self.requests: Counter = Counter()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -215,12 +219,15 @@ class LayoutServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def _send(self, status: int, body: bytes, etag: Optional[str] = None, ctype: str = "application/xml") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
+            def _send(self, status: int, body: bytes, etag: Optional[str] = None, ctype: str = "application/xml",
+                      extra: Optional[dict[str, str]] = None) -> None:
+                headers = {"Content-Type": ctype, "Content-Length": str(len(body))}
                 if etag:
-                    self.send_header("ETag", f'"{etag}"')
+                    headers["ETag"] = f'"{etag}"'
+                headers.update(extra or {})
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -242,11 +249,13 @@ class LayoutServer:
                     server.requests[key] += 1
                 if server._take(server.fail, key):
                     return self._send(503, b"<Error><Code>ServiceUnavailable</Code></Error>")
+                if key in server.redirects and "redirected" not in query:
+                    return self._send(302, b"", extra={"Location": server.redirects[key]})
                 data = server.layout.objects.get(key)
                 if data is None:
                     return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>")
                 body = bytes(b ^ 0xFF for b in data[:64]) + data[64:] if server._take(server.corrupt, key) else data
-                self._send(200, body, etag=md5(data), ctype="application/octet-stream")
+                self._send(200, body, etag=md5(data), ctype="application/octet-stream", extra=server.headers.get(key))
 
         return Handler
 
@@ -283,12 +292,14 @@ def pubmed_records() -> dict[str, bytes]:
 class EfetchServer:
     """``POST|GET /entrez/eutils/efetch.fcgi``: answers with the sample records of the requested
     PMIDs, in reverse order (clients must match by PMID); unknown PMIDs are left out, as NCBI does.
-    ``calls`` holds each request's form; ``fail`` counts 503 answers still to give."""
+    ``calls`` holds each request's form; ``fail`` counts 429 answers still to give; ``redirect_to``
+    set: every request is answered with a 307 to that URL."""
 
     def __init__(self):
         self.records = pubmed_records()
         self.calls: list[dict] = []
         self.fail = 0
+        self.redirect_to: Optional[str] = None
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -317,6 +328,12 @@ class EfetchServer:
                     server.calls.append(form)
                     failing = server.fail > 0
                     server.fail -= failing
+                if server.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", server.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if failing:
                     body, status = b'{"error":"API rate limit exceeded"}', 429
                 elif form.get("db") != "pubmed" or not form.get("id"):

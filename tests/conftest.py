@@ -11,6 +11,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pmc_hub import jats
+from pmc_hub.build import build
+from pmc_hub.config import BuildConfig, RunOptions
+from pmc_hub.output import shard_files
 from pmc_hub.resources import sample_dir
 
 DATA = Path(__file__).parent / "data"
@@ -78,3 +81,20 @@ def mixed_license_corpus(tmp_path) -> Path:
     for name in ("PMC3166277", "PMC2958468", "PMC2599765", "PMC1240052", "oai-pmh/PMC9000000.xml"):
         pmc_article_folder(name, root)
     return root
+
+
+_CONFIG_FIELDS = set(BuildConfig.__dataclass_fields__)
+
+
+def run_build(sources, out: Path, **kw):
+    """Build ``sources`` into ``out``: keyword arguments go to `BuildConfig` or `RunOptions`, by name."""
+    config = BuildConfig(sources=tuple(str(s) for s in sources), **{k: v for k, v in kw.items() if k in _CONFIG_FIELDS})
+    run = RunOptions(out_dir=out, **{"progress": False, **{k: v for k, v in kw.items() if k not in _CONFIG_FIELDS}})
+    return build(config, run)
+
+
+def shard_rows(out: Path, config: str, split: str = "train") -> list[dict]:
+    """Every row of a config's shards, in order (images as stored)."""
+    import pyarrow.parquet as pq
+
+    return [r for f in shard_files(out, config, split) for r in pq.read_table(f).to_pylist()]

@@ -2,8 +2,10 @@
 
 The real `huggingface_hub` client (`HfApi`, `hf_hub_download`, `HfFileSystem`) and `datasets`
 (`load_dataset("org/name", "config")`, also streaming) work against it, over real HTTP on
-127.0.0.1, with Xet disabled (the server never advertises Xet, so uploads use the LFS batch API
-with the "basic" transfer and downloads use plain GETs).
+127.0.0.1. With the ``hub`` fixture uploads use the LFS batch API ("basic" transfer); with the
+``xet_hub`` fixture they go through Xet, as they do for every user (hf_xet is installed): the real
+`hf_xet` gets a write token here and uploads xorbs and shards to the loopback CAS under ``/cas``
+(tests/xet_cas.py), which rebuilds each file. Downloads are plain GETs in both cases.
 
 Use it through the ``hub`` fixture::
 
@@ -34,19 +36,31 @@ all answered by this server (listings paginate with a ``Link: rel="next"`` heade
 
 Inspection: ``hub.requests`` (every request: method, path, user), ``hub.mutations`` (requests
 that change state: repo create, settings, LFS batch/upload/verify, commit, branch, access
-handling), ``hub.lfs_uploads`` (sha256 of every LFS PUT that stored bytes), ``hub.commits(repo)``,
-``hub.files(repo, revision="main")`` -> {path: bytes}.
+handling), ``hub.lfs_uploads`` (sha256 of every LFS PUT that stored bytes), ``hub.xet_files``
+(sha256 of every file rebuilt from a Xet shard), ``hub.commits(repo)``,
+``hub.files(repo, revision="main")`` -> {path: bytes}, ``hub.tags(repo)``.
 
 Gating is enforced on every download (README.md included, which is how `datasets` detects it):
 anonymous -> 401, a logged-in user without accepted access -> 403, both with ``X-Error-Code:
 GatedRepo`` (the client raises GatedRepoError; `load_dataset` a DatasetNotFoundError saying
 "gated"). Members of the repo's namespace always have access. Private repos answer 404
-RepoNotFound to non-members. Not modelled: tree pagination (one page), PRs, tags, Xet.
+RepoNotFound to non-members. Not modelled: tree pagination (one page), PRs, Xet downloads.
+
+Tags: ``HfApi.create_tag`` / ``delete_tag`` / ``list_repo_refs``; every read (repo info, tree,
+paths-info, resolve) takes a branch, a tag or a commit sha as revision, so
+``load_dataset(repo, config, revision=TAG)`` reads that tag's files. ``hub.tags(repo)``.
+
+Tokens: ``role="read"`` tokens cannot write; ``hub.add_user("dan", orgs=["pmc"], scopes={"pmc":
+["repo.content.read"]})`` makes a fine-grained token (whoami reports its scopes as the Hub does),
+which writes only where a scope grants ``repo.write``.
 
 Faults: ``hub.fail_upload(nth=1, kind="commit"|"lfs", times=1)`` drops the connection in the
 middle of the ``nth`` next upload request of that kind (after reading part of its body, before
 answering), ``times`` times in a row, to simulate a cut-off upload. Note that the client retries
 a dropped LFS PUT by itself (with 1 s, 2 s... back-off) while a dropped commit fails at once.
+``hub.fail_request(path_regex, status, method=None, times=1, message=...)`` answers the next
+matching requests with that HTTP status (0: drop the connection), e.g. a 401 at the commit, a
+429 at preupload, a 500 from the CAS.
 """
 from __future__ import annotations
 
@@ -56,6 +70,7 @@ import io
 import json
 import re
 import socket
+import struct
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -68,6 +83,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import yaml
 
+import xet_cas
+
+CAS_PATHS = ("/cas/", "/v1/telemetry")
 DEFAULT_GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.arrow filter=lfs diff=lfs merge=lfs -text
 *.bin filter=lfs diff=lfs merge=lfs -text
@@ -99,7 +117,15 @@ class User:
     name: str
     token: str
     orgs: list[str] = field(default_factory=list)
-    role: str = "write"  # token role: "write" or "read"
+    role: str = "write"  # token role: "write", "read" or "fineGrained"
+    # fine-grained tokens only: {namespace or repo id: permissions}, e.g. {"pmc": ["repo.content.read"]}
+    scopes: dict[str, list[str]] = field(default_factory=dict)
+
+    def can_write(self, repo_id: str) -> bool:
+        if self.role == "fineGrained":
+            allowed = set(self.scopes.get(repo_id, [])) | set(self.scopes.get(repo_id.split("/")[0], []))
+            return "repo.write" in allowed
+        return self.role == "write"
 
     @property
     def email(self) -> str:
@@ -146,6 +172,7 @@ class Repo:
     private: bool = False
     gated: Any = False  # False, "auto" or "manual"
     branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> commit sha
     commits: dict[str, Commit] = field(default_factory=dict)
     lfs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes, uploaded (committed or not)
     access: dict[str, AccessRecord] = field(default_factory=dict)
@@ -172,7 +199,9 @@ class HubServer:
     default_users = (("alice", "hf_alice", ["pmc"], "write"), ("bob", "hf_bob", [], "write"),
                      ("carol", "hf_carol", [], "write"), ("reader", "hf_reader", ["pmc"], "read"))
 
-    def __init__(self, tokens: Optional[dict[str, str]] = None):
+    def __init__(self, tokens: Optional[dict[str, str]] = None, xet: bool = False):
+        self.xet = xet  # answer xet-write-token and serve the CAS under /cas (tests/xet_cas.py)
+        self.cas_url: Optional[str] = None  # the CAS the write token names; None: this server's /cas
         self.users: dict[str, User] = {}
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str, Optional[str]]] = []
@@ -182,6 +211,10 @@ class HubServer:
         self._faults: list[dict] = []
         self._upload_counts = {"commit": 0, "lfs": 0}
         self._upload_keys: dict[str, tuple[str, str]] = {}  # one-time upload key -> (repo_id, oid)
+        self._request_faults: list[dict] = []
+        self.xorbs: dict[str, list[bytes]] = {}  # xorb hash -> decompressed chunks
+        self.xet_files: list[str] = []  # sha256 of every file rebuilt from an uploaded shard
+        self._xet_tokens: dict[str, str] = {}  # CAS access token -> repo id
         self.lock = threading.RLock()
         if tokens is None:
             for name, token, orgs, role in self.default_users:
@@ -208,11 +241,14 @@ class HubServer:
     def tokens(self) -> dict[str, str]:
         return {u.token: u.name for u in self.users.values()}
 
-    def add_user(self, name: str, token: Optional[str] = None, orgs: tuple | list = (), role: str = "write") -> str:
-        """Register a user; returns their token (``hf_<name>`` unless given)."""
+    def add_user(self, name: str, token: Optional[str] = None, orgs: tuple | list = (), role: str = "write",
+                 scopes: Optional[dict[str, list[str]]] = None) -> str:
+        """Register a user; returns their token (``hf_<name>`` unless given). ``scopes`` makes the
+        token fine-grained: {namespace or repo id: permissions such as "repo.write"}."""
         token = token or f"hf_{name}"
         with self.lock:
-            self.users[name] = User(name, token, list(orgs), role)
+            self.users[name] = User(name, token, list(orgs), "fineGrained" if scopes is not None else role,
+                                    dict(scopes or {}))
         return token
 
     def create_repo(self, repo_id: str, owner_token: str = "hf_alice", gated: Any = False, private: bool = False) -> Repo:
@@ -259,6 +295,27 @@ class HubServer:
             start = self._upload_counts[kind] + nth
             self._faults.append({"kind": kind, "at": set(range(start, start + times))})
 
+    def fail_request(self, path: str, status: int, method: Optional[str] = None, times: int = 1,
+                     message: str = "injected failure") -> None:
+        """Answer the next ``times`` requests whose path matches the regex ``path`` (and ``method``)
+        with ``status`` and ``message``; status 0 drops the connection instead of answering, a
+        status under 400 sends ``message`` as the body (a malformed answer)."""
+        with self.lock:
+            self._request_faults.append({"path": re.compile(path), "method": method, "status": status,
+                                         "times": times, "message": message})
+
+    def _request_fault(self, method: str, path: str) -> Optional[dict]:
+        with self.lock:
+            for f in self._request_faults:
+                if f["times"] > 0 and (f["method"] in (None, method)) and f["path"].search(path):
+                    f["times"] -= 1
+                    return f
+        return None
+
+    def tags(self, repo_id: str) -> dict[str, str]:
+        """Tag name -> commit sha."""
+        return dict(self.repos[repo_id].tags)
+
     def commits(self, repo_id: str, branch: str = "main") -> list[Commit]:
         """The commits of ``branch``, newest first."""
         repo = self.repos[repo_id]
@@ -294,7 +351,7 @@ class HubServer:
         return hashlib.sha1(uuid.uuid4().bytes).hexdigest()
 
     def _commit(self, repo: Repo, revision: str) -> Commit:
-        sha = repo.branches.get(revision) or (revision if revision in repo.commits else None)
+        sha = repo.branches.get(revision) or repo.tags.get(revision) or (revision if revision in repo.commits else None)
         if sha is None:
             raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
         return repo.commits[sha]
@@ -314,8 +371,10 @@ class HubServer:
         repo = self._repo_for_read(repo_id, user)
         if not self._is_member(repo, user):
             raise HubError(403, f"You don't have the rights to write to {repo_id}")
-        if user.role != "write":
+        if user.role == "read":
             raise HubError(403, "This token has read-only access")
+        if not user.can_write(repo_id):
+            raise HubError(403, f"This fine-grained token is missing the repo.write permission on {repo_id}")
         return repo
 
     def _check_gate(self, repo: Repo, user: Optional[User]) -> None:
@@ -464,10 +523,20 @@ def _make_handler(hub: HubServer):
             self._consumed = False
             user_name = None
             try:
-                user = self._user()
+                # the CAS authenticates with its own short-lived tokens, not Hub tokens
+                user = None if split.path.startswith(CAS_PATHS) else self._user()
                 user_name = user.name if user else None
                 with hub.lock:
                     hub.requests.append((method, split.path, user_name))
+                fault = hub._request_fault(method, split.path)
+                if fault is not None:
+                    if not fault["status"]:
+                        self._drop()
+                    self._body()
+                    if fault["status"] < 400:  # a success status: ``message`` is the (malformed) body
+                        self._send(fault["status"], fault["message"].encode())
+                        return
+                    raise HubError(fault["status"], fault["message"])
                 route = ROUTES_FOR.get(method, [])
                 for pattern, fn, mutating in route:
                     m = pattern.match(split.path)
@@ -503,11 +572,16 @@ def _make_handler(hub: HubServer):
         def whoami(self, user, query):
             if user is None:
                 raise HubError(401, "Invalid credentials in Authorization header")
+            token: dict[str, Any] = {"displayName": "test", "role": user.role}
+            if user.role == "fineGrained":  # the Hub's shape: one entry per entity the token is scoped to
+                token["fineGrained"] = {"canReadGatedRepos": True, "global": [], "scoped": [
+                    {"entity": {"type": "dataset" if "/" in name else ("user" if name == user.name else "org"), "name": name},
+                     "permissions": perms} for name, perms in user.scopes.items()]}
             self._json(200, {
                 "type": "user", "id": user.name, "name": user.name, "fullname": user.name.title(),
                 "email": user.email, "emailVerified": True, "isPro": False,
                 "orgs": [{"type": "org", "name": o, "fullname": o, "roleInOrg": "admin"} for o in user.orgs],
-                "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": user.role}},
+                "auth": {"type": "access_token", "accessToken": token},
             })
 
         # ---- repos -------------------------------------------------------------------------
@@ -520,7 +594,7 @@ def _make_handler(hub: HubServer):
                 raise HubError(400, "this loopback Hub only hosts datasets")
             if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
                 raise HubError(400, f"invalid repo name {name!r}")
-            if not HubServer._can_write_namespace(user, org) or user.role != "write":
+            if not HubServer._can_write_namespace(user, org) or user.role == "read" or not user.can_write(f"{org}/{name}"):
                 raise HubError(403, f"You don't have the rights to create a dataset under the namespace \"{org}\"")
             repo_id = f"{org}/{name}"
             with hub.lock:
@@ -599,7 +673,82 @@ def _make_handler(hub: HubServer):
             with hub.lock:
                 repo = hub._repo_for_read(repo_id, user)
                 branches = [{"name": b, "ref": f"refs/heads/{b}", "targetCommit": s} for b, s in repo.branches.items()]
-            self._json(200, {"branches": branches, "converts": [], "tags": []})
+                tags = [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": s} for t, s in repo.tags.items()]
+            self._json(200, {"branches": branches, "converts": [], "tags": tags})
+
+        def create_tag(self, user, query, repo_id, revision):
+            body = json.loads(self._body() or b"{}")
+            tag = body.get("tag")
+            with hub.lock:
+                repo = hub._repo_for_write(repo_id, user)
+                if not isinstance(tag, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", tag):
+                    raise HubError(400, f"invalid tag name {tag!r}")
+                if tag in repo.tags or tag in repo.branches:
+                    raise HubError(409, f"Tag {tag} already exists")
+                repo.tags[tag] = hub._commit(repo, revision).sha
+            self._json(200, {})
+
+        def delete_tag(self, user, query, repo_id, tag):
+            with hub.lock:
+                repo = hub._repo_for_write(repo_id, user)
+                if repo.tags.pop(tag, None) is None:
+                    raise HubError(404, f"Tag {tag} not found", "RevisionNotFound")
+            self._json(200, {})
+
+        # ---- Xet: write token and CAS (tests/xet_cas.py) -----------------------------------
+        def xet_write_token(self, user, query, repo_id, revision):
+            if not hub.xet:
+                raise HubError(404, "this Hub does not store files with Xet")
+            with hub.lock:
+                repo = hub._repo_for_write(repo_id, user)
+                hub._commit(repo, revision)
+                token = "xet_" + uuid.uuid4().hex
+                hub._xet_tokens[token] = repo_id
+            cas, exp = hub.cas_url or f"{hub.url}/cas", int(datetime.now(timezone.utc).timestamp()) + 3600
+            self._send(200, json.dumps({"casUrl": cas, "accessToken": token, "exp": exp}).encode(),
+                       {"X-Xet-Cas-Url": cas, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(exp)})
+
+        def _xet_repo(self) -> Repo:
+            auth = self.headers.get("Authorization", "")
+            with hub.lock:
+                repo_id = hub._xet_tokens.get(auth[len("Bearer "):].strip()) if auth.startswith("Bearer ") else None
+                if repo_id is None:
+                    raise HubError(401, "invalid or expired CAS token")
+                return hub.repos[repo_id]
+
+        def cas_not_offered(self, user, query, *rest):
+            self._xet_repo()
+            raise HubError(404, "not offered by this CAS")
+
+        def cas_xorb(self, user, query, prefix, xorb_hash):
+            self._xet_repo()
+            try:
+                chunks = xet_cas.xorb_chunks(self._body())
+            except (xet_cas.CasFormatError, IndexError, struct.error) as exc:
+                raise HubError(400, f"malformed xorb: {exc}") from None
+            with hub.lock:
+                inserted = xorb_hash not in hub.xorbs
+                hub.xorbs[xorb_hash] = chunks
+            self._json(200, {"was_inserted": inserted})
+
+        def cas_shard(self, user, query):
+            repo = self._xet_repo()
+            try:
+                files = xet_cas.shard_files(self._body())
+                with hub.lock:
+                    rebuilt = [xet_cas.reconstruct(f, hub.xorbs) for f in files]
+            except (xet_cas.CasFormatError, IndexError, struct.error) as exc:
+                raise HubError(400, f"malformed shard: {exc}") from None
+            with hub.lock:
+                for data in rebuilt:
+                    sha = hashlib.sha256(data).hexdigest()
+                    repo.lfs[sha] = data
+                    hub.xet_files.append(sha)
+            self._json(200, {"result": 1})
+
+        def cas_telemetry(self, user, query):
+            self._body()
+            self._json(200, {})
 
         def create_branch(self, user, query, repo_id, branch):
             body = json.loads(self._body() or b"{}")
@@ -826,6 +975,8 @@ def _make_handler(hub: HubServer):
             (re.compile(R + r"/revision/([^/]+)$"), H.repo_info, False),
             (re.compile(R + r"/tree/([^/]+)(?:/(.*))?$"), H.tree, False),
             (re.compile(R + r"/refs$"), H.refs, False),
+            (re.compile(R + r"/xet-write-token/([^/]+)$"), H.xet_write_token, False),
+            (re.compile(r"/cas/v1/chunks/([^/]+)/([0-9a-f]{64})$"), H.cas_not_offered, False),
             (re.compile(R + r"/user-access-request/([a-z]+)$"), H.access_list, False),
             (re.compile(r"/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$"), H.resolve, False),
         ],
@@ -836,6 +987,12 @@ def _make_handler(hub: HubServer):
             (re.compile(R + r"/preupload/([^/]+)$"), H.preupload, False),
             (re.compile(R + r"/commit/([^/]+)$"), H.commit, True),
             (re.compile(R + r"/branch/([^/]+)$"), H.create_branch, True),
+            (re.compile(R + r"/tag/([^/]+)$"), H.create_tag, True),
+            (re.compile(r"/cas/v1/xorb-grants/([^/]+)/([0-9a-f]{64})$"), H.cas_not_offered, False),
+            (re.compile(r"/cas/v1/xorbs/([^/]+)/([0-9a-f]{64})$"), H.cas_xorb, True),
+            (re.compile(r"/cas/v2/shards$"), H.cas_not_offered, False),
+            (re.compile(r"/cas/v1/shards$"), H.cas_shard, True),
+            (re.compile(r"/v1/telemetry$"), H.cas_telemetry, False),
             (re.compile(R + r"/user-access-request/handle$"), H.access_handle, True),
             (re.compile(R + r"/user-access-request/grant$"), H.access_grant, True),
             (re.compile(r"/(dataset)s/([^/]+/[^/]+)\.git/info/lfs/objects/batch$"), H.lfs_batch, True),
@@ -846,12 +1003,14 @@ def _make_handler(hub: HubServer):
             (re.compile(r"/lfs-upload/([0-9a-f]+)/([0-9a-f]{64})$"), H.lfs_put, True),
         ],
     }
+    ROUTES_FOR["DELETE"] = [(re.compile(R + r"/tag/([^/]+)$"), H.delete_tag, True)]
     ROUTES_FOR["HEAD"] = [r for r in ROUTES_FOR["GET"] if r[1] is H.resolve]
     return Handler
 
 
-def point_clients_at(url: str, home, monkeypatch) -> None:
-    """Point in-process `huggingface_hub` and `datasets` (and child processes) at ``url``.
+def point_clients_at(url: str, home, monkeypatch, xet: bool = False) -> None:
+    """Point in-process `huggingface_hub` and `datasets` (and child processes) at ``url``; uploads
+    go through Xet when ``xet`` (as they do for users, hf_xet being installed), else through LFS.
 
     Both libraries read HF_ENDPOINT, HF_HOME and the offline flags once, at import time, into
     module constants; patching the environment alone would not reach an already-imported client.
@@ -861,7 +1020,7 @@ def point_clients_at(url: str, home, monkeypatch) -> None:
 
     home = str(home)
     env = {"HF_ENDPOINT": url, "HF_HOME": home, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0",
-           "HF_HUB_DISABLE_XET": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1",
+           "HF_HUB_DISABLE_XET": "0" if xet else "1", "HF_XET_CACHE": f"{home}/xet", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1",
            "HF_DATASETS_CACHE": f"{home}/datasets", "HF_HUB_CACHE": f"{home}/hub"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -869,7 +1028,7 @@ def point_clients_at(url: str, home, monkeypatch) -> None:
         monkeypatch.delenv(k, raising=False)
     for name, value in {
         "ENDPOINT": url, "HUGGINGFACE_CO_URL_TEMPLATE": url + "/{repo_id}/resolve/{revision}/{filename}",
-        "HF_HUB_OFFLINE": False, "HF_HUB_DISABLE_XET": True, "HF_HOME": home, "HF_HUB_CACHE": f"{home}/hub",
+        "HF_HUB_OFFLINE": False, "HF_HUB_DISABLE_XET": not xet, "HF_HOME": home, "HF_HUB_CACHE": f"{home}/hub",
         "HF_ASSETS_CACHE": f"{home}/assets", "HF_TOKEN_PATH": f"{home}/token",
         "HF_STORED_TOKENS_PATH": f"{home}/stored_tokens", "HF_XET_CACHE": f"{home}/xet",
         "HF_HUB_DISABLE_TELEMETRY": True,
@@ -901,17 +1060,32 @@ class HubFixture(HubServer):
             self._monkeypatch.setenv("HF_TOKEN", token)
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    """A fresh loopback Hub, with huggingface_hub / datasets pointed at it and HF_HOME in tmp_path."""
-    server = HubFixture()
+def _serve(tmp_path, monkeypatch, xet: bool):
+    server = HubFixture(xet=xet)
     server._monkeypatch = monkeypatch
     server.start()
-    point_clients_at(server.url, tmp_path / "hf_home", monkeypatch)
+    point_clients_at(server.url, tmp_path / "hf_home", monkeypatch, xet=xet)
+    if xet:
+        # hf_xet keeps one session per process, with its shard cache and settings: start a new one
+        from huggingface_hub.utils import _xet
+
+        monkeypatch.setattr(_xet, "_GLOBAL_XET_HOLDER", _xet.XetSessionHolder())
     try:
         yield server
     finally:
         server.stop()
 
 
-__all__ = ["HubServer", "HubFixture", "HubError", "hub", "point_clients_at", "git_blob_sha1", "lfs_pointer"]
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A fresh loopback Hub, with huggingface_hub / datasets pointed at it and HF_HOME in tmp_path."""
+    yield from _serve(tmp_path, monkeypatch, xet=False)
+
+
+@pytest.fixture
+def xet_hub(tmp_path, monkeypatch):
+    """The same, with uploads through Xet: the real hf_xet talks to the loopback CAS."""
+    yield from _serve(tmp_path, monkeypatch, xet=True)
+
+
+__all__ = ["HubServer", "HubFixture", "HubError", "hub", "xet_hub", "point_clients_at", "git_blob_sha1", "lfs_pointer"]

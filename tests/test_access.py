@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
+from cli_checks import dead_endpoint, one_line_error
 from hub_server import hub  # noqa: F401  (fixture)
 from pmc_hub import access
 from pmc_hub.access import ACCEPT, HUMAN, REJECT, AuditLog, Request
@@ -74,6 +75,58 @@ def test_require_allow_list():
     assert access.decide(policy, _req(user="dave", email=None)).action == ACCEPT
     assert access.decide(policy, _req(user="eve", email="eve@elsewhere.org")).action == HUMAN
     assert access.decide(policy, _req(user="eve", email="eve@notuni.edu")).action == HUMAN
+
+
+# Issue 9.15: deny lists hold whatever way a name is written; only a plain name can be allow-listed.
+DENY = {"users": {"deny": ["mallory", "Trudy "]}, "email_domains": {"deny": ["evil.com", "xn--bcher-kva.example"]}}
+
+
+@pytest.mark.parametrize("user", [
+    "mallory", "Mallory", "MALLORY", "mallory ", " mallory", "mallory\n", "mallory\t", "mal\u200blory", "\ufeffmallory",
+    "mallory\u00ad", "\uff4d\uff41\uff4c\uff4c\uff4f\uff52\uff59", "trudy", "TRUDY\u2060",
+])
+def test_deny_listed_user_is_rejected_however_written(user):
+    d = access.decide(_policy(**DENY), _req(user=user, email="x@uni.edu"))
+    assert d.action == REJECT and "deny list" in d.reason
+
+
+@pytest.mark.parametrize("email", [
+    "a@evil.com", "a@evil.com ", "a@evil.com\n", " a@evil.com", "a@evil.com\u200b", "a@EVIL.COM", "a@evil.com.",
+    "a@mail.evil.com ", "a@\uff45\uff56\uff49\uff4c.com", "a@evil\u200d.com", "a@b\u00fccher.example", "a@B\u00dcCHER.example",
+])
+def test_deny_listed_domain_is_rejected_however_written(email):
+    d = access.decide(_policy(**DENY), _req(user="bob", email=email))
+    assert d.action == REJECT and "deny list" in d.reason
+
+
+@pytest.mark.parametrize("user, email, why", [
+    ("dave\u200b", "dave@uni.edu", "invisible"),  # would match the allow list only once cleaned
+    ("dave ", "dave@uni.edu", "spaces"),
+    ("d\u0430ve", "dave@uni.edu", "not a Hub user name"),  # Cyrillic a
+    ("bob", "bob@uni.edu ", "spaces"),
+    ("bob", "bob@uni.edu\u200b", "invisible"),
+    ("bob", "bob@evil.com@uni.edu", "not an address"),
+    ("bob", "bob@uni.edu>", "not a valid domain name"),
+    ("bob", "bob@", "not an address"),
+    ("bob", "bob@-.edu", "not a valid domain name"),
+])
+def test_names_that_cannot_be_taken_as_given_go_to_a_person(user, email, why):
+    policy = _policy(users={"allow": ["dave"]}, email_domains={"allow": ["uni.edu"]})
+    d = access.decide(policy, _req(user=user, email=email))
+    assert d.action == HUMAN and why in d.reason
+
+
+def test_plain_names_still_match_and_answers_are_compared_cleaned():
+    policy = _policy(require_allow_list=True, users={"allow": ["Dave "]}, email_domains={"allow": ["uni.edu"]})
+    assert access.decide(policy, _req(user="DAVE", email=None)).action == ACCEPT
+    assert access.decide(policy, _req(user="bob", email="Bob@CS.Uni.Edu")).action == ACCEPT
+    assert access.decide(_policy(), _req(**{USE: "Other\u200b"})).action == HUMAN  # human_if "Other"
+    assert access.decide(_policy(), _req(**{USE: "\uff52esearch "})).action == ACCEPT  # fullwidth r
+
+
+def test_policy_entries_that_name_nothing_are_errors():
+    with pytest.raises(access.PolicyError, match="not a Hub user name"):
+        _policy(users={"deny": ["bad name!"]})
 
 
 @pytest.mark.parametrize("bad, where", [
@@ -213,8 +266,10 @@ def test_list_grant_revoke(gated, capsys):
 def test_read_only_token_is_a_clear_error(gated, capsys):
     hub, policy, audit = gated
     hub.use_token("hf_reader")
-    assert cli_main(["access", "review", "--repo", REPO, "--policy", str(policy), "--audit-log", str(audit)]) == 2
+    # A Hub that refuses is a data/remote error (exit 1), said in one line.
+    assert cli_main(["access", "review", "--repo", REPO, "--policy", str(policy), "--audit-log", str(audit)]) == 1
     err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
     assert REPO in err and "cannot list pending" in err
     assert hub.access_status(REPO, "bob") == "pending"
 
@@ -232,10 +287,10 @@ def test_published_gated_dataset_opens_after_review(hub, tmp_path):  # noqa: F81
     import datasets
     from datasets.exceptions import DatasetNotFoundError
 
-    from pmc_hub.build import BuildOptions, build
+    from conftest import run_build
 
     out = tmp_path / "out"
-    build(BuildOptions(out_dir=out, workers=1, progress=False))  # the bundled sample
+    run_build([], out)  # the bundled sample
     hub.use_token("hf_alice")
     assert cli_main(["publish", str(out), "--repo", REPO, "--gated", "manual"]) == 0
     hub.request_access(REPO, "bob", GOOD)
@@ -250,3 +305,32 @@ def test_published_gated_dataset_opens_after_review(hub, tmp_path):  # noqa: F81
     hub.use_token("hf_bob")
     ds = datasets.load_dataset(REPO, "commercial", split="train")
     assert len(ds) > 0 and set(ds["license_category"]) == {"commercial"}
+
+
+def test_access_errors_are_one_line(gated, tmp_path, capsys, monkeypatch):
+    hub, policy, audit = gated
+    review = ["access", "review", "--repo", REPO, "--policy", str(policy), "--audit-log", str(audit)]
+    # a bad spec: a policy file that is not there (usage, exit 2)
+    assert cli_main(["access", "review", "--repo", REPO, "--policy", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml: cannot read policy" in one_line_error(capsys)
+    assert cli_main(review[:-2] + ["--watch", "-1"]) == 2
+    assert "--watch needs a positive number" in one_line_error(capsys)
+    # a damaged state file: the audit log (data, exit 1), named with its line
+    audit.write_text('{"repo": "pmc/figures", "request_id": "r1", "action": "accept"}\n{"repo": \n')
+    assert cli_main(review) == 1
+    assert f"{audit}:2: not a JSON line" in one_line_error(capsys)
+    audit.write_text("[1, 2]\n")
+    assert cli_main(review) == 1
+    assert f"{audit}:1: not an audit entry" in one_line_error(capsys)
+    assert {hub.access_status(REPO, u) for u in ("bob", "carol")} == {"pending"}
+    # an unreachable Hub (huggingface_hub's own retries made instant): data, exit 1
+    import time
+
+    from hub_server import point_clients_at
+
+    point_clients_at(dead_endpoint(), tmp_path / "hf_home2", monkeypatch)
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    for argv in (["access", "list", "--repo", REPO], ["access", "grant", "--repo", REPO, "gina"]):
+        assert cli_main(argv) == 1
+        err = one_line_error(capsys)
+        assert REPO in err and "Connection refused" in err

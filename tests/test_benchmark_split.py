@@ -1,7 +1,6 @@
 """Carving the held-out benchmark split from a real built folder (the bundled sample articles)."""
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -9,38 +8,45 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from figure_rows import figure_row, reencode
+from conftest import run_build, shard_rows
+from figure_rows import reencode, sample_images
 from pmc_hub.benchmark import BenchmarkError, allocate, carve_benchmark
-from pmc_hub.build import BuildOptions, build
-from pmc_hub.cards import write_card
-from pmc_hub.labels import RuleLabeler
 from pmc_hub.media import hamming
 from pmc_hub.report import BuildReport
-from pmc_hub.writers import ShardLayout, write_part
+from pmc_hub.resources import sample_dir
+
+NC_ARTICLE = """<?xml version="1.0"?>
+<article xmlns:xlink="http://www.w3.org/1999/xlink"><front><article-meta>
+<article-id pub-id-type="pmc">{aid}</article-id><title-group><article-title>Copy {aid}</article-title></title-group>
+<pub-date pub-type="epub"><year>2021</year></pub-date><permissions>
+<license xlink:href="https://creativecommons.org/licenses/by-nc/4.0/"><license-p>CC BY-NC</license-p></license>
+</permissions></article-meta></front><body><fig id="F1"><label>Figure 1</label><caption><p>A re-encoded copy.</p>
+</caption><graphic xlink:href="copy.jpg"/></fig></body></article>"""
 
 
 def _rows(out: Path, config: str, split: str = "train") -> list[dict]:
-    files = sorted((out / config).glob(f"{split}-*.parquet"))
-    return [r for f in files for r in pq.read_table(f).to_pylist()]
+    return shard_rows(out, config, split)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """Sample build, labelled by the caption rules, plus a noncommercial config holding
-    re-encoded copies of every commercial image (cross-config near duplicates)."""
-    out = tmp_path_factory.mktemp("built")
-    build(BuildOptions(sources=[], out_dir=out, workers=1, progress=False))
-    shard = out / "commercial" / "train-00000-of-00001.parquet"
-    labelled = list(RuleLabeler().label(_rows(out, "commercial")))
-    write_part(labelled, "figure", shard, ShardLayout())
-    copies = [figure_row(reencode(r["image"]["bytes"], "JPEG", 0.7, 60), article=f"NC{i}", figure_id="F1",
-                         file_name="copy.jpg", license_category="noncommercial") for i, r in enumerate(labelled)]
-    write_part(copies, "figure", out / "noncommercial" / "train-00000-of-00001.parquet", ShardLayout())
-    report = BuildReport.read(out)
-    report.configs["noncommercial"] = {"train": len(copies)}
-    report.files["noncommercial"] = ["noncommercial/train-00000-of-00001.parquet"]
-    report.write(out)
-    write_card(out, json.loads(report.to_json()))
+def corpus(tmp_path_factory) -> Path:
+    """The bundled sample plus one noncommercial article per sample image, holding a re-encoded
+    copy of it (cross-config near duplicates)."""
+    root = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(sample_dir(), root / "sample")
+    for i, image in enumerate(sample_images()):
+        folder = root / "copies" / f"PMC9{i:03d}"
+        folder.mkdir(parents=True)
+        (folder / f"PMC9{i:03d}.nxml").write_text(NC_ARTICLE.format(aid=f"PMC9{i:03d}"))
+        (folder / "copy.jpg").write_bytes(reencode(image.read_bytes(), "JPEG", 0.7, 60))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(corpus, tmp_path_factory) -> Path:
+    """The corpus built with every copy kept (no build-time dedup), labelled by the caption rules."""
+    out = tmp_path_factory.mktemp("built") / "out"
+    run_build([corpus / "sample", corpus / "copies"], out, dedup=False)
     return out
 
 
@@ -78,7 +84,7 @@ def test_carve_is_stratified_article_disjoint_and_deduplicated(folder, tmp_path,
     assert build_report.configs["benchmark"] == {"test": 12}
     # (on this 6-article sample, 12 stratified pairs can take every article: an emptied config is removed)
     assert build_report.configs.get("commercial", {"train": 0}) == {"train": report.train_rows_after["commercial"]}
-    assert json.loads((folder / "benchmark_report.json").read_text())["dropped_counts"] == report.counts()
+    assert BuildReport.read(folder).benchmark["dropped_counts"] == report.counts()
 
     # the re-rendered card makes the new config loadable
     from datasets import load_dataset
@@ -110,8 +116,72 @@ def test_bad_requests_name_the_problem(folder):
         carve_benchmark(folder, 1000)
     with pytest.raises(BenchmarkError, match="source config.*other"):
         carve_benchmark(folder, 3, source_configs=("other",))
-    with pytest.raises(BenchmarkError, match="overwrite a built config"):
-        carve_benchmark(folder, 3, config="commercial")
     carve_benchmark(folder, 3, write_card=False)
     with pytest.raises(BenchmarkError, match="'benchmark' already exists"):
         carve_benchmark(folder, 3)
+
+
+def test_build_with_benchmark_resumes_from_any_kill_point_and_never_leaks(corpus, tmp_path, monkeypatch):
+    """Kill the carve at each of its writes and renames; the re-run ends with the uninterrupted
+    result, and no test image or article is left in any train config."""
+    import os
+
+    from pmc_hub import benchmark
+
+    sources = [corpus / "sample", corpus / "copies"]
+    reference = tmp_path / "ref"
+    run_build(sources, reference, dedup=False, benchmark=10, benchmark_seed=3)
+    want = {c: sorted(r.get("image_key") or r["article_accession_id"] for r in _rows(reference, c, s))
+            for c, s in (("commercial", "train"), ("noncommercial", "train"), ("articles", "train"), ("benchmark", "test"))}
+    points = {"write": 0, "rename": 0}
+    real_write, real_replace = benchmark.write_file, os.replace
+
+    for kind in ("write", "rename"):
+        k = 0
+        while True:
+            out = tmp_path / f"{kind}{k}"
+            calls = {"n": 0}
+
+            def dying(real):
+                def f(*a, **kw):
+                    calls["n"] += 1
+                    if calls["n"] == k + 1:
+                        raise SystemExit(f"killed at {kind} {k}")
+                    return real(*a, **kw)
+                return f
+
+            monkeypatch.setattr(benchmark, "write_file" if kind == "write" else "os", dying(real_write) if kind == "write"
+                                else type("os", (), {"replace": staticmethod(dying(real_replace))}))
+            try:
+                run_build(sources, out, dedup=False, benchmark=10, benchmark_seed=3)
+                died = False
+            except SystemExit:
+                died = True
+            monkeypatch.setattr(benchmark, "write_file", real_write)
+            monkeypatch.setattr(benchmark, "os", os)
+            if not died:
+                break
+            points[kind] += 1
+            run_build(sources, out, dedup=False, benchmark=10, benchmark_seed=3)  # the same command again
+            got = {c: sorted(r.get("image_key") or r["article_accession_id"] for r in _rows(out, c, s))
+                   for c, s in (("commercial", "train"), ("noncommercial", "train"), ("articles", "train"), ("benchmark", "test"))}
+            assert got == want, (kind, k)
+            k += 1
+    assert points["write"] >= 3 and points["rename"] >= 3
+    test = _rows(reference, "benchmark", "test")
+    test_articles = {r["article_accession_id"] for r in test}
+    for config in ("commercial", "noncommercial", "other", "articles"):
+        assert not test_articles & {r["article_accession_id"] for r in _rows(reference, config)}
+    for r in _rows(reference, "commercial") + _rows(reference, "noncommercial"):
+        assert all(hamming(r["image_phash"], t["image_phash"]) > 6 for t in test)
+
+
+def test_rebuilding_a_finished_benchmark_folder_works_and_without_benchmark_removes_it(corpus, tmp_path):
+    sources = [corpus / "sample", corpus / "copies"]
+    out = tmp_path / "out"
+    run_build(sources, out, dedup=False, benchmark=10)
+    again = run_build(sources, out, dedup=False, benchmark=10)  # the same command on the finished folder
+    assert again.configs["benchmark"] == {"test": 10}
+    plain = run_build(sources, out, dedup=False)
+    assert "benchmark" not in plain.configs and not (out / "benchmark").exists()
+    assert "config_name: benchmark" not in (out / "README.md").read_text()

@@ -16,15 +16,13 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import SAMPLES, jpeg_bytes, pmc_article_folder
+from conftest import SAMPLES, jpeg_bytes, pmc_article_folder, run_build, shard_rows
 from pmc_hub import jats
-from pmc_hub.build import BuildError, BuildOptions, build
+from pmc_hub.build import BuildError
+from pmc_hub.config import BuildConfig
+from pmc_hub.output import default_release, shard_files
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import features
-
-
-def run_build(sources, out: Path, **kw):
-    return build(BuildOptions(sources=[str(s) for s in sources], out_dir=out, progress=False, **kw))
 
 
 def expected_bundled_figures() -> set[tuple[str, str]]:
@@ -52,7 +50,10 @@ def test_bundled_sample_loads_with_every_figure_typed(tmp_path):
     row = ds[0]
     assert row["image"].size == (row["image_size"]["width"], row["image_size"]["height"])
     assert row["caption"] and row["license_category"] == "commercial"
-    assert row["article_mesh_terms"] is None and row["image_primary_label"] in (None, *[row["image_primary_label"]])
+    assert row["article_mesh_terms"] is None
+    for r in ds.select_columns(["image_primary_label", "image_label_id", "image_label_source"]):
+        labelled = r["image_primary_label"] is not None  # the label fields come together, or not at all
+        assert (r["image_label_id"] is not None, r["image_label_source"] is not None) == (labelled, labelled), r
     assert all(v != "None" for v in row.values() if isinstance(v, str))
     assert isinstance(row["image_set"], list) and row["figure_id"] in row["image_set"]
     assert isinstance(row["article_reference_count"], int)
@@ -70,7 +71,7 @@ def test_bundled_sample_loads_with_every_figure_typed(tmp_path):
 def test_original_image_bytes_are_kept(tmp_path):
     out = tmp_path / "out"
     run_build([sample_dir() / "ijm-00202"], out)
-    table = pq.read_table(next((out / "commercial").glob("*.parquet")))
+    table = pq.read_table(shard_files(out, "commercial")[0])
     for image, name in zip(table["image"].to_pylist(), table["image_file_name"].to_pylist()):
         assert image["bytes"] == (sample_dir() / "ijm-00202" / name).read_bytes()
 
@@ -98,7 +99,7 @@ def test_commercial_config_holds_only_commercial_rows_whatever_the_sources(tmp_p
     out = tmp_path / "out"
     report = run_build([corpus], out)
     assert report.articles_in == 96
-    rows = pq.read_table(out / "commercial").to_pylist() if (out / "commercial").exists() else []
+    rows = shard_rows(out, "commercial")
     assert {r["article_accession_id"] for r in rows} == {"PMC3166277"}
     articles = datasets.load_dataset(str(out), "articles", split="train")
     assert sum(1 for c in articles["license_category"] if c == "noncommercial") == 95
@@ -202,11 +203,16 @@ def test_invalid_row_is_counted_not_written(tmp_path, bad_corpus, monkeypatch):
             row["article_date"] = "March 2020"  # not ISO
         return row
 
-    monkeypatch.setattr(records, "figure_row", corrupt)
-    report = run_build([bad_corpus], tmp_path / "out")
-    invalid = [s for s in report.skipped if s["reason"] == "invalid record"]
-    assert [(s["article"], s["figure"]) for s in invalid] == [("PMC3", "f1")]
-    assert "article_date" in invalid[0]["detail"]
+    monkeypatch.setattr(records, "figure_row", corrupt)  # in this process: run the per-article stage here
+    from pmc_hub.sources import open_sources
+    from pmc_hub.stage import ArticleStage
+
+    stage = ArticleStage(BuildConfig())
+    results = {r.article_id: r for r in map(stage, open_sources([bad_corpus]))}
+    invalid = [s for r in results.values() for s in r.skips if s.reason == "invalid record"]
+    assert [(s.article, s.figure) for s in invalid] == [("PMC3", "f1")]
+    assert "article_date" in invalid[0].detail
+    assert results["PMC3"].figure_rows == [] and len(results["PMC4"].figure_rows) == 1
 
 
 # --- resume, workers, rebuilds ----------------------------------------------------------------
@@ -224,12 +230,7 @@ def corpus40(tmp_path) -> Path:
 
 
 def table_rows(out: Path) -> dict[str, list]:
-    result = {}
-    for config in ("commercial", "noncommercial", "other", "articles"):
-        files = sorted((out / config).glob("*.parquet"))
-        rows = [r for f in files for r in pq.read_table(f).to_pylist()]
-        result[config] = rows
-    return result
+    return {config: shard_rows(out, config) for config in ("commercial", "noncommercial", "other", "articles")}
 
 
 def test_killed_build_resumes_to_the_same_rows(tmp_path, corpus40):
@@ -314,8 +315,9 @@ def test_unfinished_build_with_other_sources_is_refused(tmp_path, corpus40, mixe
     out = tmp_path / "out"
     state = out / ".pmc-hub"
     state.mkdir(parents=True)
-    opts = BuildOptions(sources=[str(corpus40)], out_dir=out)
-    (state / "state.json").write_text(json.dumps({"fingerprint": opts.fingerprint(), "complete": False}))
+    config = BuildConfig(sources=(str(corpus40),)).with_release(default_release())
+    (state / "state.json").write_text(json.dumps({"fingerprint": config.fingerprint(), "release": config.release,
+                                                  "complete": False}))
     with pytest.raises(BuildError, match="--fresh"):
         run_build([mixed_license_corpus], out)
     assert run_build([mixed_license_corpus], out, fresh=True).articles_in == 5
@@ -329,7 +331,9 @@ def test_cli_build_prints_summary(tmp_path):
     assert "46 images written" in proc.stdout and "commercial" in proc.stdout
     bad = subprocess.run([sys.executable, "-m", "pmc_hub.cli", "build", str(tmp_path / "nope"), "--out", str(out)],
                          capture_output=True, text=True)
-    assert bad.returncode == 1 and "no such file or folder" in bad.stderr
+    # a source that does not exist is a usage error (exit 2), found before the finished build is touched
+    assert bad.returncode == 2 and "no such file or folder" in bad.stderr
+    assert datasets.load_dataset(str(out), "commercial", split="train").num_rows == 46
 
 
 def test_mesh_terms_are_matched_by_pmid(tmp_path, mixed_license_corpus):
@@ -360,6 +364,7 @@ def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):
         assert len(tar_rows) == len(parquet_rows) == report.configs[config]["train"]
         assert set(tar_rows["txt"]) == set(parquet_rows["caption"])
     shards = sorted(str(p) for p in (wds / "commercial").glob("*.tar"))
+    assert shards
     keys = [s["__key__"] for s in wds_lib.WebDataset(shards, shardshuffle=False)]
     assert keys and all("." not in k for k in keys)
 
@@ -387,7 +392,7 @@ def test_label_fields_are_filled_by_the_default_rules(tmp_path):
     ds = datasets.load_dataset(str(out), "commercial", split="train")
     labelled = [r for r in ds.select_columns(["image_primary_label", "image_label_source", "image_label_score", "image_label_id"])
                 if r["image_primary_label"] is not None]
-    assert len(labelled) >= 15  # 19 of the 46 captions name a modality the rules know
+    assert len(labelled) >= 38  # 38 of the 46 sample figures: the rules and the plotted-statistics rule
     assert "multiple" in ds["image_panel_type"]  # captions with (A)...(B) panels
     assert all(r["image_label_source"] == "rules" and 0 < r["image_label_score"] <= 1 and r["image_label_id"] is not None
                for r in labelled)
@@ -438,35 +443,37 @@ def test_the_same_article_from_two_sources_is_written_once(tmp_path):
     report = run_build([a, b], tmp_path / "out")
     assert report.articles_in == 2 and report.articles_written == 1
     (dup,) = [s for s in report.skipped if s["reason"] == "duplicate article"]
-    assert dup["article"] == "PMC3166277" and str(b) in dup["detail"]
+    # both files are named: the one kept (a) and the copy skipped (b)
+    assert dup["article"] == "PMC3166277" and str(a / "PMC3166277.nxml") in dup["detail"]
+    assert dup["detail"].index(str(a)) < dup["detail"].index(str(b)) and "is not written" in dup["detail"]
     assert report.configs["commercial"]["train"] == 4 and report.figures_in == 8
 
 
 def test_a_journal_line_cut_off_by_a_crash_is_dropped_before_resuming(tmp_path, mixed_license_corpus, monkeypatch):
-    from pmc_hub import build as build_module
+    from pmc_hub.state import BuildState
 
     reference = table_rows((run_build([mixed_license_corpus], tmp_path / "ref"), tmp_path / "ref")[1])
     out = tmp_path / "out"
-    real_record = build_module._Journal.record
+    real_record = BuildState.record
     calls = []
 
-    def dies_half_way_through_the_second_line(self, batch):
-        calls.append(batch["batch"])
+    def dies_half_way_through_the_second_line(self, entry):
+        calls.append(entry["checkpoint"])
         if len(calls) < 2:
-            return real_record(self, batch)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            line = json.dumps(batch)
+            return real_record(self, entry)
+        with open(self.journal_path, "a", encoding="utf-8") as fh:
+            line = json.dumps(entry)
             fh.write(line[: len(line) // 2])
         raise SystemExit("killed while writing the journal")
 
-    monkeypatch.setattr(build_module._Journal, "record", dies_half_way_through_the_second_line)
+    monkeypatch.setattr(BuildState, "record", dies_half_way_through_the_second_line)
     with pytest.raises(SystemExit):
         run_build([mixed_license_corpus], out, checkpoint_articles=2)
-    monkeypatch.setattr(build_module._Journal, "record", real_record)
+    monkeypatch.setattr(BuildState, "record", real_record)
     report = run_build([mixed_license_corpus], out, checkpoint_articles=2)
     assert report.articles_in == 5
     journal = out / ".pmc-hub" / "journal.jsonl"
-    assert [json.loads(line)["batch"] for line in journal.read_text().splitlines()] == [0, 1, 2]
+    assert [json.loads(line)["checkpoint"] for line in journal.read_text().splitlines()] == [0, 1, 2]
     assert table_rows(out) == reference
 
 

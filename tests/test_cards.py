@@ -12,8 +12,14 @@ import pytest
 import yaml
 from huggingface_hub import DatasetCard
 
+import pyarrow.parquet as pq
+
 from pmc_hub import cards
 from pmc_hub.cli import main as cli_main
+from pmc_hub.config import ShardLayout
+from pmc_hub.output import Manifest, OwnedFile, read_manifest, shard_path, write_manifest
+from pmc_hub.report import BuildReport
+from pmc_hub.writers import to_table, write_file
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import features, field_docs, load_schema, validate
 
@@ -39,36 +45,52 @@ def _figure_row(i: int, category: str, license_code: str) -> dict:
     return validate("figure", row, key=row["image_key"])
 
 
+RELEASE = "2026-01"
+
+
 def _write_config(out: Path, config: str, rows: list[dict], shards: int = 1) -> None:
-    (out / config).mkdir(parents=True, exist_ok=True)
+    """Shards of a config as a build writes them (release layout), recorded in the folder's manifest."""
     per = -(-len(rows) // shards) if rows else 0
+    files = {}
     for k in range(shards):
+        rel = shard_path(config, RELEASE, "train", k, 9000)
         part = rows[k * per:(k + 1) * per]
-        columns = {k: [r[k] for r in part] for k in features("figure")}
-        ds = datasets.Dataset.from_dict(columns, features=features("figure"))
-        ds.to_parquet(str(out / config / f"train-{k:05d}-of-{shards:05d}.parquet"))
+        if part:
+            w = write_file(out, rel, "figure", [to_table(part, "figure")], ShardLayout())
+            files[rel] = w.owned()
+        else:  # an empty shard: a config with no rows
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(to_table([], "figure"), out / rel)
+            files[rel] = OwnedFile((out / rel).stat().st_size, "0" * 64, 0, 0)
+    manifest = read_manifest(out) or Manifest(releases=[RELEASE], complete=True)
+    manifest.files.update(files)
+    write_manifest(out, manifest)
+
+
+def _card(out: Path, report: dict) -> Path:
+    """Render the card of ``out`` for ``report`` (as the build does) and write README.md."""
+    path = out / "README.md"
+    path.write_text(cards.render_card(out, report, read_manifest(out).files), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
 def built(tmp_path) -> tuple[Path, dict]:
-    """A folder shaped like a build's output: commercial (2 shards), noncommercial, an empty other."""
+    """A folder as a build writes it: commercial (2 shards), noncommercial, an empty other; the report
+    in the build's own shape."""
     out = tmp_path / "out"
     commercial = [_figure_row(i, "commercial", "CC BY 4.0" if i % 2 else "CC0") for i in range(5)]
     noncommercial = [_figure_row(10 + i, "noncommercial", "CC BY-NC 4.0") for i in range(2)]
     _write_config(out, "commercial", commercial, shards=2)
     _write_config(out, "noncommercial", noncommercial)
     _write_config(out, "other", [])
-    (out / ".pmc-hub").mkdir()
-    (out / ".pmc-hub" / "train-00000-of-00001.parquet").write_bytes(b"not a shard")  # build state: ignored
-    report = {
-        "configs": {"commercial": {"train": 5}, "noncommercial": {"train": 2}, "other": {"train": 0}},
-        "articles_in": 9, "figures_in": 8,
-        "skipped": [{"article_id": "PMC99", "reason": "no caption: fig1"}],
-        "licenses": {"commercial": 5, "noncommercial": 2},
-        "license_codes": {"CC BY 4.0": 2, "CC0": 3, "CC BY-NC 4.0": 2},
-    }
-    (out / "build_report.json").write_text(json.dumps(report))
-    return out, report
+    report = BuildReport(articles_in=9, figures_in=8, configs={"commercial": {"train": 5}, "noncommercial": {"train": 2}},
+                         licenses={"commercial": 5, "noncommercial": 2},
+                         license_codes={"commercial": {"CC BY 4.0": 2, "CC0": 3}, "noncommercial": {"CC BY-NC 4.0": 2}},
+                         skip_counts={"no caption": 1},
+                         skipped=[{"article": "PMC99", "reason": "no caption", "detail": "", "figure": "fig1"}])
+    report.write(out)
+    return out, json.loads(report.to_json())
 
 
 def _front_matter(path: Path) -> dict:
@@ -80,7 +102,7 @@ def _front_matter(path: Path) -> dict:
 
 def test_card_metadata_validates_and_parses_with_hub(built):
     out, report = built
-    path = cards.write_card(out, report)
+    path = _card(out, report)
     meta = _front_matter(path)
     jsonschema.Draft202012Validator(load_schema("card")).validate(meta)
     card = DatasetCard.load(path)
@@ -90,21 +112,21 @@ def test_card_metadata_validates_and_parses_with_hub(built):
 
 def test_configs_match_files_and_empty_config_left_out(built):
     out, report = built
-    meta = _front_matter(cards.write_card(out, report))
+    meta = _front_matter(_card(out, report))
     by_name = {c["config_name"]: c for c in meta["configs"]}
-    assert set(by_name) == {"commercial", "noncommercial"}  # `other` has no rows, .pmc-hub is hidden
+    assert set(by_name) == {"commercial", "noncommercial"}  # `other` has no rows
     assert by_name["commercial"]["default"] is True
     assert "default" not in by_name["noncommercial"]
     for name, cfg in by_name.items():
         for df in cfg["data_files"]:
             matched = sorted(out.glob(df["path"]))
-            assert matched == sorted((out / name).glob("*.parquet")), df
+            assert matched == sorted((out / name).glob("*/*.parquet")), df
     assert len(sorted(out.glob(by_name["commercial"]["data_files"][0]["path"]))) == 2
 
 
 def test_counts_match_report_files_and_load_dataset(built, tmp_path, monkeypatch):
     out, report = built
-    meta = _front_matter(cards.write_card(out, report))
+    meta = _front_matter(_card(out, report))
     infos = {i["config_name"]: i for i in meta["dataset_info"]}
     assert infos["commercial"]["splits"][0]["num_examples"] == 5
     assert infos["noncommercial"]["splits"][0]["num_examples"] == 2
@@ -124,12 +146,12 @@ def test_report_count_disagreeing_with_files_is_an_error(built):
     out, report = built
     report["configs"]["commercial"]["train"] = 6
     with pytest.raises(cards.CardError, match=r"commercial.*6 rows.*hold 5"):
-        cards.write_card(out, report)
+        _card(out, report)
 
 
 def test_gating_metadata_present(built):
     out, report = built
-    meta = _front_matter(cards.write_card(out, report))
+    meta = _front_matter(_card(out, report))
     prompt = meta["extra_gated_prompt"]
     for word in ("commercial", "noncommercial", "other", "license of each item", "re-identify", "clinical"):
         assert word in prompt
@@ -139,7 +161,7 @@ def test_gating_metadata_present(built):
 
 def test_license_metadata_lists_present_licenses(built):
     out, report = built
-    meta = _front_matter(cards.write_card(out, report))
+    meta = _front_matter(_card(out, report))
     assert meta["license"] == ["cc-by-4.0", "cc0-1.0", "cc-by-nc-4.0"]
     body = (out / "README.md").read_text()
     assert "CC BY-NC 4.0 (2)" in body and "CC0 (3)" in body
@@ -147,12 +169,10 @@ def test_license_metadata_lists_present_licenses(built):
 
 def test_unknown_license_gives_other_with_name_and_link(built):
     out, report = built
-    for f in (out / "other").glob("*.parquet"):
-        f.unlink()
     _write_config(out, "other", [_figure_row(20, "other", "TDM")])
-    report["configs"]["other"]["train"] = 1
-    report["license_codes"]["TDM"] = 1
-    meta = _front_matter(cards.write_card(out, report))
+    report["configs"]["other"] = {"train": 1}
+    report["license_codes"]["other"] = {"TDM": 1}
+    meta = _front_matter(_card(out, report))
     assert "other" in meta["license"]
     assert meta["license_name"] and meta["license_link"].startswith("https://")
     assert [c["config_name"] for c in meta["configs"]] == ["commercial", "noncommercial", "other"]
@@ -161,7 +181,7 @@ def test_unknown_license_gives_other_with_name_and_link(built):
 
 def test_field_table_matches_schema(built):
     out, report = built
-    body = cards.write_card(out, report).read_text()
+    body = _card(out, report).read_text()
     rows = re.findall(r"^\| `([a-z_]+)` \| `([^`]+)` \| (yes|no) \|", body, re.M)
     docs = field_docs("figure")
     assert [(r[0], r[1].strip(), r[2]) for r in rows] == [
@@ -193,9 +213,9 @@ def test_bad_gate_field_type_names_the_field(tmp_path):
         cards.load_gate_fields(gate)
 
 
-def test_cli_without_report_fails_clearly(tmp_path, capsys):
-    assert cli_main(["card", str(tmp_path)]) == 2
-    assert "build_report.json" in capsys.readouterr().err
+def test_cli_on_a_folder_that_is_no_build_fails_clearly(tmp_path, capsys):
+    assert cli_main(["card", str(tmp_path)]) == 1
+    assert "not a finished pmc-hub build" in capsys.readouterr().err
 
 
 def test_invalid_metadata_is_rejected():
@@ -205,10 +225,10 @@ def test_invalid_metadata_is_rejected():
 
 
 def test_card_of_a_real_build(mixed_license_corpus, tmp_path):
-    from pmc_hub.build import BuildOptions, build
+    from conftest import run_build
 
     out = tmp_path / "built"
-    build(BuildOptions(sources=[mixed_license_corpus], out_dir=out, workers=1, progress=False))
+    run_build([mixed_license_corpus], out)
     report = json.loads((out / "build_report.json").read_text())
     meta = _front_matter(out / "README.md")  # written by the build through cards.write_card
     jsonschema.Draft202012Validator(load_schema("card")).validate(meta)
@@ -232,12 +252,14 @@ def test_card_of_a_real_build(mixed_license_corpus, tmp_path):
 
 
 def test_webdataset_folder_gets_tar_configs_and_mixing_formats_is_an_error(built, tmp_path):
-    from pmc_hub import webdataset
+    from pmc_hub import wds as webdataset
+    from pmc_hub.output import owned_file
 
     wds = tmp_path / "wds"
     with webdataset.open_writer(wds, "commercial") as writer:
         writer.write_all(_figure_row(i, "commercial", "CC0") for i in range(3))
-    meta = _front_matter(cards.write_card(wds, {"configs": {"commercial": {"train": 3}}}))
+    write_manifest(wds, Manifest({p: owned_file(wds / p) for p in writer.close()}, [], complete=True))
+    meta = _front_matter(_card(wds, {"configs": {"commercial": {"train": 3}}}))
     assert meta["configs"][0]["data_files"] == [{"split": "train", "path": "commercial/train-*.tar"}]
     ds = datasets.load_dataset(str(wds), "commercial", split="train")
     assert len(ds) == 3 and ds[0]["txt"] == "Caption 0."
@@ -245,5 +267,8 @@ def test_webdataset_folder_gets_tar_configs_and_mixing_formats_is_an_error(built
     out, report = built
     with webdataset.open_writer(out, "commercial") as writer:
         writer.write_all(_figure_row(i, "commercial", "CC0") for i in range(3))
+    manifest = read_manifest(out)
+    manifest.files.update({p: owned_file(out / p) for p in writer.close()})
+    write_manifest(out, manifest)
     with pytest.raises(cards.CardError, match="both Parquet and WebDataset"):
-        cards.write_card(out, report)
+        _card(out, report)

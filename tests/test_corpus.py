@@ -143,13 +143,16 @@ def test_make_corpus_script(tmp_path):
     assert len(list(tmp_path.glob("PMC*.1"))) == 2
 
 
+@pytest.mark.slow
 def test_bench_script_at_tiny_size_writes_every_section(tmp_path):
     out = tmp_path / "bench.json"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--articles", "3", "--max-side", "400",
-                    "--workers", "1", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+                    "--workers", "1", "--repeat", "1", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
                    capture_output=True, text=True, check=True, timeout=300)
     report = json.loads(out.read_text())
-    assert {"machine", "corpus", "parse", "io_floor", "build", "build_vs_io_floor", "projection", "read"} <= set(report)
+    assert {"machine", "corpus", "parse", "work_floor", "build", "build_vs_floor", "projection", "read"} <= set(report)
+    assert report["work_floor"]["images"] == report["corpus"]["figures"]
+    assert report["build_vs_floor"]["build_vs_floor_wall"] > 0 and report["build_vs_floor"]["build_vs_floor_cpu"] > 0
     assert report["corpus"]["articles"] == 3
     assert {"pmc_hub_ms_per_article", "pubmed_parser_ms_per_article", "speedup_vs_pubmed_parser"} <= set(report["parse"])
     one = report["build"]["workers_1"]

@@ -7,8 +7,19 @@ import random
 import pytest
 
 from figure_rows import figure_row, reencode, sample_images, sample_rows
-from pmc_hub.dedup import DedupError, Duplicate, DuplicateIndex, drop_duplicates, find_duplicates
+from pmc_hub.dedup import DedupError, Duplicate, DuplicateIndex, keep_first
 from pmc_hub.media import hamming
+
+
+def find_duplicates(rows: list[dict], max_distance: int = 6) -> list[Duplicate]:
+    """Every duplicate in ``rows``, keep-first, through one index (as a build does)."""
+    return keep_first(DuplicateIndex(max_distance), ((r["image_key"], r["image_hash"], r["image_phash"]) for r in rows))[1]
+
+
+def kept(index: DuplicateIndex, rows: list[dict], dups: list[Duplicate]) -> list[dict]:
+    mask, found = keep_first(index, ((r["image_key"], r["image_hash"], r["image_phash"]) for r in rows))
+    dups.extend(found)
+    return [r for r, keep in zip(rows, mask) if keep]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +64,8 @@ def test_one_index_spans_configs_and_splits_keep_first(originals):
     test_split = originals[:3]
     train = [figure_row(reencode(r["image"]["bytes"], "JPEG", 0.8, 70), article="PMC2", figure_id=f"F{i}",
                         file_name=f"f{i}.jpg") for i, r in enumerate(test_split)] + originals[3:6]
-    kept_test = list(drop_duplicates(test_split, index, dups.append))
-    kept_train = list(drop_duplicates(train, index, dups.append))
+    kept_test = kept(index, test_split, dups)
+    kept_train = kept(index, train, dups)
     assert kept_test == test_split
     assert [r["image_key"] for r in kept_train] == [r["image_key"] for r in originals[3:6]]
     assert [d.duplicate_of for d in dups] == [r["image_key"] for r in test_split]
@@ -92,23 +103,6 @@ def test_bad_phash_names_the_image(phash, reason):
 
 def test_sample_images_cover_every_format():
     assert {p.suffix for p in sample_images()} == {".jpg", ".png", ".tif"}
-
-
-def test_scan_folder_finds_cross_config_copies_and_keeps_test_first(tmp_path, originals):
-    from pmc_hub.dedup import scan_folder
-    from pmc_hub.writers import ShardLayout, write_part
-
-    train = originals[:4]
-    test = [figure_row(reencode(r["image"]["bytes"], "JPEG", 0.6, 50), article=f"T{i}", figure_id="F1", file_name="t.jpg")
-            for i, r in enumerate(originals[:2])]
-    nc = [figure_row(r["image"]["bytes"], article="NC1", figure_id=f"F{i}", file_name=f"n{i}.jpg",
-                     license_category="noncommercial") for i, r in enumerate(originals[3:5])]
-    write_part(train, "figure", tmp_path / "commercial" / "train-00000-of-00001.parquet", ShardLayout())
-    write_part(nc, "figure", tmp_path / "noncommercial" / "train-00000-of-00001.parquet", ShardLayout())
-    write_part(test, "figure", tmp_path / "benchmark" / "test-00000-of-00001.parquet", ShardLayout())
-    found = {(d.key, d.duplicate_of, d.kind) for d in scan_folder(tmp_path)}
-    assert found == {
-        (train[0]["image_key"], test[0]["image_key"], "near"),
-        (train[1]["image_key"], test[1]["image_key"], "near"),
-        (nc[0]["image_key"], train[3]["image_key"], "exact"),
-    }
+    rows = sample_rows()
+    assert {r["image_format"] for r in rows} == {"JPEG", "PNG", "TIFF"}
+    assert len({r["image_phash"] for r in rows}) == len(rows)  # every format hashed, to distinct hashes

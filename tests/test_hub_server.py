@@ -22,7 +22,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from hub_server import git_blob_sha1, hub  # noqa: F401  (fixture)
+from hub_server import git_blob_sha1, hub, xet_hub  # noqa: F401  (fixtures)
 
 REPO = "pmc/demo"
 PAYLOAD = bytes(range(256)) * 40  # binary: stored through LFS
@@ -189,3 +189,75 @@ def test_test_side_helpers_set_up_a_gated_repo_without_http(hub):
     assert hf_hub_download("pmc/gated", ".gitattributes", repo_type="dataset")
     with pytest.raises(ValueError, match="cannot create"):
         hub.create_repo("pmc/other", owner_token="hf_bob")
+
+
+def test_tags_pin_a_revision_for_every_read(api, hub):
+    first = api.dataset_info(REPO).sha
+    api.create_tag(REPO, tag="2026-11", repo_type="dataset")
+    api.create_commit(REPO, [add("notes.txt", b"changed\n")], commit_message="change", repo_type="dataset")
+
+    refs = api.list_repo_refs(REPO, repo_type="dataset")
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("2026-11", first)]
+    assert api.dataset_info(REPO, revision="2026-11").sha == first
+    assert open(hf_hub_download(REPO, "notes.txt", repo_type="dataset", revision="2026-11"), "rb").read() == b"hello\n"
+    assert open(hf_hub_download(REPO, "notes.txt", repo_type="dataset"), "rb").read() == b"changed\n"
+    tree = {f.path for f in api.list_repo_tree(REPO, recursive=True, revision="2026-11", repo_type="dataset")}
+    assert "data/x.bin" in tree
+    assert [p.path for p in api.get_paths_info(REPO, ["notes.txt"], revision="2026-11", repo_type="dataset")] == ["notes.txt"]
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_tag(REPO, tag="2026-11", repo_type="dataset")
+    assert info.value.response.status_code == 409
+    api.delete_tag(REPO, tag="2026-11", repo_type="dataset")
+    assert hub.tags(REPO) == {}
+
+
+def test_fine_grained_token_writes_only_where_a_scope_allows(api, hub):
+    hub.use_token(hub.add_user("dan", orgs=["pmc"], scopes={"pmc": ["repo.content.read"]}))
+    me = HfApi().whoami()
+    assert me["auth"]["accessToken"]["role"] == "fineGrained"
+    assert me["auth"]["accessToken"]["fineGrained"]["scoped"] == [
+        {"entity": {"type": "org", "name": "pmc"}, "permissions": ["repo.content.read"]}]
+    with pytest.raises(HfHubHTTPError, match="repo.write") as info:
+        HfApi().create_commit(REPO, [add("d.txt", b"d")], commit_message="d", repo_type="dataset")
+    assert info.value.response.status_code == 403
+    hub.use_token(hub.add_user("erin", orgs=["pmc"], scopes={REPO: ["repo.write"]}))
+    HfApi().create_commit(REPO, [add("d.txt", b"d")], commit_message="d", repo_type="dataset")
+    assert hub.files(REPO)["d.txt"] == b"d"
+
+
+def test_injected_request_failures(api, hub):
+    hub.fail_request(r"/commit/", 503, message="try later")
+    with pytest.raises(HfHubHTTPError, match="try later") as info:
+        api.create_commit(REPO, [add("e.txt", b"e")], commit_message="e", repo_type="dataset")
+    assert info.value.response.status_code == 503
+    api.create_commit(REPO, [add("e.txt", b"e")], commit_message="e", repo_type="dataset")  # once only
+    hub.fail_request(r"/preupload/", 0)  # dropped: the client retries this call by itself
+    api.create_commit(REPO, [add("f.txt", b"f")], commit_message="f", repo_type="dataset")
+    assert [p for _, p, _ in hub.requests].count(f"/api/datasets/{REPO}/preupload/main") >= 3
+
+
+def test_xet_upload_goes_through_the_loopback_cas(xet_hub):
+    xet_hub.use_token("hf_alice")
+    api = HfApi()
+    api.create_repo(REPO, repo_type="dataset")
+    big = bytes(range(256)) * 4096 + b"tail" * 50_000  # several chunks, some compressible
+    api.create_commit(REPO, [add("data/x.bin", big), add("data/y.parquet", PAYLOAD)], commit_message="xet",
+                      repo_type="dataset")
+
+    assert sorted(xet_hub.xet_files) == sorted({hashlib.sha256(big).hexdigest(), hashlib.sha256(PAYLOAD).hexdigest()})
+    assert xet_hub.lfs_uploads == []  # nothing went through the LFS batch API
+    assert any(path.startswith("/cas/v1/xorbs/") for _, path, _ in xet_hub.requests)
+    assert xet_hub.files(REPO)["data/x.bin"] == big
+    assert open(hf_hub_download(REPO, "data/y.parquet", repo_type="dataset"), "rb").read() == PAYLOAD
+
+
+def test_xet_write_token_needs_write_access_and_the_cas_needs_the_token(xet_hub):
+    xet_hub.create_repo(REPO, owner_token="hf_alice")
+    url = f"{xet_hub.url}/api/datasets/{REPO}/xet-write-token/main"
+    assert httpx2.get(url, headers={"Authorization": "Bearer hf_reader"}).status_code == 403
+    granted = httpx2.get(url, headers={"Authorization": "Bearer hf_alice"})
+    assert granted.status_code == 200 and granted.json()["casUrl"] == f"{xet_hub.url}/cas"
+    assert httpx2.post(f"{xet_hub.url}/cas/v1/shards", content=b"x").status_code == 401
+    assert httpx2.post(f"{xet_hub.url}/cas/v1/shards", content=b"not a shard",
+                       headers={"Authorization": f"Bearer {granted.json()['accessToken']}"}).status_code == 400
+    assert xet_hub.xet_files == []

@@ -7,7 +7,7 @@ import pytest
 
 from cloud_fixtures import PUBMED, EfetchServer
 from pmc_hub.mesh import MeshError, MeshLookup, PubmedFiles, RateLimiter, normalize_pmid, parse_pubmed
-from pmc_hub.pmc_cloud import RetryPolicy
+from pmc_hub.remote import RetryPolicy
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 SAMPLE_FILES = sorted(PUBMED.glob("*.xml"))
@@ -146,3 +146,13 @@ def test_bad_pmids_and_options_are_rejected():
         MeshLookup.from_files(SAMPLE_FILES, style="tree")
     with pytest.raises(ValueError, match="batch_size"):
         MeshLookup.from_eutils("http://127.0.0.1:9/", batch_size=500)
+
+
+def test_a_missing_mesh_file_is_a_one_line_usage_error(tmp_path, capsys):
+    from cli_checks import one_line_error
+    from pmc_hub import cli
+
+    missing = tmp_path / "pubmed26n0001.xml.gz"
+    rc = cli.main(["build", "--out", str(tmp_path / "out"), "--no-progress", "--mesh-xml", str(missing)])
+    assert rc == 2  # a file named on the command line: a usage error
+    assert f"PubMed XML file(s) not found: {missing}" in one_line_error(capsys)

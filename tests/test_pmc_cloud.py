@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from cli_checks import dead_endpoint, one_line_error
 from cloud_fixtures import BUCKET, INVENTORY_DATE, SAMPLES, LayoutServer, graphic_files, load_into_s3, sample_layout
 from pmc_hub import cli
-from pmc_hub.pmc_cloud import (
-    CloudError,
+from pmc_hub.cloud import (
     CloudOptions,
     CloudSource,
     HttpBucket,
-    RetryPolicy,
     Selection,
     StateError,
     inventory_dates,
@@ -26,6 +25,7 @@ from pmc_hub.pmc_cloud import (
     versions_from_inventory,
     versions_from_listing,
 )
+from pmc_hub.remote import RemoteError, RetryPolicy
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.05)
 COMMERCIAL = frozenset({"commercial"})
@@ -208,7 +208,7 @@ def test_inventory_enumeration_matches_the_listing(tmp_path, server, layout):
         k: (v.key, v.etag) for k, v in latest_versions(versions_from_listing(bucket, FAST)).items()}
     packages, report = run(options(tmp_path, server.endpoint, inventory="latest", selection=Selection(licenses=COMMERCIAL)))
     assert sorted(p.package_id for p in packages) == ["PMC3166277.1", "PMC534114.10", "PMC7289444.1"]
-    with pytest.raises(CloudError, match="2026-01-01"):
+    with pytest.raises(RemoteError, match="2026-01-01"):
         list(versions_from_inventory(bucket, "2026-01-01", FAST))
 
 
@@ -260,12 +260,18 @@ def test_bad_input_gets_a_clear_error(tmp_path, server, layout):
         read_pmcid_file(ids)
     with pytest.raises(ValueError, match="unknown license group"):
         Selection(licenses=frozenset({"free"}))
-    # Metadata naming a file outside the article folder: that article fails, by name.
-    meta = dict(layout.metadata["PMC3166277.1"], media_urls=[f"s3://{BUCKET}/PMC3166277.1/..?md5=0"])
+    # Metadata naming a file outside the article folder: that file is dropped and named; the
+    # article comes without it (its figure is reported missing by the build), nothing is written outside.
+    good = layout.metadata["PMC3166277.1"]["media_urls"]
+    meta = dict(layout.metadata["PMC3166277.1"], media_urls=[f"s3://{BUCKET}/PMC3166277.1/..?md5=0", *good[1:]])
     layout.set_metadata("PMC3166277.1", meta)
     packages, report = run(options(tmp_path, server.endpoint, selection=Selection(licenses=COMMERCIAL)))
-    assert "PMC3166277.1" not in [p.package_id for p in packages]
-    assert report.failed[0][0] == "PMC3166277.1" and "unsafe file name" in report.failed[0][1]
+    pkg = next(p for p in packages if p.package_id == "PMC3166277.1")
+    assert sorted(pkg.media) == sorted(u.split("/")[-1].split("?")[0] for u in good[1:])
+    assert report.failed == []
+    assert len(report.problems) == 1 and report.problems[0][0] == "PMC3166277.1"
+    assert "unsafe file name" in report.problems[0][1] and "'PMC3166277.1/..'" in report.problems[0][1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ids.txt", "mirror"]
     (tmp_path / "state.json").write_text(json.dumps({"format": 1, "bucket": "another", "versions": {}}))
     with pytest.raises(StateError, match="another"):
         CloudSource(options(tmp_path, server.endpoint, state_file=tmp_path / "state.json"))
@@ -283,8 +289,8 @@ def test_listing_xml_is_parsed_without_entities_or_network():
 
 
 def test_a_pmc_cloud_spec_feeds_the_build(tmp_path, server):
-    from pmc_hub.build import BuildOptions, build
-    from pmc_hub.pmc_cloud import open_cloud_source, options_from_spec
+    from conftest import run_build
+    from pmc_hub.cloud import open_cloud_source, options_from_spec
 
     spec = f"{server.endpoint}/{BUCKET}?license=commercial&cache={tmp_path / 'cache'}"
     assert sorted(p.package_id for p in open_cloud_source(spec)) == ["PMC3166277.1", "PMC534114.10", "PMC7289444.1"]
@@ -292,10 +298,56 @@ def test_a_pmc_cloud_spec_feeds_the_build(tmp_path, server):
         options_from_spec(f"s3://{BUCKET}?licence=commercial")
 
     # dedup off: the fixture's small generated images are alike enough to count as near duplicates
-    report = build(BuildOptions(sources=[spec], out_dir=tmp_path / "out", progress=False, write_card=False, dedup=False))
+    report = run_build([spec], tmp_path / "out", write_card=False, dedup=False)
     assert report.articles_written == 3
     assert set(report.licenses) == {"commercial"}
     # Every figure image of the three articles came from the bucket: none missing, none skipped.
     assert report.images_written == report.images_in == 13
     assert report.skipped == []
     assert report.configs == {"commercial": {"train": 13}, "articles": {"train": 3}}
+
+
+def test_fetch_errors_are_one_line(tmp_path, server, capsys):
+    out = tmp_path / "mirror"
+    # a bad spec: argparse's usage error (exit 2) names the option and the fix
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["fetch", "--to", str(out), "--endpoint", "ftp://127.0.0.1/x"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --endpoint: endpoint 'ftp://127.0.0.1/x' is not an http(s) URL" in err and "Traceback" not in err
+    # an unreachable endpoint: one line, exit 1
+    dead = dead_endpoint()
+    assert cli.main(["fetch", "--to", str(out), "--endpoint", dead, "--retries", "1"]) == 1
+    err = one_line_error(capsys)
+    assert dead in err and "list 'metadata/'" in err
+    # a damaged state file: one line naming the file and what to do, exit 1
+    out.mkdir(exist_ok=True)
+    (out / ".pmc-cloud-state.json").write_text('{"format": 1, "bucket": "pmc-oa-opendata", "versions": {')
+    assert cli.main(["fetch", "--to", str(out), "--endpoint", server.endpoint]) == 1
+    err = one_line_error(capsys)
+    assert f"{out / '.pmc-cloud-state.json'}: damaged state file" in err and "delete it" in err
+    (out / ".pmc-cloud-state.json").write_text('{"format": 1, "bucket": "pmc-oa-opendata", "versions": {"k": 5}}')
+    assert cli.main(["fetch", "--to", str(out), "--endpoint", server.endpoint]) == 1
+    assert "not a pmc-hub fetch state" in one_line_error(capsys)
+    # deleting it, as the message says, starts over
+    (out / ".pmc-cloud-state.json").unlink()
+    assert cli.main(["fetch", "--to", str(out), "--endpoint", server.endpoint, "--limit", "1"]) == 0
+
+
+def test_a_bad_cloud_spec_in_a_build_is_a_usage_error(tmp_path, capsys):
+    rc = cli.main(["build", f"s3://{BUCKET}?licence=commercial", "--out", str(tmp_path / "out"), "--no-progress"])
+    assert rc == 2
+    err = one_line_error(capsys)
+    assert "unknown option(s) 'licence'" in err and "valid options: license, pmcids" in err
+
+
+def test_a_listing_that_goes_round_in_circles_is_an_error(server):
+    class Circular(HttpBucket):
+        def list_page(self, prefix, token, delimiter):
+            page = super().list_page(prefix, token, delimiter)
+            page.next_token = "4"  # always "the next page is the second one"
+            return page
+
+    with pytest.raises(RemoteError, match="repeats continuation token '4'"):
+        list(versions_from_listing(Circular(server.endpoint), FAST))
+    assert server.downloads("?list") == 2

@@ -8,9 +8,10 @@ import pytest
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
-from pmc_hub import build as build_mod  # noqa: E402
-from pmc_hub.build import BuildOptions, process_package  # noqa: E402
+from conftest import run_build, shard_rows  # noqa: E402
+from pmc_hub.config import BuildConfig  # noqa: E402
 from pmc_hub.engines import ray_engine  # noqa: E402
+from pmc_hub.stage import ArticleStage  # noqa: E402
 from pmc_hub.models import InMemory, OnDisk  # noqa: E402
 from pmc_hub.sources import open_sources  # noqa: E402
 
@@ -27,10 +28,10 @@ def _stable(result):
 
 
 def test_results_equal_the_process_backend_in_order(local_ray):
-    options = BuildOptions(progress=False)
+    config = BuildConfig()
     packages = list(open_sources([]))  # the bundled sample: 6 real articles with images
-    expected = [process_package(p, options) for p in packages]
-    got = list(ray_engine.results(iter(packages), options, window=4))  # two windows
+    expected = [ArticleStage(config)(p) for p in packages]
+    got = list(ray_engine.RayEngine(config, window=4).results(iter(packages)))  # two windows
     assert [r.article_id for r in got] == [r.article_id for r in expected]
     assert sum(len(r.figure_rows) for r in got) == sum(len(r.figure_rows) for r in expected) > 40
     assert [_stable(r) for r in got] == [_stable(r) for r in expected]
@@ -43,13 +44,11 @@ def test_results_equal_the_process_backend_in_order(local_ray):
 def test_full_build_through_ray_writes_the_same_rows(local_ray, tmp_path):
     import pyarrow.parquet as pq
 
-    build_mod.build(BuildOptions(out_dir=tmp_path / "proc", progress=False))
-    report = build_mod.build(BuildOptions(out_dir=tmp_path / "ray", progress=False, engine="ray"))
+    run_build([], tmp_path / "proc")
+    report = run_build([], tmp_path / "ray", engine="ray")
     assert report.configs["commercial"]["train"] > 40
     for config in ("commercial", "articles"):
-        a = pq.read_table(sorted((tmp_path / "proc" / config).glob("*.parquet")))
-        b = pq.read_table(sorted((tmp_path / "ray" / config).glob("*.parquet")))
-        assert a.equals(b), config
+        assert shard_rows(tmp_path / "proc", config) == shard_rows(tmp_path / "ray", config), config
 
 
 def test_portable_reads_media_into_memory(tmp_path):

@@ -11,7 +11,7 @@ import yaml
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from pmc_hub.build import BuildOptions, build  # noqa: E402
+from conftest import run_build  # noqa: E402
 from tiny_models import tiny_vit  # noqa: E402
 
 
@@ -21,7 +21,7 @@ def pmc_hub(*args: str) -> subprocess.CompletedProcess:
 
 def test_fit_name_and_apply_cluster_labels(tmp_path):
     out = tmp_path / "out"
-    build(BuildOptions(out_dir=out, progress=False, labels="none"))
+    run_build([], out, labels="none")
     model = tiny_vit(tmp_path / "vit")
     centroids, label_file = tmp_path / "centroids.npy", tmp_path / "clusters.yaml"
     fit = pmc_hub("labels", "fit", str(out), "--model", model, "--clusters", "3",
@@ -48,7 +48,7 @@ def test_fit_name_and_apply_cluster_labels(tmp_path):
 
 def test_a_misnamed_cluster_is_a_clear_error(tmp_path):
     out = tmp_path / "out"
-    build(BuildOptions(out_dir=out, progress=False))
+    run_build([], out)
     model = tiny_vit(tmp_path / "vit")
     centroids, label_file = tmp_path / "c.npy", tmp_path / "l.yaml"
     assert pmc_hub("labels", "fit", str(out), "--model", model, "--clusters", "2", "--centroids", str(centroids),

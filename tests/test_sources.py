@@ -9,7 +9,8 @@ import tarfile
 import pytest
 
 from conftest import SAMPLES, jpeg_bytes, pmc_article_folder
-from pmc_hub.build import BuildOptions, process_package
+from pmc_hub.config import BuildConfig
+from pmc_hub.stage import ArticleStage
 from pmc_hub.sources import SourceError, open_source, open_sources
 
 
@@ -30,7 +31,7 @@ def test_pmc_cloud_layout_keeps_the_highest_version_and_its_metadata(tmp_path):
     assert packages[0].metadata["version"] == 10
     assert not any(name.endswith(".json") for name in packages[0].media)
     # PMC's license_code (CC BY-NC) is more restrictive than the XML's CC BY: it wins
-    result = process_package(packages[0], BuildOptions())
+    result = ArticleStage(BuildConfig())(packages[0])
     assert result.license_category == "noncommercial"
     assert {r["license_category"] for r in result.figure_rows} == {"noncommercial"}
 
@@ -43,7 +44,7 @@ def test_legacy_package_read_member_by_member(tmp_path):
     (package,) = list(open_source(pkg))
     assert package.package_id == "PMC2599765"
     assert sorted(package.media) == sorted(p.name for p in folder.iterdir() if p.suffix == ".jpg")
-    result = process_package(package, BuildOptions())
+    result = ArticleStage(BuildConfig())(package)
     assert len(result.figure_rows) == 3 and not result.skips
 
 

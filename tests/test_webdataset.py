@@ -11,7 +11,7 @@ import pytest
 import yaml
 from PIL import Image as PILImage
 
-from pmc_hub import webdataset as wds_out
+from pmc_hub import wds as wds_out
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import features as schema_features
 from pmc_hub.schema import validate
@@ -179,18 +179,23 @@ def test_extension_rules():
 def test_export_of_a_real_build_loads_like_the_parquet(tmp_path, monkeypatch):
     from datasets import load_dataset
 
-    from pmc_hub.build import BuildOptions, build
-    from pmc_hub.cards import write_card
+    from conftest import run_build
+    from pmc_hub.config import ShardLayout
+    from pmc_hub.output import read_manifest
 
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    report = build(BuildOptions(out_dir=tmp_path / "pq", progress=False))  # the bundled sample
-    written = wds_out.export_parquet(tmp_path / "pq", tmp_path / "wds", max_shard_rows=20)
+    # the bundled sample, with 1 MB shards so the export rolls over several tars
+    report = run_build([], tmp_path / "pq", webdataset_dir=tmp_path / "wds", layout=ShardLayout(shard_bytes=1_000_000))
+    owned = read_manifest(tmp_path / "wds").files
+    written = {}
+    for path in owned:
+        if path.endswith(".tar"):
+            written.setdefault(path.split("/")[0], []).append(path)
     assert set(written) == set(report.configs) - {"articles"}
-    write_card(tmp_path / "wds", json.loads(report.to_json()))
     for config, files in written.items():
         parquet = load_dataset(str(tmp_path / "pq"), config, split="train", cache_dir=str(tmp_path / "cache"))
         tars = load_dataset(str(tmp_path / "wds"), config, split="train", cache_dir=str(tmp_path / "cache"))
-        assert len(files) == -(-parquet.num_rows // 20)
+        assert len(files) > 1 and all(owned[f].size < 4_000_000 for f in files)
         assert tars.num_rows == parquet.num_rows == report.configs[config]["train"]
         for p, w in zip(parquet, tars):
             assert w["txt"] == p["caption"] and w["json"]["image_key"] == p["image_key"]

@@ -1,6 +1,6 @@
-"""Ray Data backend: the per-article stage (`pmc_hub.build.process_package`) as a map over a Ray cluster.
+"""Ray Data engine: the per-article stage (`pmc_hub.stage.ArticleStage`) as a map over a Ray cluster.
 
-`results(packages, options)` has the same contract as the process backend: `ArticleResult`s in
+`RayEngine.results(packages)` has the same contract as the local engine: `ArticleResult`s in
 source order. The build's main process keeps everything else (batches, journal, resume, the
 Parquet writers, report, card), so a Ray build writes exactly what a process build writes.
 
@@ -16,12 +16,13 @@ import pickle
 from itertools import islice
 from typing import Iterable, Iterator, Optional
 
+from ..errors import DataError
 from ..models import ArticlePackage, InMemory
 
 DEFAULT_WINDOW = 128  # packages in flight per dataset: bounds driver memory, amortises planning
 
 
-class RayEngineError(RuntimeError):
+class RayEngineError(DataError, RuntimeError):
     """Ray is missing or the cluster cannot be reached."""
 
 
@@ -55,41 +56,54 @@ def portable(package: ArticlePackage) -> ArticlePackage:
                           list(getattr(package, "skips", [])))
 
 
-def _process_batch(batch: dict, options) -> dict:
-    from ..build import process_package  # imported on the worker
+class _StageUDF:
+    """A Ray Data actor: one `ArticleStage` (and its models) per Ray worker, reused across batches."""
 
-    out = [pickle.dumps(process_package(pickle.loads(blob), options), protocol=pickle.HIGHEST_PROTOCOL)
-           for blob in batch["package"]]
-    return {"result": out}
+    def __init__(self, config, subfigure_batch: int):
+        from ..stage import ArticleStage  # imported on the worker
 
+        self.stage = ArticleStage(config, subfigure_batch)
 
-def results(packages: Iterable[ArticlePackage], options, *, window: int = DEFAULT_WINDOW,
-            shared_fs: bool = False, address: Optional[str] = None) -> Iterator:
-    """`ArticleResult`s for ``packages``, in order, computed by Ray Data map tasks.
-
-    ``shared_fs``: workers can open the driver's media paths (one machine, or a shared mount);
-    otherwise media bytes are shipped with each package."""
-    ray = _ray()
-    connect(address)
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True  # results in source order, like the process pool
-    ctx.enable_progress_bars = False
-    it = iter(packages)
-    while True:
-        chunk = list(islice(it, window))
-        if not chunk:
-            return
-        items = [{"package": pickle.dumps(p if shared_fs else portable(p), protocol=pickle.HIGHEST_PROTOCOL)} for p in chunk]
-        del chunk
-        blocks = max(1, min(len(items), int(ray.cluster_resources().get("CPU", 1)) * 2))
-        ds = ray.data.from_items(items, override_num_blocks=blocks)
-        ds = ds.map_batches(_process_batch, fn_kwargs={"options": options}, batch_size=4, num_cpus=1,
-                            batch_format="numpy")
-        for row in ds.iter_rows():
-            yield pickle.loads(row["result"])
+    def __call__(self, batch: dict) -> dict:
+        out = [pickle.dumps(self.stage(pickle.loads(blob)), protocol=pickle.HIGHEST_PROTOCOL) for blob in batch["package"]]
+        return {"result": out}
 
 
-def results_for_build(packages: Iterable[ArticlePackage], options) -> Iterator:
-    """Adapter for `pmc_hub.build`: reads ``options.ray_address`` / ``options.ray_window`` when present."""
-    return results(packages, options, window=getattr(options, "ray_window", DEFAULT_WINDOW),
-                   shared_fs=getattr(options, "ray_shared_fs", False), address=getattr(options, "ray_address", None))
+class RayEngine:
+    """The per-article stage as Ray Data map tasks. Packages are taken from the source a window
+    at a time (flat driver memory); ``shared_fs``: workers can open the driver's media paths (one
+    machine, or a shared mount), otherwise media bytes are shipped with each package.
+
+    Per-article budgets: Ray's own memory monitor kills a worker that exhausts its node, and that
+    window fails the build with a one-line error (resume it); the local engine's per-article time
+    and memory budgets do not apply here."""
+
+    def __init__(self, config, window: int = DEFAULT_WINDOW, shared_fs: bool = False, address: Optional[str] = None,
+                 subfigure_batch: int = 16):
+        self.config, self.window, self.shared_fs, self.address = config, window, shared_fs, address
+        self.subfigure_batch = subfigure_batch
+
+    def results(self, packages: Iterable[ArticlePackage]) -> Iterator:
+        ray = _ray()
+        connect(self.address)
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True  # results in source order, like the local engine
+        ctx.enable_progress_bars = False
+        it = iter(packages)
+        while chunk := list(islice(it, self.window)):
+            items = [{"package": pickle.dumps(p if self.shared_fs else portable(p), protocol=pickle.HIGHEST_PROTOCOL)}
+                     for p in chunk]
+            del chunk
+            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), cpus * 2)))
+            ds = ds.map_batches(_StageUDF, fn_constructor_kwargs={"config": self.config, "subfigure_batch": self.subfigure_batch},
+                                batch_size=4, num_cpus=1, concurrency=(1, cpus), batch_format="numpy")
+            try:
+                for row in ds.iter_rows():
+                    yield pickle.loads(row["result"])
+            except Exception as exc:  # a task that died (Ray's OOM killer...) fails this window
+                raise RayEngineError(f"a Ray task failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}; "
+                                     "run the same command again to resume") from None
+
+    def close(self) -> None:
+        pass

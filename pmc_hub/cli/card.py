@@ -20,15 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
-        if args.pretty_name:
-            options.pretty_name = args.pretty_name
-        if args.gate_fields:
-            options.gate_fields = cards.load_gate_fields(args.gate_fields)
-        path = cards.write_card(args.dir, cards.load_report(args.dir), options)
-    except cards.CardError as e:
-        print(f"pmc-hub card: {e}", file=sys.stderr)
-        return 2
-    print(path)
+    options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
+    if args.pretty_name:
+        options.pretty_name = args.pretty_name
+    if args.gate_fields:
+        options.gate_fields = cards.load_gate_fields(args.gate_fields)
+    print(cards.write_card(args.dir, options))
+    if options.gated:  # `publish` refuses a gated card on an ungated repo unless told how to gate it
+        print("the card is gated: publish it with `pmc-hub publish ... --gated manual` (or `--gated auto`)", file=sys.stderr)
     return 0

@@ -1,14 +1,16 @@
-"""`pmc-hub access review|list|grant|revoke`: gated-access requests of a Hub dataset."""
+"""`pmc-hub access review|list|grant|revoke`: gated-access requests of a Hub dataset.
+
+Errors (`access.PolicyError`: exit 2; `access.AccessError`: exit 1) end in one line from the CLI."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from huggingface_hub import HfApi
 
 from .. import access
+from ..errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,30 +46,21 @@ def _print_result(result: access.ReviewResult, dry_run: bool) -> None:
 
 
 def run_review(args: argparse.Namespace) -> int:
-    try:
-        policy = access.load_policy(args.policy)
-        audit = access.AuditLog(args.audit_log)
-        api = HfApi()
-        if args.watch:
-            if args.watch <= 0:
-                print("pmc-hub access: --watch needs a positive number of seconds", file=sys.stderr)
-                return 2
-            access.watch(api, args.repo, policy, audit, interval=args.watch, dry_run=args.dry_run,
-                         on_result=lambda res: _print_result(res, args.dry_run))
-        else:
-            _print_result(access.review(api, args.repo, policy, audit, dry_run=args.dry_run), args.dry_run)
-    except (access.PolicyError, access.AccessError) as e:
-        print(f"pmc-hub access: {e}", file=sys.stderr)
-        return 2
+    if args.watch is not None and args.watch <= 0:
+        raise UsageError(f"--watch needs a positive number of seconds, not {args.watch}")
+    policy = access.load_policy(args.policy)
+    audit = access.AuditLog(args.audit_log)
+    api = HfApi()
+    if args.watch:
+        access.watch(api, args.repo, policy, audit, interval=args.watch, dry_run=args.dry_run,
+                     on_result=lambda res: _print_result(res, args.dry_run))
+    else:
+        _print_result(access.review(api, args.repo, policy, audit, dry_run=args.dry_run), args.dry_run)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    try:
-        requests = access.list_requests(HfApi(), args.repo, args.status)
-    except access.AccessError as e:
-        print(f"pmc-hub access: {e}", file=sys.stderr)
-        return 2
+    requests = access.list_requests(HfApi(), args.repo, args.status)
     if args.json:
         print(json.dumps([access.request_dict(r) for r in requests], indent=1, ensure_ascii=False, default=str))
         return 0
@@ -79,18 +72,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_grant(args: argparse.Namespace) -> int:
-    return _simple(access.grant, args, "granted access to")
+    access.grant(HfApi(), args.repo, args.user)
+    print(f"granted access to {args.user} on {args.repo}")
+    return 0
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    return _simple(access.revoke, args, "revoked access of")
-
-
-def _simple(fn, args: argparse.Namespace, done: str) -> int:
-    try:
-        fn(HfApi(), args.repo, args.user)
-    except access.AccessError as e:
-        print(f"pmc-hub access: {e}", file=sys.stderr)
-        return 2
-    print(f"{done} {args.user} on {args.repo}")
+    access.revoke(HfApi(), args.repo, args.user)
+    print(f"revoked access of {args.user} on {args.repo}")
     return 0

@@ -1,4 +1,5 @@
-"""WebDataset output: figure rows -> rolling tar shards under ``{config}/{split}-{i:05d}.tar``.
+"""WebDataset output (module named `wds` so it never shadows the `webdataset` library): figure rows
+-> rolling tar shards under ``{config}/{split}-{i:05d}.tar``.
 
 One sample per figure row, all members sharing one dot-free key (``PMC123_fig1_g001``):
 
@@ -19,12 +20,19 @@ import os
 import re
 import tarfile
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
-from datasets import Features, Image, Value
+if TYPE_CHECKING:
+    from datasets import Features
 
+from .config import ShardLayout
+from .errors import DataError
+from .output import (CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, SPLIT, Manifest, OwnedFile, locked, owned_file,
+                     read_manifest, write_manifest, write_owned_text)
+from .output import shard_config as shard_config_parquet
 from .schema import features as schema_features
-from .writers import iter_rows, shard_files
+from .schema import load_schema
+from .writers import iter_rows
 
 DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
 IMAGE_FIELD = "image"
@@ -38,7 +46,7 @@ IMAGE_EXTENSIONS = ("jpg", "png", "tif", "gif", "bmp", "webp", "jp2")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-class WebDatasetError(ValueError):
+class WebDatasetError(DataError, ValueError):
     """A row that cannot become a WebDataset sample (the message names the row and the reason)."""
 
 
@@ -94,7 +102,7 @@ def from_sample(sample: dict) -> dict:
     caption = sample["txt"].decode("utf-8") if isinstance(sample["txt"], bytes) else sample["txt"]
     row = {IMAGE_FIELD: {"bytes": sample[image_ext], "path": meta.get("image_file_name")}, CAPTION_FIELD: caption}
     row.update(meta)
-    order = list(schema_features("figure"))
+    order = list(load_schema("figure")["properties"])
     return {k: row[k] for k in order if k in row} | {k: v for k, v in row.items() if k not in order}
 
 
@@ -206,13 +214,15 @@ def open_writer(out_dir: str | os.PathLike, config: str, split: str = "train", *
     return WebDatasetWriter(out_dir, config, split, **limits)
 
 
-def features(extensions: Iterable[str] = IMAGE_EXTENSIONS) -> Features:
+def features(extensions: Iterable[str] = IMAGE_EXTENSIONS) -> "Features":
     """`datasets.Features` of a pmc-hub WebDataset config, for the card's ``dataset_info`` or
     ``load_dataset(..., features=...)``: one image column per extension present (absent ones are
     null), the caption as ``txt`` and the other fields as the ``json`` struct.
 
     Declaring them matters: without it `datasets` infers the columns from the first five samples
     only, and a shard mixing ``.jpg`` and ``.png`` members fails to load."""
+    from datasets import Features, Image, Value  # only for cards and loaders of WebDataset folders
+
     meta = {k: v for k, v in schema_features("figure").items() if k not in (IMAGE_FIELD, CAPTION_FIELD)}
     cols: dict = {ext: Image() for ext in sorted(set(extensions))}
     cols.update({"txt": Value("string"), "json": meta, "__key__": Value("string"), "__url__": Value("string")})
@@ -247,20 +257,51 @@ def iter_samples(paths: Iterable[str | os.PathLike]) -> Iterator[dict]:
                 yield from_sample(sample)
 
 
-def export_parquet(src_dir: str | os.PathLike, dst_dir: str | os.PathLike, configs: Optional[Iterable[str]] = None,
-                   split: str = "train", **limits) -> dict[str, list[str]]:
-    """Write the figure configs of a built Parquet folder as WebDataset shards under ``dst_dir``
-    (same config names; the ``articles`` config has no images and is not exported). Returns
-    config -> shard paths relative to ``dst_dir``. Streams: memory holds one batch and one sample."""
-    src = Path(src_dir)
-    names = list(configs) if configs is not None else sorted(
-        p.name for p in src.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "articles")
-    written: dict[str, list[str]] = {}
-    for config in names:
-        files = shard_files(src, config, split)
-        if not files:
-            raise WebDatasetError(f"{src / config}: no {split}-*.parquet shards to export")
-        with open_writer(dst_dir, config, split, **limits) as writer:
-            writer.write_all(iter_rows(files))
-        written[config] = writer.close()
-    return written
+def shard_config(path: str) -> Optional[tuple[str, str]]:
+    """(config, split) of a WebDataset shard path ``<config>/<split>-NNNNN.tar``, else None."""
+    m = re.fullmatch(r"([A-Za-z0-9_]+)/([A-Za-z0-9_]+)-\d{5}\.tar", path)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def shard_glob(config: str, split: str) -> str:
+    return f"{config}/{split}-*.tar"
+
+
+def export_build(out: Path, wds_dir: Path, report: "BuildReport", files: dict[str, OwnedFile], layout: ShardLayout,
+                 write_card: bool = True) -> dict[str, OwnedFile]:
+    """Write a finished build's figure configs (``files``: its manifest) as WebDataset shards in
+    their own folder, with their own report, card and manifest; `datasets` picks one loader per
+    repository, so Parquet and tar shards cannot share one. The folder is claimed like a build's:
+    only an earlier export of pmc-hub is replaced."""
+    from .ownership import claim, discard
+    from .state import BuildState
+
+    out, wds_dir = Path(out), Path(wds_dir)
+    if wds_dir.resolve() == out.resolve():
+        raise WebDatasetError("the WebDataset folder must differ from the Parquet output folder")
+    wds_dir.mkdir(parents=True, exist_ok=True)
+    with locked(wds_dir, "webdataset export"):
+        state = BuildState(wds_dir)
+        previous = read_manifest(wds_dir)
+        claim(wds_dir, previous, state, resuming=False)
+        discard(wds_dir, previous, state)
+        owned: dict[str, OwnedFile] = {}
+        configs = {}
+        for config in FIGURE_CONFIGS:
+            shards = [out / p for p in sorted(files) if shard_config_parquet(p) == (config, SPLIT)]
+            if not shards:
+                continue
+            with open_writer(wds_dir, config, SPLIT, max_shard_bytes=layout.shard_bytes) as writer:
+                writer.write_all(iter_rows(shards))
+            for rel in writer.close():
+                owned[rel] = owned_file(wds_dir / rel)
+            configs[config] = report.configs.get(config, {})
+        wds_report = json.loads(report.to_json())
+        wds_report["configs"] = configs
+        owned[REPORT_FILE] = write_owned_text(wds_dir, REPORT_FILE, json.dumps(wds_report, indent=1))
+        if write_card and configs:
+            from .cards import render_card
+
+            owned[CARD_FILE] = write_owned_text(wds_dir, CARD_FILE, render_card(wds_dir, wds_report, owned))
+        write_manifest(wds_dir, Manifest(owned, [], complete=True))
+    return owned

@@ -11,8 +11,10 @@ import importlib
 import sys
 from pathlib import Path
 
+from ..errors import UsageError
+
 EVALUATORS = [
-    "pmc_hub.commands.eval:register_retrieval",
+    "pmc_hub.cli.evaluate:register_retrieval",
     "pmc_hub.subfigures.cli:register_eval",
 ]
 
@@ -55,26 +57,20 @@ def register_retrieval(sub) -> None:
 
 
 def run_retrieval(args: argparse.Namespace) -> int:
-    from ..embed import EmbeddingError
-    from ..retrieval import RetrievalError, evaluate_embeddings, evaluate_model, format_table, load_embeddings
+    from ..retrieval import evaluate_embeddings, evaluate_model, format_table, load_embeddings
 
-    precomputed = args.image_embeddings is not None or args.text_embeddings is not None
-    try:
-        if precomputed:
-            if args.image_embeddings is None or args.text_embeddings is None:
-                raise RetrievalError("--image-embeddings and --text-embeddings go together")
-            images, texts = load_embeddings(args.image_embeddings, args.text_embeddings)
-            meta = {"image_embeddings": str(args.image_embeddings), "text_embeddings": str(args.text_embeddings)}
-            result = evaluate_embeddings(images, texts, resamples=args.resamples, seed=args.seed, meta=meta)
-        else:
-            if not args.dataset or not args.model:
-                raise RetrievalError("give --dataset and --model, or --image-embeddings and --text-embeddings")
-            result = evaluate_model(args.dataset, args.config, args.split, args.model, args.batch_size, args.device,
-                                    resamples=args.resamples, seed=args.seed, progress=not args.no_progress,
-                                    save_embeddings=args.save_embeddings)
-    except (RetrievalError, EmbeddingError) as exc:
-        print(f"pmc-hub eval retrieval: {exc}", file=sys.stderr)
-        return 2
+    if args.image_embeddings is not None or args.text_embeddings is not None:
+        if args.image_embeddings is None or args.text_embeddings is None:
+            raise UsageError("--image-embeddings and --text-embeddings go together")
+        images, texts = load_embeddings(args.image_embeddings, args.text_embeddings)
+        meta = {"image_embeddings": str(args.image_embeddings), "text_embeddings": str(args.text_embeddings)}
+        result = evaluate_embeddings(images, texts, resamples=args.resamples, seed=args.seed, meta=meta)
+    else:
+        if not args.dataset or not args.model:
+            raise UsageError("give --dataset and --model, or --image-embeddings and --text-embeddings")
+        result = evaluate_model(args.dataset, args.config, args.split, args.model, args.batch_size, args.device,
+                                resamples=args.resamples, seed=args.seed, progress=not args.no_progress,
+                                save_embeddings=args.save_embeddings)
     print(format_table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
