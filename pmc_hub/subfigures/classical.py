@@ -43,6 +43,7 @@ class SplitterConfig:
     tolerance: int = 16  # per-channel difference from the background that counts as ink
     min_gap: int = 2  # pixels (working scale)
     separator_density: float = 0.9  # a 1-px gap counts between strips this full of ink (image montages)
+    separator_noise: float = 0.05  # ... and when at most this share of it is ink
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
     text_share: float = 0.03  # blobs at most this share of the longest side tall are text
@@ -140,17 +141,15 @@ class _Layout:
 
     def gaps(self, r: Region, axis: int) -> list[tuple[int, int]]:
         """Empty lines across ``r`` (absolute coordinates): runs of at least ``min_gap``, or thinner
-        runs between two strips of solid ink (white hairlines between images of a montage)."""
+        runs of nearly empty lines (JPEG leaves specks on a hairline) between two strips of solid
+        ink (white hairlines between images of a montage)."""
         prof = self.profile(r, axis)
         length = r[2] - r[0] if axis == 0 else r[3] - r[1]
         base = r[1] if axis == 0 else r[0]
-        out = []
-        for s, e in _runs(prof == 0):
-            if s == 0 or e == len(prof):
-                continue
-            if e - s >= self.cfg.min_gap or self._between_solid(prof, s, e, length):
-                out.append((base + s, base + e))
-        return out
+        empty = [(s, e) for s, e in _runs(prof == 0) if e - s >= self.cfg.min_gap]
+        hairlines = [(s, e) for s, e in _runs(prof <= self.cfg.separator_noise * length)
+                     if e - s < self.cfg.min_gap and self._between_solid(prof, s, e, length)]
+        return [(base + s, base + e) for s, e in sorted(empty + hairlines) if s > 0 and e < len(prof)]
 
     def _between_solid(self, prof: np.ndarray, s: int, e: int, length: int) -> bool:
         d = 3
@@ -382,12 +381,20 @@ class _Layout:
         return self._comps
 
     def is_text(self, r: Region) -> bool:
-        """Only blobs of text size inside ``r``: no axis, frame, image or drawing."""
+        """Only blobs of text size inside ``r``: no axis, frame, image or drawing. Where no blob
+        lies wholly inside (images joined by specks across a hairline), the parts of the blobs
+        inside are measured."""
         c = self.comps
         inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
-        if not inside.any():
-            return True
-        heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
+        if inside.any():
+            heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
+        else:
+            x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
+            x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
+            seen = (x1 > x0) & (y1 > y0)
+            if not seen.any():
+                return True
+            heights, widths = (y1 - y0)[seen], (x1 - x0)[seen]
         return bool(heights.max() <= self.text_size and widths.max() <= 4 * self.text_size)
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
