@@ -36,6 +36,8 @@ class LabelConfig:
     min_fill: float = 0.12  # ink share of the glyph's box
     max_fill: float = 0.95
     bar_aspect: float = 0.3  # a glyph narrower than this (width / height) is a bar: I or l
+    min_bar_aspect: float = 0.1
+    bar_fill: float = 0.8  # ... and it is solid
     bar_score: float = 0.55  # what a bar scores as I and l (the matcher cannot read a solid bar)
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
@@ -63,10 +65,12 @@ class _Glyph:
 
 def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     w, h = int(c.x1[k] - c.x0[k]), int(c.y1[k] - c.y0[k])
-    if not cfg.min_height <= h <= max_height or not cfg.min_aspect <= w / h <= cfg.max_aspect:
+    if not cfg.min_height <= h <= max_height or not cfg.min_bar_aspect <= w / h <= cfg.max_aspect:
         return False
     fill = c.pixels[k] / (w * h)
-    return fill >= cfg.min_fill if w / h < cfg.bar_aspect else cfg.min_fill <= fill <= cfg.max_fill
+    if w / h < cfg.bar_aspect:
+        return fill >= cfg.bar_fill
+    return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
 
 
 def _parentheses(c: Components, k: int, order: np.ndarray) -> tuple[int, int] | None:

@@ -357,6 +357,14 @@ def _tail(own: str) -> str:
     return own[m.end() if m.group(0) == ", " else m.start() + 1:]
 
 
+def _join(*pieces: str) -> str:
+    """The non-empty pieces joined by spaces, none before punctuation."""
+    out = ""
+    for piece in filter(None, pieces):
+        out = f"{out}{piece}" if not out or piece[0] in ".,;:)" else f"{out} {piece}"
+    return out
+
+
 def _subject(first: str, own: str) -> str:
     """The words of a group's first text that a later label's text leaves out: "(E) PETHs from all
     D2-MSNs and (F) from all D1-MSNs" gives (F) "PETHs"."""
@@ -385,8 +393,8 @@ def _shared(caption: _Caption, markers: list[_Marker], spans: list[tuple[int, in
             head_words = texts[group[0]].split()
             head = " ".join(head_words[:-words]) if len(head_words) > words else ""
             for j, k in enumerate(group):
-                body = texts[k] if j == 0 else " ".join(p for p in (head, own[j]) if p)
-                out[k] = " ".join(p for p in (body, tail) if p)
+                body = texts[k] if j == 0 else _join(head, own[j])
+                out[k] = _join(body, tail)
             continue
         floor = markers[group[0] - 1].end if group[0] else 0
         if first.opens >= 0:
@@ -402,7 +410,7 @@ def _shared(caption: _Caption, markers: list[_Marker], spans: list[tuple[int, in
             lead = heads.get(markers[k].start) or (
                 _subject(first_own, own) if first.role == "lead" and k != group[0] else head)
             pieces = [lead, own] if k == group[-1] or not tail else [lead, own + ",", tail]
-            out[k] = " ".join(p for p in pieces if p)
+            out[k] = _join(*pieces)
     return out
 
 
@@ -445,5 +453,6 @@ def _positions(caption: _Caption) -> CaptionSplit:
         else:
             end = marks[k + 1].start() if k + 1 < len(marks) else len(caption)
             text = _clean(caption[m.end():end])
-        subs.append(Subcaption([], m.group(0).strip(" ("), text, position=word))
-    return CaptionSplit(str(caption), _clean(caption[:marks[0].start()]), subs, "position")
+        subs.append(Subcaption([], m.group(0).strip(" ()"), text, position=word))
+    preamble_end = caption.sentence_start(marks[0].start(), 0) if closing else marks[0].start()
+    return CaptionSplit(str(caption), _clean(caption[:preamble_end]), subs, "position")
