@@ -1,14 +1,13 @@
 """`pmc-hub eval subfigures --pred P.json --truth T.json`: score subfigure boxes (COCO JSON in).
 
 Wired by adding ``"pmc_hub.subfigures.cli:register_eval"`` to ``EVALUATORS`` in
-pmc_hub/commands/eval.py.
+pmc_hub/cli/evaluate.py; `pmc-hub subfigures detect` (pmc_hub/cli/subfigures.py) writes the predictions it reads.
 """
 from __future__ import annotations
 
 import json
-import sys
 
-from .metrics import MetricsInputError, evaluate_coco_files
+from .metrics import evaluate_coco_files
 
 
 def register_eval(subparsers) -> None:
@@ -24,12 +23,7 @@ def register_eval(subparsers) -> None:
 
 
 def run_eval(args) -> int:
-    try:
-        scores = evaluate_coco_files(args.pred, args.truth)
-    except MetricsInputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    data = scores.to_dict()
+    data = evaluate_coco_files(args.pred, args.truth).to_dict()  # MetricsInputError: a usage error
     if args.out:
         with open(args.out, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1)

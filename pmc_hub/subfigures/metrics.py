@@ -12,12 +12,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import UsageError
 from .boxes import Box
 
 IMAGECLEF_OVERLAP = 2 / 3
 
 
-class MetricsInputError(ValueError):
+class MetricsInputError(UsageError, ValueError):
     """Prediction or truth input that cannot be scored (names the file/figure and the reason)."""
 
 
@@ -193,6 +194,18 @@ def _read_json(path: str | Path):
             return json.load(fh)
     except (OSError, json.JSONDecodeError) as e:
         raise MetricsInputError(f"{path}: cannot read JSON: {e}") from e
+
+
+# --- COCO JSON out ------------------------------------------------------------------------
+
+
+def coco_results(image_ids: Sequence[int], boxes: Sequence[Sequence[Box]], category_id: int = 1) -> list[dict]:
+    """COCO results ([{image_id, category_id, bbox: [x, y, w, h], score, label}]) of the boxes
+    found on each image; ``label``: the panel letter the detector read on the box, or None."""
+    _check_lengths(boxes, image_ids)
+    return [{"image_id": int(image_id), "category_id": category_id, "bbox": [round(v, 2) for v in b.to_xywh()],
+             "score": round(float(b.score), 4), "label": b.label}
+            for image_id, found in zip(image_ids, boxes) for b in found]
 
 
 def evaluate_coco_files(pred_path: str | Path, truth_path: str | Path) -> SubfigureScores:
