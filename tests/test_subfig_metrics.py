@@ -103,3 +103,14 @@ def test_eval_subfigures_command_prints_and_writes_scores(tmp_path, capsys):
     assert json.loads(out.read_text())["map_50_95"] == pytest.approx(1.0)
     assert main(["eval", "subfigures", "--pred", str(tmp_path / "missing.json"), "--truth", truth]) == 2
     assert "missing.json: cannot read JSON" in one_line_error(capsys)
+
+
+def test_a_subcaption_is_right_with_its_phrases_and_without_another_panels():
+    caption = "Title. (a) MA consumption and (b) total volume, when MA was offered. (c) Weight of mice."
+    truth = {"a": ["MA consumption", "when MA was offered"], "b": ["total volume", "when MA was offered"],
+             "c": ["Weight of mice"]}
+    assert metrics.subcaption_right("MA consumption, when MA was offered.", "a", truth, caption)
+    assert not metrics.subcaption_right("MA consumption", "a", truth, caption)  # the shared words are missing
+    assert not metrics.subcaption_right("MA consumption and total volume, when MA was offered.", "a", truth, caption)
+    # a phrase both panels list ("when MA was offered") is no foreign phrase for either
+    assert metrics.subcaption_right("total volume, when MA was offered.", "b", truth, caption)

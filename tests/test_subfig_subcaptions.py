@@ -10,7 +10,8 @@ import pytest
 
 from pmc_hub.subfigures.align import LABEL_ORDER, LETTER, POSITION, SINGLE, UNMATCHED, align, reading_order
 from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.subcaptions import split_caption
+from pmc_hub.subfigures.metrics import subcaption_right
+from pmc_hub.subfigures.subcaptions import Subcaption, split_caption
 
 FIGURES = Path(__file__).parent / "data" / "figures"
 
@@ -184,17 +185,10 @@ def test_hostile_captions_take_time_in_proportion_to_their_size(hostile):
 
 
 def _right(caption: str, truth: dict[str, list[str]]) -> tuple[int, int]:
-    """Panels whose subcaption holds all their truth phrases and no phrase only another panel has."""
-    flat = " ".join(caption.split())
+    """Right subcaptions (`metrics.subcaption_right`) of a caption's lettered panels, and their count."""
     split = split_caption(caption)
-    right = 0
-    for letter, phrases in truth.items():
-        sub = split.for_label(letter.lower())
-        text = sub.text if sub else ""
-        foreign = [p for other, ps in truth.items() if other != letter for p in ps
-                   if p not in phrases and not any(p in q for q in phrases) and flat.count(p) == 1 and p in text]
-        right += all(p in text for p in phrases) and not foreign
-    return right, len(truth)
+    texts = {letter: (split.for_label(letter.lower()) or Subcaption([], "", "")).text for letter in truth}
+    return sum(subcaption_right(texts[letter], letter, truth, caption) for letter in truth), len(truth)
 
 
 def test_subcaptions_of_the_real_development_set():

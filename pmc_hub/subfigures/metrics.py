@@ -145,6 +145,18 @@ def _check_lengths(preds: Sequence, truths: Sequence) -> None:
         raise MetricsInputError(f"{len(preds)} prediction lists for {len(truths)} figures")
 
 
+def subcaption_right(text: str, letter: str, truth: dict[str, list[str]], caption: str) -> bool:
+    """Whether ``text`` is a right subcaption for panel ``letter``: it holds every phrase the
+    truth gives that panel, and no phrase that belongs only to another panel (a phrase printed
+    more than once in the caption is never held against a panel). ``truth``: letter -> phrases,
+    as in the ``subcaptions`` of tests/data/figures/subfigures.coco.json."""
+    flat = " ".join(caption.split())
+    own = truth[letter]
+    foreign = (p for other, phrases in truth.items() if other != letter for p in phrases
+               if p not in own and not any(p in q for q in own) and flat.count(p) == 1)
+    return all(p in text for p in own) and not any(p in text for p in foreign)
+
+
 # --- COCO JSON in -------------------------------------------------------------------------
 
 
