@@ -197,20 +197,17 @@ def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, l
     for cfg in order:
         before = after = 0
         for rel in _shards(files, cfg):
-            tables, changed, rows_in = [], False, 0
-            for table in read_tables(out_dir / rel, layout.row_group_rows):
-                keep, test = router.route(cfg, table)
-                rows_in += table.num_rows
-                changed |= not all(keep)
-                tables.append(table.filter(pa.array(keep, pa.bool_())))
-                if any(test):
-                    test_tables.append(table.filter(pa.array(test, pa.bool_())))
-            kept = sum(t.num_rows for t in tables)
+            # first the routing, on the few columns it reads; then, only for a shard that changes,
+            # its rows a row group at a time: memory stays one row group, whatever the shard size
+            masks = [router.route(cfg, t) for t in read_tables(out_dir / rel, layout.row_group_rows, _ROUTE_COLUMNS[cfg])]
+            rows_in, kept = sum(len(k) for k, _ in masks), sum(sum(k) for k, _ in masks)
             before, after = before + rows_in, after + kept
-            if not changed:
+            if kept == rows_in:
                 continue
-            if kept:
-                w = write_file(out_dir, rel + _TMP, schema_of(cfg), tables, layout)
+            groups = zip(read_tables(out_dir / rel, layout.row_group_rows), masks)
+            tables = (_split(table, keep, test, test_tables) for table, (keep, test) in groups)
+            w = write_file(out_dir, rel + _TMP, schema_of(cfg), tables, layout)
+            if w is not None:
                 renames.append((rel + _TMP, rel))
                 written[rel] = OwnedFile(w.size, w.sha256, w.rows, w.data_bytes)
             else:  # an emptied shard is removed: an empty config cannot be loaded
@@ -227,6 +224,18 @@ def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, l
                 "report": report.to_dict()}
     _save(work / "prepared.json", prepared)
     return prepared
+
+
+_FIGURE_ROUTE = ["image_key", "article_accession_id", "image_hash", "image_phash"]
+_ROUTE_COLUMNS = {**{c: _FIGURE_ROUTE for c in FIGURE_CONFIGS}, **{c: ["parent_image_key"] for c in SUBFIGURE_CONFIGS},
+                  ARTICLES: ["article_accession_id"]}
+
+
+def _split(table: pa.Table, keep: list[bool], test: list[bool], test_tables: list[pa.Table]) -> pa.Table:
+    """A row group's rows that stay in train; its test rows are set aside in ``test_tables``."""
+    if any(test):
+        test_tables.append(table.filter(pa.array(test, pa.bool_())))
+    return table.filter(pa.array(keep, pa.bool_()))
 
 
 class _Router:

@@ -156,7 +156,7 @@ class RowWriter:
         return ShardSet(self.out, self.config.release, self.config.layout, dict(next_index), schema_of)
 
     def _packages(self) -> Iterator[ArticlePackage]:
-        for package in open_sources(self.config.sources):
+        for position, package in enumerate(open_sources(self.config.sources)):
             if not in_shard(package, self.config.shard):
                 continue
             origin = package.origin or package.package_id
@@ -166,10 +166,10 @@ class RowWriter:
             kept = self.published(package) if self.published else None
             if kept == LEAVE_OUT:
                 continue
-            if kept is not None:
-                self._order.append(("replay", (package, kept)))
+            if kept is not None:  # (only a way to read it again is kept: most replays never need it)
+                self._order.append(("replay", (package.reopen or package, kept, position)))
                 continue
-            self._order.append(("result", None))
+            self._order.append(("result", position))
             yield package
 
     def write(self) -> list[dict]:
@@ -182,7 +182,7 @@ class RowWriter:
             for result in engine.results(self._packages()):
                 while (item := self._order.popleft())[0] != "result":
                     batch.append(item)
-                batch.append(("result", result))
+                batch.append(("result", (result, item[1])))
                 results += 1
                 bar.update(1)
                 if results >= MESH_BATCH:
@@ -203,7 +203,7 @@ class RowWriter:
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""
-        converted = {id(r): article_tables(r) for kind, r in items if kind == "result"}  # (a local worker did it already)
+        converted = {id(r): article_tables(r) for kind, (r, *_) in items if kind == "result"}  # (workers did it already)
         if self.mesh is not None:
             _apply_mesh(self.mesh, list(converted.values()))
         for kind, item in items:
@@ -212,7 +212,8 @@ class RowWriter:
             elif kind == "replay":
                 self._replay(*item)
             else:
-                self._add(self._place(converted[id(item)]))
+                result, position = item
+                self._add(self._place(converted[id(result)], position))
 
     def _add(self, summary: dict) -> None:
         self.summaries.append(summary)
@@ -228,7 +229,7 @@ class RowWriter:
                 if kept:
                     self.dedup.add(key, sha, phash)
 
-    def _replay(self, package: ArticlePackage, kept: Published) -> None:
+    def _replay(self, package: ArticlePackage | Callable[[], ArticlePackage], kept: Published, position: int) -> None:
         """An article left as it is, when the duplicate index and the ids seen decide as before."""
         same = (kept.article_id in self.seen_ids) != kept.written
         if same and self.dedup is not None:
@@ -238,10 +239,10 @@ class RowWriter:
                 from .stage import ArticleStage
 
                 self._local_stage = ArticleStage(self.config, self.run.subfigure_batch)
-            result = article_tables(self._local_stage(package))
+            result = article_tables(self._local_stage(package() if callable(package) else package))
             if self.mesh is not None:
                 _apply_mesh(self.mesh, [result])
-            self._add({**self._place(result), "replaces": True})
+            self._add({**self._place(result, position), "replaces": True})
             return
         if kept.written:
             self.seen_ids[kept.article_id] = kept.origin
@@ -249,7 +250,8 @@ class RowWriter:
             if was_kept:
                 self.dedup.add(key, sha, phash)
 
-    def _place(self, result: ArticleResult) -> dict:
+    def _place(self, result: ArticleResult, position: int) -> dict:
+        """Write one article's rows (deduplicated); its summary, with its place in the source."""
         if result.written:
             if result.article_id in self.seen_ids:
                 result = without_rows(result, Skip(result.article_id, DUPLICATE_ARTICLE, f"already built from "
@@ -270,7 +272,7 @@ class RowWriter:
             if table.num_rows:
                 self.shards.add(config, table)
                 counts[config] = table.num_rows
-        return {**summarize(result, counts), "images": images}
+        return {**summarize(result, counts), "images": images, "position": position}
 
     def _dedup(self, result: ArticleResult, table: pa.Table, dropped: set[str], images: list[list]) -> pa.Table:
         cols = [table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash")]

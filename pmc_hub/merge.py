@@ -12,7 +12,7 @@ from .config import ShardLayout
 from .dedup import DuplicateIndex, keep_first
 from .errors import DataError
 from .finish import publish_folder, release_record
-from .index import ReleaseIndex
+from .index import IndexedArticle, ReleaseIndex
 from .models import Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release,
                      read_manifest, schema_of)
@@ -37,7 +37,8 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     """Concatenate the builds' shards config by config (in the folders' order) and sum their reports.
 
     Each build removed its own duplicate images; with ``dedup_distance`` the merge also removes
-    copies across builds (the first folder's copy is kept). None: keep them."""
+    copies across builds, deciding in the order of the articles in their common source (so the
+    copy a single build of that source would keep is kept). None: keep them."""
     folders = [Path(f) for f in folders]
     out_dir = Path(out_dir)
     if any(f.resolve() == out_dir.resolve() for f in folders):
@@ -46,10 +47,11 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     release = check_release(release or inputs[0][0].releases[-1])
     merged = _sum_reports([r for _, r in inputs], folders)
     _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
+    indexes = [ReleaseIndex.read(f) for f in folders]
+    dropped = _cross_duplicates(indexes, dedup_distance, merged) if dedup_distance is not None else set()
     with taken_over(out_dir, "merge"):
-        files, placed, dropped = _write(folders, [m for m, _ in inputs], out_dir, release, layout,
-                                        DuplicateIndex(dedup_distance) if dedup_distance is not None else None, merged)
-        _merged_index(folders, placed, dropped, release, merged).write(out_dir)
+        files, placed = _write(folders, [m for m, _ in inputs], out_dir, release, layout, dropped)
+        _merged_index(indexes, placed, dropped, release, merged).write(out_dir)
         publish_folder(out_dir, merged, files, [release], {release: release_record(release, files, merged.articles_written)},
                        write_card=write_card)
     return merged
@@ -72,15 +74,38 @@ def _sum_reports(reports: list[BuildReport], folders: list[Path]) -> BuildReport
     return merged
 
 
+def _entries_in_source_order(indexes: list[ReleaseIndex]) -> list[IndexedArticle]:
+    """Every input's articles in the order of their source (their position in it), input order
+    breaking ties (builds of different sources)."""
+    entries = [(e.summary.get("position", 0), i, n, e) for i, index in enumerate(indexes)
+               for n, e in enumerate(index.articles.values())]
+    return [e for *_, e in sorted(entries, key=lambda t: t[:3])]
+
+
+def _cross_duplicates(indexes: list[ReleaseIndex], max_distance: int, report: BuildReport) -> set[str]:
+    """The images that are duplicates across the builds, decided in source order as one build
+    would decide them; each is counted and reported."""
+    index, dropped = DuplicateIndex(max_distance), set()
+    for entry in _entries_in_source_order(indexes):
+        kept = [(k, sha, ph) for k, sha, ph, was_kept in entry.images if was_kept]
+        for dup in keep_first(index, kept)[1]:
+            dropped.add(dup.key)
+            article, figure = dup.key.split("/")[:2]
+            skip = Skip(article, DUPLICATE_IMAGE, f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)", figure)
+            report.skipped.append(skip.__dict__)
+            report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
+            report.images_written -= 1
+    return dropped
+
+
 def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: str, layout: ShardLayout,
-           index: Optional[DuplicateIndex], report: BuildReport) -> tuple[dict[str, OwnedFile], dict[str, dict[str, str]], set[str]]:
-    """Write the merged shards; returns them, where each article's rows went (article id ->
-    config -> shard) and the image keys dropped as duplicates across the builds."""
+           dropped: set[str]) -> tuple[dict[str, OwnedFile], dict[str, dict[str, str]]]:
+    """Write the merged shards without the ``dropped`` images (and their subfigures); returns them
+    and where each article's rows went (article id -> config -> shard)."""
     shards = ShardSet(out, release, layout, {}, schema_of)
     written: dict[str, OwnedFile] = {}
     placed: dict[str, dict[str, str]] = {}
     pending: set[str] = set()
-    dropped: set[str] = set()
 
     def close(config: str) -> None:
         w = shards.close_config(config)
@@ -93,18 +118,16 @@ def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: s
     configs = sorted({c for m in manifests for c in m.configs()},
                      key=lambda c: (c in SUBFIGURE_CONFIGS, c not in FIGURE_CONFIGS, c))  # parents first
     for config in configs:
+        column = "image_key" if config in FIGURE_CONFIGS else "parent_image_key" if config in SUBFIGURE_CONFIGS else None
         for table in _tables(folders, manifests, config, layout):
-            if config in FIGURE_CONFIGS and index is not None:
-                table = _dedup(index, table, dropped, report)
-            elif config in SUBFIGURE_CONFIGS and dropped:
-                keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
-                table = table.filter(pa.array(keep, pa.bool_()))
+            if column and dropped:
+                table = table.filter(pa.array([k not in dropped for k in table.column(column).to_pylist()], pa.bool_()))
             shards.add(config, table)
             pending.update(table.column("article_accession_id").to_pylist())
             if shards.files[config].bytes >= layout.shard_bytes:
                 close(config)
         close(config)
-    return written, placed, dropped
+    return written, placed
 
 
 def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout: ShardLayout) -> Iterator[pa.Table]:
@@ -116,20 +139,7 @@ def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout:
                 yield from read_tables(folder / path, layout.row_group_rows)
 
 
-def _dedup(index: DuplicateIndex, table: pa.Table, dropped: set[str], report: BuildReport) -> pa.Table:
-    cols = [table.column(c).to_pylist() for c in ("image_key", "image_hash", "image_phash")]
-    mask, found = keep_first(index, zip(*cols))
-    for dup in found:
-        dropped.add(dup.key)
-        article, figure = dup.key.split("/")[:2]
-        skip = Skip(article, DUPLICATE_IMAGE, f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)", figure)
-        report.skipped.append(skip.__dict__)
-        report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
-        report.images_written -= 1
-    return table.filter(pa.array(mask, pa.bool_())) if found else table
-
-
-def _merged_index(folders: list[Path], placed: dict[str, dict[str, str]], dropped: set[str], release: str,
+def _merged_index(indexes: list[ReleaseIndex], placed: dict[str, dict[str, str]], dropped: set[str], release: str,
                   report: BuildReport) -> ReleaseIndex:
     """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
     take monthly updates; the images dropped as duplicates across the builds are no longer kept."""
@@ -138,15 +148,13 @@ def _merged_index(folders: list[Path], placed: dict[str, dict[str, str]], droppe
     for s in report.skipped:
         if s["reason"] == DUPLICATE_IMAGE:
             skips.setdefault(s["article"], []).append(s)
-    for folder in folders:
-        index = ReleaseIndex.read(folder)
-        merged.config = merged.config or replace(index.config, shard=None, release=release)
-        for key, entry in index.articles.items():
-            entry.files = placed.get(entry.article_id, {})
-            entry.release = release
-            entry.summary = {**entry.summary, "skips": [*entry.summary.get("skips", []), *skips.get(entry.article_id, [])],
-                             "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in entry.images]}
-            merged.articles[key] = entry
+    merged.config = replace(indexes[0].config, shard=None, release=release)
+    for entry in _entries_in_source_order(indexes):
+        entry.files = placed.get(entry.article_id, {})
+        entry.release = release
+        entry.summary = {**entry.summary, "skips": [*entry.summary.get("skips", []), *skips.get(entry.article_id, [])],
+                         "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in entry.images]}
+        merged.articles[entry.key] = entry
     return merged
 
 

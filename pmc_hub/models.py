@@ -49,6 +49,7 @@ class ArticlePackage:
     origin: str = ""
     metadata: dict = field(default_factory=dict)  # e.g. PMC Cloud metadata JSON
     skips: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail) found while reading
+    reopen: Optional[Callable[[], "ArticlePackage"]] = None  # reads it again from its source (folders), if it can
 
 
 @dataclass

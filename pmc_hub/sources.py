@@ -6,6 +6,7 @@ handed to `pmc_hub.cloud`.
 from __future__ import annotations
 
 import posixpath
+from functools import partial
 import re
 import tarfile
 from pathlib import Path
@@ -150,7 +151,7 @@ def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePac
     xml = xml_path.read_bytes()
     if not xml:
         skips.append((BAD_XML, f"{xml_path.name} is a zero-byte file"))
-    return ArticlePackage(package_id, xml, media, str(xml_path), metadata, skips)
+    return ArticlePackage(package_id, xml, media, str(xml_path), metadata, skips, partial(_folder_package, folder, xml_path))
 
 
 def read_tarball(path: Path) -> Iterator[ArticlePackage]:

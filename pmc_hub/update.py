@@ -156,10 +156,10 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                 raise BuildError(f"{out / rel} is needed to remove the rows of updated or removed articles and is not on "
                                  "disk; download it from the published dataset into the folder, then run the update again")
             config_name = shard_config(rel)[0]
-            tables = [t.filter(pa.array([a not in leaving for a in t.column("article_accession_id").to_pylist()], pa.bool_()))
-                      for t in read_tables(out / rel, config.layout.row_group_rows)]
-            if sum(t.num_rows for t in tables):
-                w = write_file(out, rel + UPDATE_SUFFIX, schema_of(config_name), tables, config.layout)
+            kept = (t.filter(pa.array([a not in leaving for a in t.column("article_accession_id").to_pylist()], pa.bool_()))
+                    for t in read_tables(out / rel, config.layout.row_group_rows))  # streamed: a row group at a time
+            w = write_file(out, rel + UPDATE_SUFFIX, schema_of(config_name), kept, config.layout)
+            if w is not None:
                 prepared["rewritten"][rel] = {"size": w.size, "sha256": w.sha256, "rows": w.rows, "data_bytes": w.data_bytes}
                 prepared["renames"].append([rel + UPDATE_SUFFIX, rel])
             else:

@@ -28,7 +28,9 @@ def rows_by_key(out: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory) -> tuple[Path, Path]:
-    return corpus_months(tmp_path_factory.mktemp("months"), articles=24, seed=5, new=5, updated=4, removed=3, max_side=400, max_figures=4)
+    # (seed 3: 7 near-duplicate images, 6 of them across the 3 shard jobs of the merge test)
+    return corpus_months(tmp_path_factory.mktemp("months"), articles=30, seed=3, new=5, updated=4, removed=3, max_side=400,
+                         max_figures=12)
 
 
 @pytest.fixture(scope="module")
@@ -98,22 +100,23 @@ def test_folder_and_repository_limits_hold_by_construction(months, tmp_path):
 def test_update_needs_only_the_shards_it_rewrites(months, tmp_path, scratch):
     out = tmp_path / "out"
     run_build([months[0]], out, release="2026-11", layout=ShardLayout(shard_bytes=60_000))
-    plan_free = shutil.copytree(out, tmp_path / "copy")
-    from pmc_hub.index import ReleaseIndex
-
-    index = ReleaseIndex.read(out)
-    leaving = {"PMC90000000", "PMC90000001", "PMC90000002", "PMC90000003", "PMC90000004", "PMC90000005", "PMC90000006"}
-    needed = {p for k, e in index.articles.items() if k in leaving for p in e.files.values()}
+    full, lean = shutil.copytree(out, tmp_path / "full"), shutil.copytree(out, tmp_path / "lean")
+    update([str(months[1])], RunOptions(out_dir=full, progress=False), release="2026-12")
+    record = json.loads((full / "releases" / "2026-12.json").read_text())
+    needed = {p for paths in (*record["updated"].values(), *record["removed"].values()) for p in paths}
     spare = [p for p in read_manifest(out).files if p.endswith(".parquet") and p not in needed]
-    assert spare
+    assert spare and needed
     for p in spare:
-        (out / p).unlink()  # a maintainer who keeps only what an update may touch
-    update([str(months[1])], RunOptions(out_dir=out, progress=False), release="2026-12")
+        (lean / p).unlink()  # a maintainer who keeps only what an update touches
+    update([str(months[1])], RunOptions(out_dir=lean, progress=False), release="2026-12")
+    shards = lambda folder: {p: f for p, f in read_manifest(folder).files.items() if p.endswith(".parquet")}  # noqa: E731
+    assert shards(lean) == shards(full)  # the same dataset, shard for shard
     for p in spare:
-        assert not (out / p).exists() and p in read_manifest(out).files  # still part of the dataset
-    (plan_free / next(iter(sorted(needed)))).unlink()
+        assert not (lean / p).exists()
+    short = shutil.copytree(out, tmp_path / "short")
+    (short / sorted(needed)[0]).unlink()
     with pytest.raises(BuildError, match="is needed to remove the rows"):
-        update([str(months[1])], RunOptions(out_dir=plan_free, progress=False), release="2026-12")
+        update([str(months[1])], RunOptions(out_dir=short, progress=False), release="2026-12")
 
 
 def test_a_killed_update_resumes_to_the_same_rows(months, scratch, tmp_path, monkeypatch):
@@ -162,7 +165,21 @@ def test_a_merge_of_shard_jobs_takes_updates_like_a_build(months, scratch, tmp_p
         run_build([months[0]], job, shard=(i, 3), release="2026-11")
     merged = tmp_path / "merged"
     merge_builds(jobs, merged)
+    single = tmp_path / "single"
+    run_build([months[0]], single, release="2026-11")
+    # cross-job duplicates are decided in source order: the merge keeps what one build keeps, but an
+    # image its own job dropped (a duplicate of one the whole build drops: a chain of near copies)
+    # cannot come back until an update rebuilds its article
+    from pmc_hub.index import ReleaseIndex
+
+    dropped_in_jobs = {k for job in jobs for e in ReleaseIndex.read(job).articles.values() for k, *_, kept in e.images if not kept}
+    got, want = rows_by_key(merged), rows_by_key(single)
+    for config in CONFIGS:
+        assert got[config].keys() <= want[config].keys() and (want[config].keys() - got[config].keys()) <= dropped_in_jobs
+    assert sum(len(want[c]) - len(got[c]) for c in CONFIGS) <= 1
     update([str(months[1])], RunOptions(out_dir=merged, progress=False), release="2026-12")
+    # only articles whose duplicate decision flipped are built again (7 near duplicates in this corpus)
+    assert json.loads((merged / "releases" / "2026-12.json").read_text())["articles"]["rebuilt"] <= 7
     got, want = rows_by_key(merged), rows_by_key(scratch)
     for config in CONFIGS:
         assert got[config].keys() == want[config].keys(), config
