@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from .config import ShardLayout
 from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
 from .errors import DataError
-from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, STATE_DIR, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
+from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
                      schema_of, shard_config, shard_path)
 from .ownership import CARVE_SUFFIX
 from .state import BuildState

@@ -16,19 +16,16 @@ import zlib
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from . import licenses
-from .version import __version__
 from .config import BuildConfig, RunOptions
 from .dedup import DuplicateIndex, keep_first
 from .engines import make_engine
 from .models import ArticlePackage, ArticleResult, Skip
-from .output import (ARTICLES, FIGURE_CONFIGS, STATE_DIR, SUBFIGURE_CONFIGS, Manifest, OutputError, OwnedFile,
-                     check_release, default_release, figure_config, locked, read_manifest, schema_of)
+from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
 from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
 from .spool import article_tables, without_rows

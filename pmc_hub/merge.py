@@ -14,11 +14,10 @@ from .errors import DataError
 from .finish import publish_folder, release_record
 from .index import ReleaseIndex
 from .models import Skip
-from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release, locked,
+from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release,
                      read_manifest, schema_of)
-from .ownership import claim, discard
+from .ownership import taken_over
 from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
-from .state import BuildState
 from .writers import ShardSet, read_tables
 
 
@@ -47,12 +46,7 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     release = check_release(release or inputs[0][0].releases[-1])
     merged = _sum_reports([r for _, r in inputs], folders)
     _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with locked(out_dir, "merge"):
-        state = BuildState(out_dir)
-        previous = read_manifest(out_dir)
-        claim(out_dir, previous, state, resuming=False)
-        discard(out_dir, previous, state)
+    with taken_over(out_dir, "merge"):
         files, placed, dropped = _write(folders, [m for m, _ in inputs], out_dir, release, layout,
                                         DuplicateIndex(dedup_distance) if dedup_distance is not None else None, merged)
         _merged_index(folders, placed, dropped, release, merged).write(out_dir)

@@ -3,8 +3,9 @@ nothing else. A folder holding anything more is refused before a single byte is 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from .output import CARD_FILE, MANIFEST_FILE, RELEASES_DIR, REPORT_FILE, STATE_DIR, Manifest, OutputError, shard_config
 from .state import BuildState
@@ -72,6 +73,22 @@ def claim(out: Path, manifest: Optional[Manifest], state: BuildState, resuming: 
                 continue  # their edit renames or redoes them itself
             if path not in owned and (path.endswith(".tmp") or shard_config(path) is not None):
                 (out / path).unlink()  # a killed build's leftovers: redone from the journal
+
+
+@contextmanager
+def taken_over(out: Path, what: str) -> Iterator[None]:
+    """Hold ``out`` for a run that rewrites it whole (merge, WebDataset export): locked, refused if
+    it holds files no pmc-hub run wrote, and emptied of an earlier run's files."""
+    from .output import locked, read_manifest
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with locked(out, what):
+        state = BuildState(out)
+        previous = read_manifest(out)
+        claim(out, previous, state, resuming=False)
+        discard(out, previous, state)
+        yield
 
 
 def check_folder(out: Path) -> None:

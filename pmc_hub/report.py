@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
-from .errors import one_line
 from .models import ArticleResult, Skip  # noqa: F401  (Skip: re-exported for report readers)
-from .output import FIGURE_CONFIGS, REPORT_FILE, OutputError
+from .output import FIGURE_CONFIGS, REPORT_FILE
 
 # Skip reasons, one name per cause, so reports can be compared and counted.
 BAD_XML = "bad XML"

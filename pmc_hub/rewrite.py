@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 import pyarrow as pa
 
-from .output import CARD_FILE, OutputError, locked, read_manifest, record_files, schema_of, shard_config, write_owned_text
+from .output import CARD_FILE, OutputError, locked, read_manifest, record_files, schema_of, write_owned_text
 from .writers import read_tables, to_table, write_file
 
 

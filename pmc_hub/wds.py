@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 if TYPE_CHECKING:
     from datasets import Features
 
+    from .report import BuildReport
+
 from .config import ShardLayout
 from .errors import DataError
-from .output import (CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, SPLIT, Manifest, OwnedFile, locked, owned_file,
-                     read_manifest, write_manifest, write_owned_text)
+from .output import (CARD_FILE, FIGURE_CONFIGS, REPORT_FILE, SPLIT, Manifest, OwnedFile, owned_file,
+                     write_manifest, write_owned_text)
 from .output import shard_config as shard_config_parquet
 from .schema import features as schema_features
 from .schema import load_schema
@@ -273,18 +275,12 @@ def export_build(out: Path, wds_dir: Path, report: "BuildReport", files: dict[st
     their own folder, with their own report, card and manifest; `datasets` picks one loader per
     repository, so Parquet and tar shards cannot share one. The folder is claimed like a build's:
     only an earlier export of pmc-hub is replaced."""
-    from .ownership import claim, discard
-    from .state import BuildState
+    from .ownership import taken_over
 
     out, wds_dir = Path(out), Path(wds_dir)
     if wds_dir.resolve() == out.resolve():
         raise WebDatasetError("the WebDataset folder must differ from the Parquet output folder")
-    wds_dir.mkdir(parents=True, exist_ok=True)
-    with locked(wds_dir, "webdataset export"):
-        state = BuildState(wds_dir)
-        previous = read_manifest(wds_dir)
-        claim(wds_dir, previous, state, resuming=False)
-        discard(wds_dir, previous, state)
+    with taken_over(wds_dir, "webdataset export"):
         owned: dict[str, OwnedFile] = {}
         configs = {}
         for config in FIGURE_CONFIGS:

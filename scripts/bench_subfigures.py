@@ -1,11 +1,19 @@
 #!/usr/bin/env python
-"""Score and time a subfigure detector on generated compound figures.
+"""Score and time a subfigure detector on generated compound figures, or on the real development set.
 
     python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
+    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--model PATH_OR_ID] [--json out.json]
 
-Reports the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
-precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process, one core for
-the classical splitter; decoding the figures is not timed).
+Generated figures: the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
+precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; decoding the
+figures is not timed).
+
+Real figures (``--real``): ImageCLEF accuracy of the compound figures (all, tune, holdout), the
+share of single-panel figures left as one box, panel letters read (precision, recall), the right
+subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
+on them, with the detected boxes), the right subcaptions of the held-out eLife captions
+(subcaptions.elife.json beside the COCO file), and CPU figures per second per core with label
+detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1).
 """
 from __future__ import annotations
 
@@ -14,20 +22,19 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+
+from PIL import Image
 
 from pmc_hub.subfigures import metrics
+from pmc_hub.subfigures.align import align
+from pmc_hub.subfigures.boxes import Box
 from pmc_hub.subfigures.detector import load_detector
+from pmc_hub.subfigures.subcaptions import split_caption
 from pmc_hub.subfigures.synthetic import FolderPanels, make_figure
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--count", type=int, default=500)
-    p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
-    p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
-    p.add_argument("--json", help="write the results here")
-    args = p.parse_args(argv)
+def synthetic(args) -> dict:
     detector = load_detector(args.model)
     panels = FolderPanels(args.panels) if args.panels else None
     figs = [make_figure(args.seed, i, panels=panels) for i in range(args.count)]
@@ -37,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     truths = [f.boxes for f in figs]
     gap = [k for k, f in enumerate(figs) if not f.no_gap]
     nogap = [k for k, f in enumerate(figs) if f.no_gap]
-    result = {
+    return {
         "detector": detector.name,
         "seed": args.seed,
         "panels": args.panels or "procedural",
@@ -49,6 +56,116 @@ def main(argv: list[str] | None = None) -> int:
         "figures_per_second": args.count / seconds,
         "cpu_count": os.cpu_count(),
     }
+
+
+def real(args) -> dict:
+    coco_path = Path(args.real)
+    root = _repo_root(coco_path)
+    coco = json.loads(coco_path.read_text(encoding="utf-8"))
+    anns: dict[int, list[dict]] = {}
+    for a in coco["annotations"]:
+        anns.setdefault(a["image_id"], []).append(a)
+    detector = load_detector(args.model)
+    found, seconds = {}, 0.0
+    for im in coco["images"]:
+        with Image.open(root / im["file_name"]) as f:
+            f.load()
+            image = f.convert("RGB")
+        start = time.process_time()
+        found[im["id"]] = detector.detect([image])[0]
+        seconds += time.process_time() - start
+    out: dict = {"detector": detector.name, "figures": len(coco["images"])}
+    for split in ("all", "tune", "holdout"):
+        chosen = [im for im in coco["images"] if split in ("all", im["split"])]
+        compound = [im["id"] for im in chosen if im["kind"] == "compound"]
+        single = [im["id"] for im in chosen if im["kind"] == "single"]
+        truths = [[Box.from_xywh(a["bbox"]) for a in anns[i]] for i in compound]
+        out[f"compound_{split}"] = len(compound)
+        out[f"imageclef_accuracy_{split}"] = metrics.imageclef_accuracy([found[i] for i in compound], truths)
+        out[f"single_{split}"] = len(single)
+        out[f"single_one_box_{split}"] = sum(len(found[i]) == 1 for i in single) / max(1, len(single))
+    out.update(_letters(coco, anns, found))
+    out.update(_subcaptions(coco, anns, found))
+    elife = coco_path.parent / "subcaptions.elife.json"
+    if elife.exists():
+        captions = json.loads(elife.read_text(encoding="utf-8"))["captions"]
+        right = total = 0
+        for c in captions:
+            split = split_caption(c["caption"])
+            for letter in c["subcaptions"]:
+                sub = split.for_label(letter.lower())
+                right += metrics.subcaption_right(sub.text if sub else "", letter, c["subcaptions"], c["caption"])
+                total += 1
+        out["subcaptions_elife_heldout"] = right / total
+    out["cpu_figures_per_second"] = len(coco["images"]) / seconds
+    return out
+
+
+def _repo_root(coco_path: Path) -> Path:
+    """The folder the COCO file's file names are relative to: the repository root above it."""
+    for folder in coco_path.resolve().parents:
+        if (folder / "pyproject.toml").exists():
+            return folder
+    return Path.cwd()
+
+
+def _letters(coco: dict, anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> dict:
+    """Letters the detector put on its boxes against the letters drawn: a letter is right when a
+    box carrying it overlaps the true panel drawn with it (IoU >= 0.5)."""
+    right = read = drawn = 0
+    for im in coco["images"]:
+        boxes = found[im["id"]]
+        read += sum(b.label is not None for b in boxes)
+        for a in anns[im["id"]]:
+            if a["label"]:
+                drawn += 1
+                true = Box.from_xywh(a["bbox"])
+                right += any(b.label == a["label"].lower() and b.iou(true) >= 0.5 for b in boxes)
+    return {"letters_drawn": drawn, "panel_letters_precision": right / max(1, read), "panel_letters_recall": right / max(1, drawn)}
+
+
+def _subcaptions(coco: dict, anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> dict:
+    """Right subcaptions of the lettered panels: from the caption alone (the text the caption
+    gives the panel's letter), and as aligned to the true boxes carrying the letters the detector
+    read on them, and to the detected boxes (the box overlapping the true panel most, IoU >= 0.5)."""
+    counts = {"caption": 0, "true_boxes": 0, "detected_boxes": 0}
+    total = 0
+    for im in coco["images"]:
+        truth = {k.lower(): v for k, v in (im.get("subcaptions") or {}).items()}
+        if not truth:
+            continue
+        split = split_caption(im["caption"])
+        true = [(Box.from_xywh(a["bbox"]), (a["label"] or "").lower()) for a in anns[im["id"]]]
+        lettered = [Box(b.x0, b.y0, b.x1, b.y1, label=_read(b, found[im["id"]])) for b, _ in true]
+        aligned = {"true_boxes": align(lettered, split), "detected_boxes": align(found[im["id"]], split)}
+        for box, letter in true:
+            if letter not in truth:
+                continue
+            total += 1
+            sub = split.for_label(letter)
+            counts["caption"] += metrics.subcaption_right(sub.text if sub else "", letter, truth, im["caption"])
+            for name, alignments in aligned.items():
+                hit = max(alignments, key=lambda a: a.box.iou(box))
+                counts[name] += hit.box.iou(box) >= 0.5 and metrics.subcaption_right(hit.subcaption, letter, truth, im["caption"])
+    return {"lettered_panels": total, **{f"subcaptions_{k}": v / max(1, total) for k, v in counts.items()}}
+
+
+def _read(true: Box, found: list[Box]) -> str | None:
+    """The letter the detector read on the detected box matching a true box (IoU >= 0.5)."""
+    best = max(found, key=lambda b: b.iou(true))
+    return best.label if best.iou(true) >= 0.5 else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--real", help="score on this real COCO set instead (tests/data/figures/subfigures.coco.json)")
+    p.add_argument("--count", type=int, default=500)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
+    p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
+    p.add_argument("--json", help="write the results here")
+    args = p.parse_args(argv)
+    result = real(args) if args.real else synthetic(args)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1)

@@ -99,3 +99,29 @@ def shard_rows(out: Path, config: str, split: str = "train") -> list[dict]:
     import pyarrow.parquet as pq
 
     return [r for f in shard_files(out, config, split) for r in pq.read_table(f).to_pylist()]
+
+
+def corpus_months(root: Path, articles: int, seed: int, new: int, updated: int, removed: int, **options) -> tuple[Path, Path]:
+    """A synthetic corpus (month 1) and its next month: ``new`` more articles, ``updated`` revised,
+    ``removed`` gone (`pmc_hub.synthetic_corpus`)."""
+    from pmc_hub.synthetic_corpus import CorpusOptions, write_corpus
+
+    base = dict(articles=articles, seed=seed, **options)
+    write_corpus(CorpusOptions(out_dir=root / "m1", **base))
+    write_corpus(CorpusOptions(out_dir=root / "m2", new=new, updated=updated, removed=removed, **base))
+    return root / "m1", root / "m2"
+
+
+def jats_article(title: str, figs: str, extra_doctype: str = "") -> bytes:
+    """A minimal CC BY JATS article with pmc id ``title`` and the figures ``figs`` (see `jats_fig`)."""
+    return f"""<?xml version="1.0"?>{extra_doctype}
+<article xmlns:xlink="http://www.w3.org/1999/xlink"><front><journal-meta><journal-title-group><journal-title>J</journal-title></journal-title-group></journal-meta>
+<article-meta><article-id pub-id-type="pmc">{title}</article-id><title-group><article-title>{title}</article-title></title-group>
+<pub-date pub-type="epub"><year>2020</year></pub-date>
+<permissions><license xlink:href="https://creativecommons.org/licenses/by/4.0/"><license-p>CC BY</license-p></license></permissions>
+</article-meta></front><body><p>Text.</p>{figs}</body></article>""".encode()
+
+
+def jats_fig(fid: str, href: str | None, caption: str = "A caption.") -> str:
+    graphic = f'<graphic xlink:href="{href}"/>' if href else ""
+    return f'<fig id="{fid}"><label>Figure</label><caption><p>{caption}</p></caption>{graphic}</fig>'

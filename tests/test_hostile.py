@@ -3,10 +3,8 @@ and checks that the article is reported, every other article's rows are written,
 ends in bounded time and memory (bounds here are hang detectors, far above the real cost)."""
 from __future__ import annotations
 
-import importlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +16,7 @@ import datasets
 import pytest
 from PIL import Image
 
-from conftest import SAMPLES, jpeg_bytes, pmc_article_folder, run_build, shard_rows
+from conftest import jats_article, jats_fig, jpeg_bytes, pmc_article_folder, run_build, shard_rows
 from pmc_hub import sources
 from pmc_hub.build import BuildError
 from pmc_hub.config import BuildConfig
@@ -102,33 +100,27 @@ def test_an_exception_anywhere_in_the_stage_is_one_articles_skip(two_articles, m
 
 # --- per-article budgets ---------------------------------------------------------------------------
 
-def _with_big_png(root: Path, name: str) -> None:
-    """An article whose figure is a 9000 x 9000 PNG: under the decompression-bomb guard, 240 MB
-    and about a second to decode."""
-    folder = pmc_article_folder("PMC1240052", root / "tmp")
-    target = root / name
-    shutil.move(str(folder), target)
-    next(target.glob("*.nxml")).rename(target / f"{name}.nxml")
-    big = next(target.glob("*.jpg"))
+def _with_big_png(root: Path, name: str, figures: int = 1) -> None:
+    """An article of ``figures`` figures, each a 9000 x 9000 PNG: under the decompression-bomb
+    guard, 240 MB and about a second to decode each."""
+    folder = root / name
+    folder.mkdir()
+    figs = "".join(jats_fig(f"f{i}", "big") for i in range(figures))
+    (folder / f"{name}.nxml").write_bytes(jats_article(name.removeprefix("PMC"), figs))
     buf = io.BytesIO()
     Image.new("RGB", (9000, 9000), (200, 30, 30)).save(buf, "PNG", compress_level=1)
-    big.write_bytes(buf.getvalue())
-    shutil.rmtree(root / "tmp")
+    (folder / "big.png").write_bytes(buf.getvalue())
 
 
-def test_an_article_over_its_time_budget_is_stopped_and_reported(tmp_path, two_articles):
-    _with_big_png(two_articles, "PMC1240052")
+@pytest.mark.parametrize("budget, figures, reason", [
+    ({"article_seconds": 3}, 12, "article timed out"),  # about 12 s of decoding; the others take well under 1 s
+    ({"article_memory_mb": 120}, 1, "article over memory budget"),  # 240 MB decoded
+])
+def test_an_article_over_its_budget_is_stopped_and_reported(tmp_path, two_articles, budget, figures, reason):
+    _with_big_png(two_articles, "PMC1240052", figures)
     out = tmp_path / "out"
-    report = run_build([two_articles], out, article_seconds=0.3)
-    assert ("PMC1240052", "article timed out") in reasons(report)
-    assert {k.split("/")[0] for k in keys(out)} == {"PMC3166277", "PMC2599765"}
-
-
-def test_an_article_over_its_memory_budget_is_stopped_and_reported(tmp_path, two_articles):
-    _with_big_png(two_articles, "PMC1240052")
-    out = tmp_path / "out"
-    report = run_build([two_articles], out, article_memory_mb=120)
-    assert ("PMC1240052", "article over memory budget") in reasons(report)
+    report = run_build([two_articles], out, **budget)
+    assert ("PMC1240052", reason) in reasons(report)
     assert {k.split("/")[0] for k in keys(out)} == {"PMC3166277", "PMC2599765"}
 
 

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from datasets import load_dataset
 
-from conftest import run_build
+from conftest import corpus_months, run_build
 from hub_server import hub  # noqa: F401  (fixture)
 from pmc_hub.config import RunOptions
 from pmc_hub.output import read_manifest
 from pmc_hub.publish import PublishOptions, publish
-from pmc_hub.synthetic_corpus import CorpusOptions, write_corpus
 from pmc_hub.update import update
 
 REPO = "pmc/figures"
@@ -22,11 +21,7 @@ CONFIGS = ("commercial", "noncommercial", "other", "articles")
 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("months")
-    base = dict(articles=12, seed=11, max_side=300, max_figures=3)
-    write_corpus(CorpusOptions(out_dir=root / "m1", **base))
-    write_corpus(CorpusOptions(out_dir=root / "m2", new=4, updated=3, removed=2, **base))
-    return root / "m1", root / "m2"
+    return corpus_months(tmp_path_factory.mktemp("months"), articles=12, seed=11, new=4, updated=3, removed=2, max_side=300, max_figures=3)
 
 
 def keys(source, config: str, **kw) -> list[str]:

@@ -42,7 +42,6 @@ def test_results_equal_the_process_backend_in_order(local_ray):
 
 
 def test_full_build_through_ray_writes_the_same_rows(local_ray, tmp_path):
-    import pyarrow.parquet as pq
 
     run_build([], tmp_path / "proc")
     report = run_build([], tmp_path / "ray", engine="ray")

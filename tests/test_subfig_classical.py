@@ -1,13 +1,23 @@
-"""The classical splitter on generated compound figures, hand-made layouts and real figures."""
-import numpy as np
-from PIL import Image, ImageDraw
+"""The classical splitter: generated compound figures, a drawn figure for each failure mode of
+issue 14 (touching panels beside gutters, narrow gaps below the top level, hairlines between dark
+images, over-splitting of one panel, a row label across panels), the single-panel decision, and
+the real development set (tests/data/figures/subfigures.coco.json)."""
+import io
+import json
+from pathlib import Path
 
-from pmc_hub.resources import sample_dir
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
 from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.classical import ClassicalSplitter, background_color
+from pmc_hub.subfigures.classical import ClassicalSplitter
 from pmc_hub.subfigures.detector import load_detector
-from pmc_hub.subfigures.metrics import imageclef_accuracy
+from pmc_hub.subfigures.ink import background_color
+from pmc_hub.subfigures.metrics import imageclef_accuracy, imageclef_figure_score
 from pmc_hub.subfigures.synthetic import SyntheticConfig, make_figure
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_imageclef_accuracy_at_least_95_percent_on_generated_figures_with_gaps():
@@ -39,6 +49,69 @@ def test_gutters_of_any_colour_are_found():
     assert ClassicalSplitter().split(im) == truth
 
 
+def test_a_frame_drawn_around_the_figure_is_not_its_gutter_colour():
+    im, truth = _grid()
+    ImageDraw.Draw(im).rectangle([0, 0, 399, 299], outline=(120, 120, 120), width=3)
+    assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [255, 255, 255]
+
+
+def _font(size):
+    return ImageFont.load_default(size=size)
+
+
+def _texture(w, h, seed, base):
+    """A noisy image panel (a micrograph, a scan) of colour ``base``."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(np.clip(np.array(base)[None, None, :] + rng.normal(0, 25, (h, w, 3)), 0, 255).astype(np.uint8))
+
+
+def _score(im, truth):
+    return imageclef_figure_score(ClassicalSplitter().split(im), truth)
+
+
+def test_touching_panels_beside_a_gutter_are_cut_by_their_letters():
+    # three images touching in the top row, a gutter above the bottom one (issue 14, failure 1)
+    im = Image.new("RGB", (640, 420), "white")
+    d = ImageDraw.Draw(im)
+    truth = []
+    for k, colour in enumerate([(200, 60, 60), (60, 160, 80), (60, 80, 200)]):
+        x0 = 10 + k * 200
+        d.text((x0, 4), "abc"[k], fill="black", font=_font(22))
+        im.paste(_texture(200, 150, k, colour), (x0, 32))
+        truth.append(Box(x0, 4, x0 + 200, 182))
+    d.text((10, 214), "d", fill="black", font=_font(22))
+    im.paste(_texture(600, 160, 9, (120, 120, 40)), (10, 242))
+    truth.append(Box(10, 214, 610, 402))
+    boxes = ClassicalSplitter().split(im)
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    assert sorted(b.label for b in boxes) == ["a", "b", "c", "d"]
+
+
+def test_narrow_gaps_below_the_top_level_are_cut():
+    # 4 px between the two left panels, 40 px to the right one (the old 75%-of-top-gutter floor)
+    im = Image.new("RGB", (500, 300), "white")
+    truth = [Box(10, 10, 230, 143), Box(10, 147, 230, 290), Box(270, 10, 490, 290)]
+    for b, colour in zip(truth, [(200, 80, 80), (80, 200, 80), (80, 80, 200)]):
+        ImageDraw.Draw(im).rectangle([b.x0, b.y0, b.x1 - 1, b.y1 - 1], fill=colour)
+    assert _score(im, truth) == 1.0
+
+
+@pytest.mark.parametrize("quality", [None, 95, 75])
+def test_hairlines_between_dark_images_are_gutters(quality):
+    # a CT montage: 3 x 3 dark images parted by 1-px white lines, also after JPEG specks them
+    im = Image.new("RGB", (3 * 121 - 1, 3 * 101 - 1), "white")
+    truth = []
+    for r in range(3):
+        for c in range(3):
+            im.paste(_texture(120, 100, 3 * r + c, (30, 30, 30)), (121 * c, 101 * r))
+            truth.append(Box(121 * c, 101 * r, 121 * c + 120, 101 * r + 100))
+    if quality:
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality)
+        im = Image.open(buf)
+    assert _score(im, truth) == 1.0
+
+
 def test_panel_parts_are_not_split_off():
     # a plot: tick labels and a title separated from the axes by whitespace, one panel
     im = Image.new("RGB", (300, 220), "white")
@@ -50,6 +123,54 @@ def test_panel_parts_are_not_split_off():
     d.line([(70, 180), (150, 60), (270, 120)], fill="red", width=2)
     boxes = ClassicalSplitter().split(im)
     assert boxes == [Box(0, 0, 300, 220, 0.0)]  # nothing to split: the whole figure, score 0
+
+
+def test_a_text_block_is_not_cut_word_by_word():
+    im = Image.new("RGB", (500, 220), "white")
+    d = ImageDraw.Draw(im)
+    lines = ["Inclusion criteria", "Adults aged 18 to 65 years with a confirmed", "diagnosis and no prior treatment.",
+             "Exclusion criteria", "Pregnancy, renal failure or any condition", "that prevents follow-up visits."]
+    for k, line in enumerate(lines):
+        d.text((20, 15 + 32 * k), line, fill="black", font=_font(16))
+    assert ClassicalSplitter().split(im) == [Box(0, 0, 500, 220, 0.0)]
+
+
+def test_a_forest_plot_keeps_its_text_columns():
+    im = Image.new("RGB", (620, 260), "white")
+    d = ImageDraw.Draw(im)
+    for x, head in ((10, "Study"), (170, "n"), (470, "OR [95% CI]")):
+        d.text((x, 10), head, fill="black", font=_font(14))
+    for k in range(6):
+        y, cx = 40 + 30 * k, 300 + 20 * ((7 * k) % 5 - 2)
+        d.text((10, y), f"Trial {k + 1} (20{10 + k})", fill="black", font=_font(14))
+        d.text((170, y), str(40 + 7 * k), fill="black", font=_font(14))
+        d.line([(cx - 40, y + 8), (cx + 40, y + 8)], fill="black", width=2)
+        d.rectangle([cx - 5, y + 3, cx + 5, y + 13], fill="black")
+        d.text((470, y), f"{1 + k / 10:.2f} [0.{5 + k}, 1.{2 + k}]", fill="black", font=_font(14))
+    d.line([(300, 30), (300, 225)], fill="black")
+    d.line([(220, 230), (380, 230)], fill="black")
+    assert ClassicalSplitter().split(im) == [Box(0, 0, 620, 260, 0.0)]
+
+
+def test_a_row_label_across_two_panels_does_not_join_them():
+    # a rotated label at the left spans both rows, over the gutter between them (failure 5)
+    im = Image.new("RGB", (420, 480), "white")
+    label = Image.new("RGB", (400, 30), "white")
+    ImageDraw.Draw(label).text((60, 4), "Wild type, both time points", fill="black", font=_font(20))
+    im.paste(label.rotate(90, expand=True), (4, 40))
+    truth = []
+    for k in range(2):
+        y0 = 10 + 235 * k
+        ImageDraw.Draw(im).text((50, y0), "ab"[k], fill="black", font=_font(22))
+        im.paste(_texture(350, 190, 30 + k, (150, 90 + 60 * k, 60)), (50, y0 + 30))
+        truth.append(Box(50, y0, 400, y0 + 220))
+    assert _score(im, truth) == 1.0
+
+
+def test_a_photo_with_margins_stays_one_box():
+    im = Image.new("RGB", (400, 300), "white")
+    im.paste(_texture(360, 260, 5, (120, 100, 90)), (20, 20))
+    assert ClassicalSplitter().split(im) == [Box(0, 0, 400, 300, 0.0)]
 
 
 def test_blank_image_is_one_whole_box():
@@ -65,12 +186,31 @@ def test_large_images_are_reduced_and_boxes_mapped_back():
         assert abs(b.x0 - 4 * t.x0) <= 4 and abs(b.y1 - 4 * t.y1) <= 4
 
 
-def test_real_sample_figures_give_boxes_inside_the_image():
+@pytest.fixture(scope="module")
+def dev_set():
+    """(image entry, true boxes, detected boxes) for every figure of the real development set."""
+    coco = json.loads((ROOT / "tests/data/figures/subfigures.coco.json").read_text(encoding="utf-8"))
+    truth: dict[int, list[Box]] = {}
+    for a in coco["annotations"]:
+        truth.setdefault(a["image_id"], []).append(Box.from_xywh(a["bbox"]))
     detector = load_detector(None)
     assert detector.name == "classical-xycut"
-    paths = sorted((sample_dir() / "elife-30274-v1").glob("*.jpg")) + sorted((sample_dir() / "ijm-00202").glob("*.tif"))[:1]
-    for path in paths:
-        with Image.open(path) as im:
-            im.load()
-            boxes = detector.detect([im])[0]
-        assert boxes and all(0 <= b.x0 < b.x1 <= im.width and 0 <= b.y0 < b.y1 <= im.height for b in boxes)
+    out = []
+    for im in coco["images"]:
+        with Image.open(ROOT / im["file_name"]) as f:
+            f.load()
+            out.append((im, truth[im["id"]], detector.detect([f])[0]))
+    return out
+
+
+def test_real_compound_figures(dev_set):
+    compound = [(t, p) for im, t, p in dev_set if im["kind"] == "compound"]
+    assert len(compound) == 80
+    # 0.911 when written (tune 0.930, holdout 0.866); the old splitter scored 0.643
+    assert imageclef_accuracy([p for _, p in compound], [t for t, _ in compound]) >= 0.89
+
+
+def test_real_single_panel_figures_stay_one_box(dev_set):
+    single = [p for im, _, p in dev_set if im["kind"] == "single"]
+    assert len(single) == 30
+    assert sum(len(p) == 1 for p in single) >= 27  # 27 of 30 when written; the old splitter kept 17

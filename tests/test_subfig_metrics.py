@@ -1,12 +1,12 @@
 """Subfigure metrics against hand-computed cases, COCO input, and `eval subfigures`."""
-import argparse
 import json
 
 import pytest
 
+from cli_checks import one_line_error
+from pmc_hub.cli import main
 from pmc_hub.subfigures import metrics
 from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.cli import register_eval
 
 T = [Box(0, 0, 100, 100), Box(110, 0, 210, 100)]  # two true panels side by side
 
@@ -93,20 +93,24 @@ def test_bad_coco_input_names_the_file_and_annotation(tmp_path):
         metrics.evaluate_coco_files(neg, neg)
 
 
-def _cli(argv):
-    parser = argparse.ArgumentParser()
-    register_eval(parser.add_subparsers(dest="cmd"))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
 def test_eval_subfigures_command_prints_and_writes_scores(tmp_path, capsys):
     truth = _truth(tmp_path)
     out = tmp_path / "scores.json"
     # predictions as a COCO dataset file: the truth itself scores perfectly
-    assert _cli(["subfigures", "--pred", truth, "--truth", truth, "--out", str(out)]) == 0
+    assert main(["eval", "subfigures", "--pred", truth, "--truth", truth, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "imageclef_accuracy" in printed and "1.0000" in printed
     assert json.loads(out.read_text())["map_50_95"] == pytest.approx(1.0)
-    assert _cli(["subfigures", "--pred", str(tmp_path / "missing.json"), "--truth", truth]) == 2
-    assert "missing.json: cannot read JSON" in capsys.readouterr().err
+    assert main(["eval", "subfigures", "--pred", str(tmp_path / "missing.json"), "--truth", truth]) == 2
+    assert "missing.json: cannot read JSON" in one_line_error(capsys)
+
+
+def test_a_subcaption_is_right_with_its_phrases_and_without_another_panels():
+    caption = "Title. (a) MA consumption and (b) total volume, when MA was offered. (c) Weight of mice."
+    truth = {"a": ["MA consumption", "when MA was offered"], "b": ["total volume", "when MA was offered"],
+             "c": ["Weight of mice"]}
+    assert metrics.subcaption_right("MA consumption, when MA was offered.", "a", truth, caption)
+    assert not metrics.subcaption_right("MA consumption", "a", truth, caption)  # the shared words are missing
+    assert not metrics.subcaption_right("MA consumption and total volume, when MA was offered.", "a", truth, caption)
+    # a phrase both panels list ("when MA was offered") is no foreign phrase for either
+    assert metrics.subcaption_right("total volume, when MA was offered.", "b", truth, caption)

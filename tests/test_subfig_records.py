@@ -3,10 +3,10 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from figure_rows import figure_row, sample_rows
-from pmc_hub.schema import features, load_schema, validate
+from pmc_hub.schema import InvalidRecord, features, load_schema, validate
 from pmc_hub.subfigures.classical import ClassicalSplitter
 from pmc_hub.subfigures.records import SubfigureError, iter_subfigure_rows, subfigure_rows
 from pmc_hub.subfigures.synthetic import SyntheticConfig, make_figure
@@ -48,6 +48,21 @@ def test_compound_figure_rows_pair_crops_with_subcaptions(compound_row):
         assert np.array_equal(np.asarray(crop), parent[y0:y1, x0:x1])
 
 
+def test_letters_read_on_the_panels_pick_their_subcaptions():
+    # panels lettered down the columns: reading order alone would give the top-right panel B's text
+    im = Image.new("RGB", (560, 460), "white")
+    d = ImageDraw.Draw(im)
+    for letter, (x0, y0) in zip("ABC", [(10, 6), (10, 236), (290, 6)]):
+        d.text((x0, y0), letter, fill="black", font=ImageFont.load_default(size=22))
+        d.rectangle([x0 + 24, y0 + 30, x0 + 250, y0 + 210], fill=(60 + 60 * "ABC".index(letter), 110, 170))
+    row = figure_row(_png(im), article="PMC3", figure_id="F3", file_name="f3.png",
+                     caption="Columns. (A) Top left. (B) Bottom left. (C) Top right.")
+    rows = list(subfigure_rows(row, ClassicalSplitter()))
+    got = {(r["subfigure_box"][0] // 100, r["subfigure_box"][1] // 100): (r["subfigure_label"], r["subcaption"]) for r in rows}
+    assert got == {(0, 0): ("a", "Top left."), (0, 2): ("b", "Bottom left."), (2, 0): ("c", "Top right.")}
+    assert {(r["alignment_method"], r["alignment_confidence"]) for r in rows} == {("panel-letter", 0.95)}
+
+
 def test_jpeg_and_tiff_parents_are_cropped_from_decoded_pixels_into_png():
     rows = [r for r in sample_rows() if r["image_format"] in ("JPEG", "TIFF")][:2]
     assert {r["image_format"] for r in rows} <= {"JPEG", "TIFF"} and rows
@@ -86,7 +101,7 @@ def test_schema_shares_parent_field_definitions_and_rows_load_with_datasets(comp
         assert sub_schema[name] == fig_schema[name]
     rows = list(subfigure_rows(compound_row[1], ClassicalSplitter()))
     bad = dict(rows[0], alignment_method="guess")
-    with pytest.raises(Exception, match="alignment_method"):
+    with pytest.raises(InvalidRecord, match="alignment_method"):
         validate("subfigure", bad, "k")
 
     import datasets

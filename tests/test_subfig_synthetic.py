@@ -50,7 +50,9 @@ def test_layouts_include_spanning_panels_uneven_rows_and_labels():
     styles = {f.extra["label_style"] for f in figs}
     assert {"a", "A", "(a)", "i", "1"} <= styles
     labelled = next(f for f in figs if f.extra["label_style"] == "(a)" and len(f.boxes) >= 3)
-    assert [x for x in labelled.labels if x][:3] == ["(a)", "(b)", "(c)"][:len([x for x in labelled.labels if x][:3])]
+    # every panel of a labelled figure carries its label, in reading order
+    assert labelled.labels == [f"({chr(97 + k)})" for k in range(len(labelled.boxes))]
+    assert all(f.labels == [""] * len(f.boxes) for f in figs if f.extra["label_style"] is None)
 
 
 def test_panel_label_styles():

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_build, shard_rows
+from conftest import corpus_months, run_build, shard_rows
 from pmc_hub.build import BuildError
 from pmc_hub.config import RunOptions, ShardLayout
 from pmc_hub.output import OutputError, read_manifest
-from pmc_hub.synthetic_corpus import CorpusOptions, write_corpus
 from pmc_hub.update import update
 
 CONFIGS = ("commercial", "noncommercial", "other", "articles")
@@ -29,11 +28,7 @@ def rows_by_key(out: Path) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("months")
-    base = dict(articles=24, seed=5, max_side=400, max_figures=4)
-    write_corpus(CorpusOptions(out_dir=root / "m1", **base))
-    write_corpus(CorpusOptions(out_dir=root / "m2", new=5, updated=4, removed=3, **base))
-    return root / "m1", root / "m2"
+    return corpus_months(tmp_path_factory.mktemp("months"), articles=24, seed=5, new=5, updated=4, removed=3, max_side=400, max_figures=4)
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import sys
 
 from ..version import __version__
 from ..errors import PmcHubError, one_line
-from . import access, build, card, evaluate, fetch, labels, merge, publish, update
+from . import access, build, card, evaluate, fetch, labels, merge, publish, subfigures, update
 
-COMMANDS = (build, update, merge, card, publish, fetch, access, evaluate, labels)
+COMMANDS = (build, update, merge, card, publish, fetch, access, evaluate, labels, subfigures)
 RESUMABLE = ("build", "update")  # an interrupted one of these resumes when run again
 
 

@@ -1,31 +1,21 @@
-"""`pmc-hub eval ...`: one subcommand per evaluation.
-
-Each entry of ``EVALUATORS`` names a ``register(subparsers)`` function ("module:function") that
-adds one ``pmc-hub eval NAME`` parser and sets ``func`` on it; adding an evaluation is one line.
-Modules are imported when the CLI is built, so keep heavy imports (torch...) inside ``func``.
-"""
+"""`pmc-hub eval retrieval|subfigures`: one subcommand per evaluation (heavy imports, torch and
+models, stay inside the functions that run)."""
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import sys
 from pathlib import Path
 
 from ..errors import UsageError
 
-EVALUATORS = [
-    "pmc_hub.cli.evaluate:register_retrieval",
-    "pmc_hub.subfigures.cli:register_eval",
-]
-
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="evaluate models on a built or published benchmark",
-                              description="Evaluate models on a benchmark split.")
+    p = subparsers.add_parser("eval", help="evaluate models: image-text retrieval on a benchmark, subfigure boxes",
+                              description="Evaluate models on a benchmark split, or score subfigure boxes.")
     sub = p.add_subparsers(dest="eval_command", metavar="EVALUATION")
-    for spec in EVALUATORS:
-        module, _, function = spec.partition(":")
-        getattr(importlib.import_module(module), function)(sub)
+    register_retrieval(sub)
+    register_subfigures(sub)
     p.set_defaults(func=lambda args: _usage(p))
 
 
@@ -75,4 +65,29 @@ def run_retrieval(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(result.to_json(), encoding="utf-8")
+    return 0
+
+
+def register_subfigures(sub) -> None:
+    p = sub.add_parser(
+        "subfigures", help="subfigure boxes: ImageCLEF accuracy, precision/recall@0.5, AP@0.5, mAP@0.5:0.95",
+        description="Score predicted subfigure boxes against true panels. Both files are COCO JSON: the truth a "
+                    "dataset file (images + annotations), the predictions a results list "
+                    "([{image_id, bbox: [x, y, w, h], score}]) or a dataset file with scored annotations "
+                    "(`pmc-hub subfigures detect` writes them).")
+    p.add_argument("--pred", required=True, help="predicted boxes (COCO results or dataset JSON)")
+    p.add_argument("--truth", required=True, help="true panel boxes (COCO dataset JSON)")
+    p.add_argument("--out", help="also write the scores here as JSON")
+    p.set_defaults(func=run_subfigures)
+
+
+def run_subfigures(args: argparse.Namespace) -> int:
+    from ..subfigures.metrics import evaluate_coco_files
+
+    data = evaluate_coco_files(args.pred, args.truth).to_dict()
+    if args.out:
+        Path(args.out).write_text(json.dumps(data, indent=1), encoding="utf-8")
+    width = max(map(len, data))
+    for k, v in data.items():
+        print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
     return 0

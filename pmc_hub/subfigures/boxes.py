@@ -9,13 +9,15 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class Box:
-    """A subfigure box in the parent image's pixels: x0, y0 inclusive, x1, y1 exclusive."""
+    """A subfigure box in the parent image's pixels: x0, y0 inclusive, x1, y1 exclusive;
+    ``label``: the panel letter drawn on the figure ("a".."z"), when the detector read one."""
 
     x0: float
     y0: float
     x1: float
     y1: float
     score: float = 1.0
+    label: str | None = None
 
     @property
     def width(self) -> float:
@@ -39,11 +41,9 @@ class Box:
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
-    def scaled(self, sx: float, sy: float) -> "Box":
-        return Box(self.x0 * sx, self.y0 * sy, self.x1 * sx, self.y1 * sy, self.score)
-
     def clipped(self, width: int, height: int) -> "Box":
-        return Box(max(0.0, self.x0), max(0.0, self.y0), min(float(width), self.x1), min(float(height), self.y1), self.score)
+        return Box(max(0.0, self.x0), max(0.0, self.y0), min(float(width), self.x1), min(float(height), self.y1),
+                   self.score, self.label)
 
     def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Integer [x0, y0, x1, y1] clipped to the image, at least one pixel wide and high."""

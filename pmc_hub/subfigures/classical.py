@@ -1,24 +1,38 @@
-"""The CPU subfigure splitter: recursive XY-cut on a background mask, with straight
-colour edges as the cut for panels that touch (no gap). The default detector when no model
-is configured; needs only numpy and Pillow.
+"""The CPU subfigure splitter, the default detector: panel labels first, then whitespace.
 
-How it works: the background colour is the most common colour of the image border; a pixel
-is foreground when any channel differs from it by more than ``tolerance``. A region is cut at
-every run of (near-)empty rows or columns spanning it; pieces too thin to be panels (a tick
-label strip, a detached panel letter) are merged back into the neighbour across the narrower
-gap; each piece is cut again until no cut leaves at least two panel-sized pieces. In a figure
-with no gap at all, regions are cut where the colour steps along most of a line (panels that
-touch), never at a thin drawn line.
+1. The figure becomes ink on a background (`ink.ink_map`): the gutter colour is found, every
+   pixel that differs from it is ink; images larger than ``max_side`` are reduced first.
+2. The panel letters drawn on the figure are read (`labels.find_labels`).
+3. With two or more letters, the figure is cut by them: a region is cut at its runs of empty
+   rows or columns, the pieces holding no letter join the piece before them (a letter sits at
+   the top left of its panel, so everything after it up to the next letter is its panel: axes,
+   legends, tick labels, a chart under the letter's title), and each piece is cut again until it
+   holds one letter. Letters that no gap separates (panels that touch) are cut apart at a colour
+   edge between them, else at the emptiest line just before the later letter. When the letters
+   cannot place the panels (most letters sit away from their panel's top left, or a gap cuts
+   off graphics while leaving every letter on one side: letters drawn on images were missed),
+   the figure is cut as if it had none.
+4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
+   panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
+   and word-by-word splits of a text block join their neighbour); a figure left with one such
+   piece is one box (a plain chart stays whole). A figure without any gap that is mostly ink is
+   cut at the lines drawn between its panels, else at long straight colour edges (panels that
+   touch).
+
+Boxes come back in the image's pixels, in reading order, each with the letter it holds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 from .boxes import Box, whole
+from .components import Components, connected_components
+from .ink import InkMap, ink_map
+from .labels import LabelConfig, PanelLabel, find_labels
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 
@@ -27,16 +41,24 @@ Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 class SplitterConfig:
     max_side: int = 1024  # larger images are reduced first (speed); boxes are mapped back
     tolerance: int = 16  # per-channel difference from the background that counts as ink
-    noise: float = 0.0  # share of ink allowed in a gap line (a thin axis line joins panel parts)
     min_gap: int = 2  # pixels (working scale)
+    separator_density: float = 0.9  # a 1-px gap counts between strips this full of ink (image montages)
+    separator_noise: float = 0.05  # ... and when at most this share of it is ink
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
+    text_share: float = 0.03  # blobs at most this share of the longest side tall are text
+    min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    max_rule: int = 6  # pixels: the widest line drawn between touching panels
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
     edge_min_step: float = 0.7  # share of it that must step
     edge_reach: int = 3  # pixels each side of a boundary compared (thin lines are not boundaries)
-    gap_floor_share: float = 0.75  # below the top level, cut only gaps this share of the narrowest top-level gutter
-    max_depth: int = 6
+    max_edges: int = 5  # more colour edges across a region than this: cells of one image, not panels
+    edge_min_ink: float = 0.2  # share of a gapless figure that must be ink for colour-edge cuts
+    max_depth: int = 8
+    read_labels: bool = True
+    max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
+    labels: LabelConfig = field(default_factory=LabelConfig)
 
 
 class ClassicalSplitter:
@@ -52,49 +74,15 @@ class ClassicalSplitter:
 
     def split(self, image: Image.Image) -> list[Box]:
         cfg = self.config
-        rgb = image.convert("RGB")
-        scale = 1.0
-        if max(rgb.size) > cfg.max_side:
-            scale = max(rgb.size) / cfg.max_side
-            rgb = rgb.resize((max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale))), Image.BOX)
-        pixels = np.asarray(rgb)
-        ink = ink_mask(rgb, pixels, cfg.tolerance)
-        regions = _Cutter(pixels, ink, cfg).run()
-        if len(regions) < 2:
+        ink = ink_map(image, cfg.max_side, cfg.tolerance)
+        labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
+        panels = _Layout(ink, cfg).run(labels)
+        if len(panels) < 2:
             return [whole(image, 0.0)]
-        boxes = [Box(x0 * scale, y0 * scale, x1 * scale, y1 * scale, 1.0).clipped(image.width, image.height)
-                 for x0, y0, x1, y1 in regions]
+        s = ink.scale
+        boxes = [Box(x0 * s, y0 * s, x1 * s, y1 * s, 1.0, label.letter if label else None).clipped(image.width, image.height)
+                 for (x0, y0, x1, y1), label in panels]
         return sorted(boxes, key=lambda b: (b.y0, b.x0))
-
-
-def _mode_color(colors: np.ndarray) -> np.ndarray:
-    """Mean of the most common colour (quantised to steps of 8) among ``colors`` (n, 3)."""
-    q = colors.astype(np.int64) // 8
-    keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
-    values, counts = np.unique(keys, return_counts=True)
-    return colors[keys == values[np.argmax(counts)]].mean(axis=0)
-
-
-def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
-    """The colour of the gutters: the most common colour among full-length rows and columns
-    of one flat colour (every layout with gaps has one), else of the image border."""
-    lines = []
-    pixels = pixels[::2, ::2]  # a quarter of the pixels finds the flat lines as well
-    for axis in (1, 0):  # rows, then columns
-        flat = (pixels.max(axis=axis) - pixels.min(axis=axis)).max(axis=1) <= tolerance
-        if flat.any():
-            lines.append(pixels.mean(axis=axis)[flat])
-    if lines:
-        return _mode_color(np.concatenate(lines))
-    return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
-
-
-def ink_mask(image: Image.Image, pixels: np.ndarray, tolerance: int) -> np.ndarray:
-    """1 where a pixel differs from the background colour by more than ``tolerance``."""
-    bg = tuple(int(round(v)) for v in background_color(pixels, tolerance))
-    diff = ImageChops.difference(image, Image.new("RGB", image.size, bg)).split()
-    strongest = ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2])
-    return (np.asarray(strongest) > tolerance).astype(np.uint8)
 
 
 def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
@@ -104,129 +92,317 @@ def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
-class _Cutter:
-    def __init__(self, pixels: np.ndarray, ink: np.ndarray, cfg: SplitterConfig):
-        self.pixels, self.ink, self.cfg = pixels, ink, cfg
-        h, w = ink.shape
+def _area(r: Region) -> int:
+    return (r[2] - r[0]) * (r[3] - r[1])
+
+
+def _union(a: Region, b: Region) -> Region:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _lead_offset(r: Region, labels: list[PanelLabel]) -> float:
+    """How far (share of the region's width or height) the region's top-left label is from its
+    top-left corner: near 0 when the region is the panels those labels head."""
+    lead = min(labels, key=lambda lab: lab.box[0] + lab.box[1])
+    w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
+    return max((lead.box[0] - r[0]) / w, (lead.box[1] - r[1]) / h)
+
+
+class _Unlabelled(Exception):
+    """The letters read cannot place the panels (some panel has none)."""
+
+
+def _center_in(label: PanelLabel, r: Region) -> bool:
+    cx, cy = (label.box[0] + label.box[2]) / 2, (label.box[1] + label.box[3]) / 2
+    return r[0] <= cx < r[2] and r[1] <= cy < r[3]
+
+
+class _Layout:
+    def __init__(self, ink: InkMap, cfg: SplitterConfig):
+        self.ink, self.cfg = ink, cfg
+        h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
-        self.gap_floor = cfg.min_gap
-        self._last_gutters: list[int] = []
+        self.text_size = max(8.0, cfg.text_share * max(h, w))
+        self._comps: Components | None = None
 
-    def run(self) -> list[Region]:
-        h, w = self.ink.shape
-        root = self._trim((0, 0, w, h))
-        if not root:
-            return []
-        # Colour edges inside a figure whose panels are separated by gaps are panel content
-        # (heatmap cells, plot frames): cut at edges only where the figure has no gap at all.
-        self.gap_floor = self.cfg.min_gap
-        top = next((p for p in self._gap_cuts(root) if len(p) >= 2), None)
-        self.use_edges = top is None
-        if top is not None and self.cfg.gap_floor_share:
-            # Gutters of one figure are alike: whitespace much narrower than the narrowest
-            # top-level gutter is inside a panel (between a plot and its tick labels...).
-            self.gap_floor = max(self.cfg.min_gap, int(self.cfg.gap_floor_share * min(self._last_gutters)))
-        return self._cut(root, 0)
+    # --- geometry -------------------------------------------------------------------------
 
-    def _trim(self, r: Region) -> Region | None:
+    def trim(self, r: Region) -> Region | None:
         x0, y0, x1, y1 = r
-        sub = self.ink[y0:y1, x0:x1]
-        rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+        rows = np.flatnonzero(self.ink.row_profile(x0, y0, x1, y1))
         if rows.size == 0:
             return None
+        cols = np.flatnonzero(self.ink.col_profile(x0, y0 + int(rows[0]), x1, y0 + int(rows[-1]) + 1))
         return x0 + int(cols[0]), y0 + int(rows[0]), x0 + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1
+
+    def profile(self, r: Region, axis: int) -> np.ndarray:
+        """Ink per line across ``r``: axis 0 = rows (horizontal lines), 1 = columns."""
+        return self.ink.row_profile(*r) if axis == 0 else self.ink.col_profile(*r)
+
+    def gaps(self, r: Region, axis: int) -> list[tuple[int, int]]:
+        """Empty lines across ``r`` (absolute coordinates): runs of at least ``min_gap``, or thinner
+        runs of nearly empty lines (JPEG leaves specks on a hairline) between two strips of solid
+        ink (white hairlines between images of a montage)."""
+        prof = self.profile(r, axis)
+        length = r[2] - r[0] if axis == 0 else r[3] - r[1]
+        base = r[1] if axis == 0 else r[0]
+        empty = [(s, e) for s, e in _runs(prof == 0) if e - s >= self.cfg.min_gap]
+        hairlines = [(s, e) for s, e in _runs(prof <= self.cfg.separator_noise * length)
+                     if e - s < self.cfg.min_gap and self._between_solid(prof, s, e, length)]
+        return [(base + s, base + e) for s, e in sorted(empty + hairlines) if s > 0 and e < len(prof)]
+
+    def _between_solid(self, prof: np.ndarray, s: int, e: int, length: int) -> bool:
+        d = 3
+        if s < d or e + d > len(prof):
+            return False
+        need = self.cfg.separator_density * length
+        return bool(prof[s - d:s].min() >= need and prof[e:e + d].min() >= need)
+
+    def pieces(self, r: Region, axis: int, cuts: list[tuple[int, int]]) -> list[Region]:
+        """``r`` cut at ``cuts`` (absolute [start, end) along ``axis``), each piece trimmed."""
+        lo, hi = (r[1], r[3]) if axis == 0 else (r[0], r[2])
+        out, start = [], lo
+        for s, e in cuts + [(hi, hi)]:
+            if s > start:
+                piece = (r[0], start, r[2], s) if axis == 0 else (start, r[1], s, r[3])
+                trimmed = self.trim(piece)
+                if trimmed:
+                    out.append(trimmed)
+            start = e
+        return out
+
+    def rules(self, r: Region, axis: int) -> list[tuple[int, int]]:
+        """Lines drawn between touching panels (their frames): thin runs of lines across ``r``
+        that are ink all along and of one colour."""
+        x0, y0, x1, y1 = r
+        px = self.ink.pixels[y0:y1, x0:x1]
+        along = 1 - axis
+        full = self.ink.mask[y0:y1, x0:x1].all(axis=along)
+        flat = (px.max(axis=along).astype(np.int16) - px.min(axis=along)).max(axis=1) <= self.cfg.tolerance
+        base = y0 if axis == 0 else x0
+        return [(base + s, base + e) for s, e in _runs(full & flat)
+                if s > 0 and e < len(full) and e - s <= self.cfg.max_rule]
+
+    def edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
+        """Lines where panels touch, as zero-width cuts [k, k): the colour differs between the
+        pixels ``edge_reach`` before and after the line along most of it (so a thin drawn line,
+        such as a plot axis, is no boundary), and the rest of the line is background."""
+        x0, y0, x1, y1 = r
+        px = self.ink.pixels[y0:y1, x0:x1].astype(np.int16)
+        ink = self.ink.mask[y0:y1, x0:x1]
+        d = self.cfg.edge_reach
+        if (px.shape[0] if axis == 0 else px.shape[1]) <= 2 * d:
+            return []
+        if axis == 0:
+            step = np.abs(px[2 * d:] - px[:-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            before, after = ink[:-2 * d], ink[2 * d:]
+        else:
+            step = np.abs(px[:, 2 * d:] - px[:, :-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            before, after = ink[:, :-2 * d], ink[:, 2 * d:]
+        blank = ~before & ~after
+        along = 1 - axis
+        stepping = step.mean(axis=along)
+        coverage = (step | blank).mean(axis=along)
+        lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step)) + d
+        if lines.size and int((np.diff(lines) > 2 * d).sum()) + 1 > self.cfg.max_edges:
+            return []  # a grid of colour cells (a heatmap), not panels
+        base = y0 if axis == 0 else x0
+        return [(base + int(k), base + int(k)) for k in lines]
+
+    # --- with panel labels ----------------------------------------------------------------
+
+    def run(self, labels: list[PanelLabel]) -> list[tuple[Region, PanelLabel | None]]:
+        root = self.trim((0, 0, self.ink.width, self.ink.height))
+        if root is None:
+            return []
+        if len(labels) >= 2:
+            try:
+                panels = self.by_labels(root, labels, 0)
+            except _Unlabelled:
+                panels = []
+            offsets = sorted(_lead_offset(r, [lab]) for r, lab in panels if lab)
+            # letters not at their panels' top left (drawn at another corner, or stray glyphs
+            # read as letters): the cut by letters is not to be trusted
+            if panels and offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+                return panels
+        return [(r, None) for r in self.by_gaps(root)]
+
+    def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
+        if len(labels) == 1 or depth >= self.cfg.max_depth:
+            return [(r, labels[0])]
+        groups = self._label_groups(r, labels, depth == 0)
+        if len(groups) < 2:
+            return [(r, labels[0])]
+        return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
+
+    def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
+        """``r`` cut into pieces that each hold at least one label: at gaps, else at colour
+        edges, else just before a label. Of the two axes, the cut whose pieces start nearest
+        their first label wins (a letter sits at its panel's top left), then the wider gaps."""
+        best, best_key = [], None
+        for axis in (0, 1):
+            pieces = self.pieces(r, axis, self.gaps(r, axis))
+            groups = self._group(pieces, labels)
+            if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
+                raise _Unlabelled
+            if len(groups) >= 2:
+                gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
+                key = (-max(_lead_offset(region, labs) for region, labs in groups), gap)
+                if best_key is None or key > best_key:
+                    best, best_key = groups, key
+        if best:
+            return best
+        for axis in (0, 1):
+            groups = self._group(self.pieces(r, axis, self.edges(r, axis)), labels)
+            if len(groups) >= 2:
+                return groups
+        return self._cut_before_label(r, labels)
+
+    def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
+        """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a
+        piece of graphics, not text, and of a panel's size. Then letters were missed (drawn
+        on images, too small), and the labels cannot place the panels."""
+        if len(pieces) < 2:
+            return False
+        biggest = max(map(_area, pieces))
+        panels = [p for p in pieces if _area(p) >= self.cfg.min_area_share * biggest and not self.is_text(p)]
+        held = [any(_center_in(lab, p) for lab in labels) for p in panels]
+        return any(held) and not all(held)
+
+    def _group(self, pieces: list[Region], labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
+        """Pieces with their labels; a piece without a label joins the piece before it (the
+        first ones join the first labelled piece)."""
+        groups: list[tuple[Region, list[PanelLabel]]] = []
+        waiting: Region | None = None
+        for piece in pieces:
+            held = [lab for lab in labels if _center_in(lab, piece)]
+            if held:
+                region = _union(piece, waiting) if waiting else piece
+                groups.append((region, held))
+                waiting = None
+            elif groups:
+                groups[-1] = (_union(groups[-1][0], piece), groups[-1][1])
+            else:
+                waiting = _union(waiting, piece) if waiting else piece
+        return groups
+
+    def _cut_before_label(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
+        """Touching panels: cut between the labels where they are apart, at the emptiest line
+        (nearest the later label) between the end of one label group and the start of the next."""
+        best: tuple[float, int, int] | None = None  # (badness, axis, position)
+        for axis in (0, 1):
+            lo_i, hi_i = (0, 2) if axis == 1 else (1, 3)
+            order = sorted(labels, key=lambda lab: lab.box[lo_i])
+            for a, b in zip(order, order[1:]):
+                left_end = max(lab.box[hi_i] for lab in order if lab.box[lo_i] <= a.box[lo_i])
+                start = b.box[lo_i]
+                if start <= left_end:
+                    continue
+                sub = (r[0], r[1], r[2], r[3])
+                prof = self.profile(sub, axis)
+                base = r[1] if axis == 0 else r[0]
+                window = prof[left_end - base:start - base]
+                if window.size == 0:
+                    continue
+                # prefer empty lines, then lines near the later label
+                weights = window / max(1, (r[2] - r[0]) if axis == 0 else (r[3] - r[1])) + np.linspace(0.05, 0, window.size)
+                k = int(np.argmin(weights))
+                badness = float(weights[k])
+                if best is None or badness < best[0]:
+                    best = (badness, axis, left_end + k)
+        if best is None:
+            return []
+        _, axis, pos = best
+        return self._group(self.pieces(r, axis, [(pos, pos)]), labels)
+
+    # --- without labels -------------------------------------------------------------------
+
+    def by_gaps(self, root: Region) -> list[Region]:
+        top = next(iter(self._gap_candidates(root)), None)
+        # colour edges cut only figures without any gap that are mostly ink (touching images);
+        # a chart without gaps is mostly background, and its bars and frames make edges
+        self.use_edges = top is None and self.ink.count(*root) >= self.cfg.edge_min_ink * _area(root)
+        regions = self._cut(root, 0)
+        return self._substantial(regions) if len(regions) > 1 else regions
 
     def _cut(self, r: Region, depth: int) -> list[Region]:
         if depth >= self.cfg.max_depth:
             return [r]
         for pieces in self._candidates(r):
             if len(pieces) >= 2:
-                out: list[Region] = []
-                for p in pieces:
-                    out.extend(self._cut(p, depth + 1))
-                return out
+                return [leaf for p in pieces for leaf in self._cut(p, depth + 1)]
         return [r]
 
-    def _candidates(self, r: Region):
+    def _candidates(self, r: Region) -> Iterator[list[Region]]:
         """Cuts to try, best first: gap cuts on the axis with the widest gap, then the other
         axis, then (figures without gaps only) colour-edge cuts."""
-        yield from self._gap_cuts(r)
+        yield from self._gap_candidates(r)
         if self.use_edges:
             for axis in (0, 1):
-                edges = self._edges(r, axis)
-                if edges:
-                    yield self._pieces(r, axis, edges)
+                cuts = self.rules(r, axis) or self.edges(r, axis)
+                if cuts:
+                    yield self._panels(self.pieces(r, axis, cuts), axis, text=False)
 
-    def _gap_cuts(self, r: Region):
-        x0, y0, x1, y1 = r
-        sub = self.ink[y0:y1, x0:x1]
-        gaps = {axis: self._gaps(sub, axis) for axis in (0, 1)}
+    def _gap_candidates(self, r: Region) -> Iterator[list[Region]]:
+        gaps = {axis: self.gaps(r, axis) for axis in (0, 1)}
         order = sorted((0, 1), key=lambda a: -max((e - s for s, e in gaps[a]), default=0))
         for axis in order:
             if gaps[axis]:
-                yield self._pieces(r, axis, gaps[axis])
+                panels = self._panels(self.pieces(r, axis, gaps[axis]), axis)
+                if len(panels) >= 2:
+                    yield panels
 
-    def _gaps(self, sub: np.ndarray, axis: int) -> list[tuple[int, int]]:
-        """Runs of near-empty lines across ``sub``: axis 0 = horizontal gaps (rows), 1 = vertical."""
-        profile = sub.sum(axis=1 - axis)
-        length = sub.shape[1 - axis]
-        empty = profile <= self.cfg.noise * length
-        return [(s, e) for s, e in _runs(empty) if e - s >= self.gap_floor and s > 0 and e < len(profile)]
-
-    def _edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
-        """Lines where panels touch, as zero-width gaps [k, k): the colour differs between the
-        pixels ``edge_reach`` before and after the line along most of it (so a thin drawn
-        line, such as a plot axis, is no boundary), and the rest of the line is background."""
-        x0, y0, x1, y1 = r
-        px = self.pixels[y0:y1, x0:x1].astype(np.int16)
-        ink = self.ink[y0:y1, x0:x1]
-        d = self.cfg.edge_reach
-        if (px.shape[0] if axis == 0 else px.shape[1]) <= 2 * d:
-            return []
-        if axis == 0:
-            step = np.abs(px[2 * d:] - px[:-2 * d]).max(axis=2) > self.cfg.edge_threshold
-            blank = (ink[2 * d:] == 0) & (ink[:-2 * d] == 0)
-        else:
-            step = np.abs(px[:, 2 * d:] - px[:, :-2 * d]).max(axis=2) > self.cfg.edge_threshold
-            blank = (ink[:, 2 * d:] == 0) & (ink[:, :-2 * d] == 0)
-        along = 1 - axis
-        stepping = step.mean(axis=along)
-        coverage = (step | blank).mean(axis=along)
-        lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step)) + d
-        return [(int(k), int(k)) for k in lines]
-
-    def _pieces(self, r: Region, axis: int, gaps: list[tuple[int, int]]) -> list[Region]:
-        """Cut ``r`` at ``gaps`` along ``axis``, merge too-thin pieces, trim each to its ink."""
-        x0, y0, x1, y1 = r
-        lo, hi = (y0, y1) if axis == 0 else (x0, x1)
-        bounds, start = [], 0
-        for s, e in gaps:
-            if s > start:
-                bounds.append([start, s])
-            start = e
-        bounds.append([start, hi - lo])
-        bounds = [b for b in bounds if b[1] > b[0]]
-        bounds = self._merge_thin(bounds)
-        self._last_gutters = [b[0] - a[1] for a, b in zip(bounds, bounds[1:])]
-        pieces = []
-        for s, e in bounds:
-            region = (x0, y0 + s, x1, y0 + e) if axis == 0 else (x0 + s, y0, x0 + e, y1)
-            trimmed = self._trim(region)
-            if trimmed:
-                pieces.append(trimmed)
+    def _panels(self, pieces: list[Region], axis: int, text: bool = True) -> list[Region]:
+        """Join pieces that cannot be panels to their neighbour across the narrower gap:
+        too thin, or (``text``: pieces cut at gaps) only text."""
+        pieces = list(pieces)
+        while len(pieces) >= 2:
+            size = [(p[3] - p[1]) if axis == 0 else (p[2] - p[0]) for p in pieces]
+            floor = max(self.min_panel, self.cfg.min_panel_share * max(size))
+            weak = [k for k, p in enumerate(pieces) if size[k] < floor or (text and self.is_text(p))]
+            if not weak:
+                break
+            k = min(weak, key=lambda k: size[k])
+            pieces = self._join(pieces, k, axis)
         return pieces
 
-    def _merge_thin(self, bounds: list[list[int]]) -> list[list[int]]:
-        while len(bounds) >= 2:
-            sizes = [e - s for s, e in bounds]
-            floor = max(self.min_panel, self.cfg.min_panel_share * max(sizes))
-            k = int(np.argmin(sizes))
-            if sizes[k] >= floor:
-                break
-            # join the thin piece to the neighbour across the narrower gap
-            left_gap = bounds[k][0] - bounds[k - 1][1] if k > 0 else None
-            right_gap = bounds[k + 1][0] - bounds[k][1] if k + 1 < len(bounds) else None
-            j = k - 1 if right_gap is None or (left_gap is not None and left_gap <= right_gap) else k + 1
-            a, b = sorted((k, j))
-            bounds[a:b + 1] = [[bounds[a][0], bounds[b][1]]]
-        return bounds
+    def _join(self, pieces: list[Region], k: int, axis: int) -> list[Region]:
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        left = pieces[k][lo] - pieces[k - 1][hi] if k > 0 else None
+        right = pieces[k + 1][lo] - pieces[k][hi] if k + 1 < len(pieces) else None
+        j = k - 1 if right is None or (left is not None and left <= right) else k + 1
+        a, b = sorted((k, j))
+        return pieces[:a] + [_union(pieces[a], pieces[b])] + pieces[b + 1:]
+
+    @property
+    def comps(self) -> Components:
+        if self._comps is None:
+            self._comps = connected_components(self.ink.mask)
+        return self._comps
+
+    def is_text(self, r: Region) -> bool:
+        """Only blobs of text size inside ``r``: no axis, frame, image or drawing. Where no blob
+        lies wholly inside (images joined by specks across a hairline), the parts of the blobs
+        inside are measured."""
+        c = self.comps
+        inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
+        if inside.any():
+            heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
+        else:
+            x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
+            x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
+            seen = (x1 > x0) & (y1 > y0)
+            if not seen.any():
+                return True
+            heights, widths = (y1 - y0)[seen], (x1 - x0)[seen]
+        return bool(heights.max() <= self.text_size and widths.max() <= 4 * self.text_size)
+
+    def _substantial(self, regions: list[Region]) -> list[Region]:
+        """The single-panel decision: without letters, a figure is compound only when at least
+        two of its pieces are panels of some size holding graphics; else it is one panel."""
+        areas = [(r[2] - r[0]) * (r[3] - r[1]) for r in regions]
+        big = max(areas)
+        # panels cut at colour edges touch and share blobs: only their size tells
+        panels = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big
+                  and (self.use_edges or not self.is_text(r))]
+        return regions if len(panels) >= 2 else [self.trim((0, 0, self.ink.width, self.ink.height))]

@@ -12,12 +12,13 @@ from typing import Sequence
 
 from PIL import Image
 
+from ..errors import UsageError
 from .boxes import Box, Detector, whole
 from .classical import ClassicalSplitter
 
 
-class DetectorError(RuntimeError):
-    """A detector model that cannot be loaded or run (names the model and the reason)."""
+class DetectorError(UsageError, RuntimeError):
+    """A detector model named by the user that cannot be loaded (names the model and the reason)."""
 
 
 @dataclass
@@ -61,8 +62,12 @@ class TransformerDetector:
         from .. import torchvision_fix
 
         torchvision_fix.install()  # transformers' image processors import torchvision
-        import torch
-        from transformers import AutoImageProcessor, AutoModelForObjectDetection
+        try:
+            import torch
+            from transformers import AutoImageProcessor, AutoModelForObjectDetection
+        except ImportError as e:
+            raise DetectorError(f"{model}: a transformers detector needs torch and transformers: "
+                                f"pip install 'pmc-hub[ml]' ({e})") from e
 
         self.settings = settings or DetectorSettings()
         self.name = f"transformers:{model}"

@@ -12,12 +12,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import UsageError
 from .boxes import Box
 
 IMAGECLEF_OVERLAP = 2 / 3
 
 
-class MetricsInputError(ValueError):
+class MetricsInputError(UsageError, ValueError):
     """Prediction or truth input that cannot be scored (names the file/figure and the reason)."""
 
 
@@ -144,6 +145,18 @@ def _check_lengths(preds: Sequence, truths: Sequence) -> None:
         raise MetricsInputError(f"{len(preds)} prediction lists for {len(truths)} figures")
 
 
+def subcaption_right(text: str, letter: str, truth: dict[str, list[str]], caption: str) -> bool:
+    """Whether ``text`` is a right subcaption for panel ``letter``: it holds every phrase the
+    truth gives that panel, and no phrase that belongs only to another panel (a phrase printed
+    more than once in the caption is never held against a panel). ``truth``: letter -> phrases,
+    as in the ``subcaptions`` of tests/data/figures/subfigures.coco.json."""
+    flat = " ".join(caption.split())
+    own = truth[letter]
+    foreign = (p for other, phrases in truth.items() if other != letter for p in phrases
+               if p not in own and not any(p in q for q in own) and flat.count(p) == 1)
+    return all(p in text for p in own) and not any(p in text for p in foreign)
+
+
 # --- COCO JSON in -------------------------------------------------------------------------
 
 
@@ -193,6 +206,18 @@ def _read_json(path: str | Path):
             return json.load(fh)
     except (OSError, json.JSONDecodeError) as e:
         raise MetricsInputError(f"{path}: cannot read JSON: {e}") from e
+
+
+# --- COCO JSON out ------------------------------------------------------------------------
+
+
+def coco_results(image_ids: Sequence[int], boxes: Sequence[Sequence[Box]], category_id: int = 1) -> list[dict]:
+    """COCO results ([{image_id, category_id, bbox: [x, y, w, h], score, label}]) of the boxes
+    found on each image; ``label``: the panel letter the detector read on the box, or None."""
+    _check_lengths(boxes, image_ids)
+    return [{"image_id": int(image_id), "category_id": category_id, "bbox": [round(v, 2) for v in b.to_xywh()],
+             "score": round(float(b.score), 4), "label": b.label}
+            for image_id, found in zip(image_ids, boxes) for b in found]
 
 
 def evaluate_coco_files(pred_path: str | Path, truth_path: str | Path) -> SubfigureScores:

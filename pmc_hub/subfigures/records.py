@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 
 from PIL import Image
 
+from ..errors import DataError
 from ..schema import load_schema, validate
 from .align import Alignment, align
 from .boxes import Box, Detector
@@ -23,7 +24,7 @@ from .subcaptions import split_caption
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"}
 
 
-class SubfigureError(ValueError):
+class SubfigureError(DataError, ValueError):
     """A figure row whose subfigures cannot be made (names the image key and the reason)."""
 
 

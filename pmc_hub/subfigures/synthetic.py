@@ -18,6 +18,7 @@ from typing import Iterator, Protocol
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import UsageError
 from .boxes import Box
 
 LABEL_STYLES = ("a", "A", "(a)", "i", "1")
@@ -25,7 +26,7 @@ LABEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp"}
 
 
-class SyntheticError(ValueError):
+class SyntheticError(UsageError, ValueError):
     """A generator setting or panel folder that cannot produce figures."""
 
 

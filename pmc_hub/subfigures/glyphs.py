@@ -1,0 +1,57 @@
+"""Read glyphs: how much a patch of a figure looks like each letter a-z, and like a digit.
+
+The patch is compared with letter shapes drawn in five fonts (`glyph_templates`): both are
+reduced to a small grey grid, centred and scaled to unit length, and compared by correlation; a
+glyph much wider or narrower than the letter is marked down. Case is ignored (panel letters are
+matched to caption letters, which may use the other case).
+"""
+from __future__ import annotations
+
+import base64
+import zlib
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from . import glyph_templates as _t
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+DIGIT = len(ALPHABET)  # column of the scores that holds the best digit's score
+_ASPECT_WEIGHT = 0.35  # score lost per unit of |log(aspect ratio)| between glyph and letter
+
+
+@lru_cache(maxsize=1)
+def _templates() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(normalised patches (n, GRID*GRID), log aspect ratios (n,), letter index 0-25 (n,))."""
+    raw = np.frombuffer(zlib.decompress(base64.b64decode("".join(_t.PATCHES))), dtype=np.uint8)
+    patches = _normalise(raw.reshape(-1, _t.GRID * _t.GRID).astype(np.float32))
+    letters = np.array([DIGIT if c.isdigit() else ALPHABET.index(c.lower()) for c in _t.LETTERS])
+    return patches, np.log(np.array(_t.ASPECTS, dtype=np.float32)), letters
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    norm = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.maximum(norm, 1e-6)
+
+
+def _grid(patch: np.ndarray) -> np.ndarray:
+    """``patch`` resized to GRID x GRID."""
+    return np.asarray(Image.fromarray(patch.astype(np.uint8)).resize((_t.GRID, _t.GRID), Image.BILINEAR), dtype=np.float32)
+
+
+def letter_scores(patches: list[np.ndarray]) -> np.ndarray:
+    """Scores (n, 27) of glyph patches (2-D, ink bright, cropped to the glyph) for a-z, then for
+    the best digit: the best correlation with any font's drawing of it, less the aspect-ratio
+    penalty."""
+    if not patches:
+        return np.zeros((0, len(ALPHABET) + 1), dtype=np.float32)
+    vecs = _normalise(np.stack([_grid(p).reshape(-1) for p in patches]))
+    aspects = np.log(np.array([max(p.shape[1], 1) / max(p.shape[0], 1) for p in patches], dtype=np.float32))
+    templates, log_aspects, letters = _templates()
+    scores = vecs @ templates.T - _ASPECT_WEIGHT * np.abs(aspects[:, None] - log_aspects[None, :])
+    best = np.full((len(patches), len(ALPHABET) + 1), -np.inf, dtype=np.float32)
+    for letter in range(len(ALPHABET) + 1):
+        best[:, letter] = scores[:, letters == letter].max(axis=1)
+    return best

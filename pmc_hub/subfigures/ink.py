@@ -1,0 +1,120 @@
+"""A figure as ink on a background: the working-scale pixels, how far each pixel is from the
+background colour, and summed-area tables so any rectangle's ink is counted in O(1) and any
+rectangle's row or column profile in O(side)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageChops
+
+
+_FRAME = 6  # pixels: the widest frame around a figure that is told from its gutters
+
+
+def _mode_color(colors: np.ndarray) -> np.ndarray:
+    """Mean of the most common colour (quantised to steps of 8) among ``colors`` (n, 3)."""
+    q = colors.astype(np.int64) // 8
+    keys = (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    return colors[keys == values[np.argmax(counts)]].mean(axis=0)
+
+
+def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
+    """The colour of the gutters: the most common colour among full-length rows and columns
+    of one flat colour (every layout with gaps has one), else of the image border. When the
+    only such lines are the outer few, they are a frame drawn around the figure: the lines
+    inside it are used."""
+    pixels = pixels[::3, ::3]  # a ninth of the pixels finds the flat lines as well
+    m = _FRAME // 3
+    lines = _flat_lines(pixels, tolerance, m)
+    if not lines and min(pixels.shape[:2]) > 4 * m:
+        lines = _flat_lines(pixels[m:-m, m:-m], tolerance, 0)
+    if lines:
+        return _mode_color(np.concatenate(lines))
+    return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
+
+
+def _flat_lines(pixels: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
+    """Colours of the full-length rows and columns of one flat colour; none unless one of them
+    lies more than ``margin`` lines inside the border."""
+    lines, inside = [], False
+    for axis in (1, 0):  # rows, then columns
+        flat = (pixels.max(axis=axis) - pixels.min(axis=axis)).max(axis=1) <= tolerance
+        where = np.flatnonzero(flat)
+        if where.size:
+            lines.append(pixels.mean(axis=axis)[flat])
+            inside |= bool(((where >= margin) & (where < flat.size - margin)).any())
+    return lines if inside else []
+
+
+class SummedArea:
+    """Counts of True pixels of a mask over any rectangle, in O(1)."""
+
+    def __init__(self, mask: np.ndarray):
+        h, w = mask.shape
+        self.height, self.width = h, w
+        self.table = np.zeros((h + 1, w + 1), dtype=np.int32)
+        np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1, out=self.table[1:, 1:])
+
+    def count(self, x0: int, y0: int, x1: int, y1: int) -> int:
+        """True pixels in [x0, x1) x [y0, y1) (clipped to the mask)."""
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(self.width, x1), min(self.height, y1)
+        if x1 <= x0 or y1 <= y0:
+            return 0
+        t = self.table
+        return int(t[y1, x1] - t[y0, x1] - t[y1, x0] + t[y0, x0])
+
+
+@dataclass
+class InkMap:
+    """``strength``: per pixel, the largest channel difference from the background (0-255);
+    ``mask``: strength above the tolerance. ``scale``: original pixels per working pixel."""
+
+    pixels: np.ndarray
+    strength: np.ndarray
+    mask: np.ndarray
+    scale: float
+    area: SummedArea = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.area = SummedArea(self.mask)
+
+    @property
+    def height(self) -> int:
+        return int(self.mask.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.mask.shape[1])
+
+    def count(self, x0: int, y0: int, x1: int, y1: int) -> int:
+        """Ink pixels in [x0, x1) x [y0, y1) (clipped to the image)."""
+        return self.area.count(x0, y0, x1, y1)
+
+    def row_profile(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """Ink per row y0..y1-1 within columns [x0, x1)."""
+        t = self.area.table
+        inside = t[y0:y1 + 1, x1] - t[y0:y1 + 1, x0]
+        return np.diff(inside)
+
+    def col_profile(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """Ink per column x0..x1-1 within rows [y0, y1)."""
+        t = self.area.table
+        inside = t[y1, x0:x1 + 1] - t[y0, x0:x1 + 1]
+        return np.diff(inside)
+
+
+def ink_map(image: Image.Image, max_side: int, tolerance: int) -> InkMap:
+    """The ink of ``image`` at a working scale whose longest side is at most ``max_side``."""
+    rgb = image.convert("RGB")
+    scale = 1.0
+    if max(rgb.size) > max_side:
+        scale = max(rgb.size) / max_side
+        rgb = rgb.resize((max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale))), Image.BOX)
+    pixels = np.asarray(rgb)
+    bg = tuple(int(round(v)) for v in background_color(pixels, tolerance))
+    diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, bg)).split()
+    strength = np.asarray(ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2]))
+    return InkMap(pixels, strength, strength > tolerance, scale)

@@ -1,0 +1,249 @@
+"""Panel labels: the letters drawn on a compound figure (A, B, (a), c...) and where they are.
+
+A label is a lone glyph, or a glyph in parentheses, of the size of large text, with clear space on
+its left, right and top (so it is no letter of a word), that reads as a letter. A figure's labels
+are alike in size and make the run a, b, c... : candidates are read with the glyph matcher
+(`glyphs.letter_scores`), then the set that best spells a run from ``a`` is kept, each glyph read
+as the letter the run needs when its shape allows it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .components import Components, connected_components
+from .glyphs import ALPHABET, letter_scores
+from .ink import InkMap, SummedArea
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
+_I, _L = ALPHABET.index("i"), ALPHABET.index("l")
+
+
+@dataclass(frozen=True)
+class PanelLabel:
+    box: Rect  # the glyph and its parentheses, working pixels
+    letter: str  # "a".."z"
+    score: float  # the glyph matcher's score for that letter
+
+
+@dataclass
+class LabelConfig:
+    min_height: int = 8  # pixels (working scale)
+    max_height_share: float = 0.09  # of the figure's longest side
+    min_aspect: float = 0.2  # width / height of the glyph
+    max_aspect: float = 1.6
+    min_fill: float = 0.12  # ink share of the glyph's box
+    max_fill: float = 0.95
+    bar_aspect: float = 0.3  # a glyph narrower than this (width / height) is a bar: I or l
+    min_bar_aspect: float = 0.1
+    bar_fill: float = 0.8  # ... and it is solid
+    bar_score: float = 0.55  # what a bar scores as I and l (the matcher cannot read a solid bar)
+    clear_left: float = 0.45  # free space needed around the label, in glyph heights
+    clear_right: float = 0.65
+    clear_top: float = 0.25
+    clear_bottom: float = 0.12
+    min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
+    max_doubt: float = 0.12  # ... and it may score at most this much below the glyph's best letter
+    weak_score: float = 0.25  # enough for a glyph that sits between two found labels
+    aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
+    max_missing: int = 1  # letters in a row that may be unreadable inside a run
+    max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
+    even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
+    max_labels: int = 26
+    glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
+
+
+@dataclass(eq=False)
+class _Glyph:
+    box: Rect  # with parentheses
+    core: Rect  # the letter alone
+    clear: bool  # free space around it (else it may be a letter of a word or touch a title)
+    open_left: bool  # free space on its left and above (a label crowded by its title on the right)
+    scores: np.ndarray  # how much it looks like each letter a-z
+
+
+def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
+    w, h = int(c.x1[k] - c.x0[k]), int(c.y1[k] - c.y0[k])
+    if not cfg.min_height <= h <= max_height or not cfg.min_bar_aspect <= w / h <= cfg.max_aspect:
+        return False
+    fill = c.pixels[k] / (w * h)
+    if w / h < cfg.bar_aspect:
+        return fill >= cfg.bar_fill
+    return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
+
+
+def _parentheses(c: Components, k: int, order: np.ndarray) -> tuple[int, int] | None:
+    """Indices of a "(" just left and a ")" just right of glyph ``k``, if both are there."""
+    x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+    h = y1 - y0
+    near = order[(c.x1[order] > x0 - h) & (c.x0[order] < x1 + h) & (c.y1[order] > y0) & (c.y0[order] < y1)]
+    left = right = None
+    for j in near.tolist():
+        jh, jw = int(c.y1[j] - c.y0[j]), int(c.x1[j] - c.x0[j])
+        tall = jh >= 0.9 * h and jh <= 1.8 * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
+        if not tall:
+            continue
+        if c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
+            left = j
+        elif c.x0[j] >= x1 and c.x0[j] - x1 <= 0.5 * h:
+            right = j
+    return (left, right) if left is not None and right is not None else None
+
+
+def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
+    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
+    x0, y0, x1, y1 = box
+    own = ink.count(x0, y0, x1, y1)
+    outer = (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round(cfg.clear_top * core_h)),
+             x1 + int(round(right * core_h)), y1 + int(round(bottom * core_h)))
+    return ink.count(*outer) == own
+
+
+def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
+    max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
+    heights = comps.y1 - comps.y0
+    small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
+    area = SummedArea(crisp)
+    found = []
+    for k in small.tolist():
+        if not _shape_ok(comps, k, cfg, max_height):
+            continue
+        core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
+        box = core
+        parens = _parentheses(comps, k, small)
+        if parens:
+            l, r = parens
+            box = (int(comps.x0[l]), min(core[1], int(comps.y0[l])), int(comps.x1[r]), max(core[3], int(comps.y1[r])))
+        x0, y0, x1, y1 = core
+        h = core[3] - core[1]
+        clear = _clear(area, box, h, cfg, cfg.clear_right, cfg.clear_bottom)
+        found.append((box, core, clear, clear or _clear(area, box, h, cfg, 0.0, 0.0), ink.strength[y0:y1, x0:x1]))
+    scores = letter_scores([f[4] for f in found])
+    for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
+        if x1 - x0 < cfg.bar_aspect * (y1 - y0):
+            s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
+    return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
+
+
+def _height(g: _Glyph) -> int:
+    return g.core[3] - g.core[1]
+
+
+def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
+    """Whether ``g`` can be the next label after ``run`` in a layout read by rows or by columns:
+    to the right on the same row; lower, starting left of (or under) the last label; or at the
+    top of a new column, level with an earlier label."""
+    last, tol = run[-1].box, 0.6 * h
+    x0, y0 = g.box[0], g.box[1]
+    if abs(y0 - last[1]) <= tol:
+        return x0 > last[0]
+    if y0 > last[1]:
+        return x0 <= last[0] + 0.8 * h
+    return x0 > last[0] and any(abs(y0 - r.box[1]) <= tol for r in run)
+
+
+def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
+    """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
+    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height."""
+    heights = [_height(r) for r in run]
+    ratio = cfg.max_height_ratio
+    if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
+        ratio = cfg.even_height_ratio
+    return max(_height(g), max(heights)) <= ratio * min(_height(g), min(heights))
+
+
+def _doubtful(g: _Glyph, letter: int) -> bool:
+    """A narrow glyph (i, l, 1, a bar) or one that reads as the letter only fairly."""
+    w, h = g.core[2] - g.core[0], g.core[3] - g.core[1]
+    return w < 0.4 * h or g.scores[letter] < 0.65
+
+
+def _aligned(run: list[_Glyph], g: _Glyph, h: float) -> bool:
+    """Level with, or in the column of, a label already found."""
+    return any(abs(g.box[1] - r.box[1]) <= 0.6 * h or abs(g.box[0] - r.box[0]) <= 0.8 * h for r in run)
+
+
+def _follows(a: _Glyph, b: _Glyph, h: float) -> bool:
+    """Whether label ``b`` may come after label ``a``: not above-and-left of it, not left of it on its row."""
+    dx, dy, tol = b.box[0] - a.box[0], b.box[1] - a.box[1], 0.6 * h
+    if abs(dy) <= tol:
+        return dx > 0
+    return dy > 0 or dx > tol
+
+
+def _readable(g: _Glyph, letter: int, cfg: LabelConfig) -> bool:
+    """``g`` clearly reads as ``letter``: well, and not much worse than as its best letter."""
+    score = g.scores[letter]
+    return bool(score >= cfg.min_score and score >= g.scores.max() - cfg.max_doubt)
+
+
+def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Glyph, int]]:
+    """The labels spelling a, b, c... from ``start`` (read as "a"). Each next letter is the glyph
+    that clearly reads as it and sits where the layout allows (a narrow or weakly read glyph, from
+    the third letter on, only in line with a label found: labels of a figure share rows and
+    columns, stray digits and letters do not), else a glyph crowded by its title in the column of
+    a label found; more than ``max_missing`` missing letters in a row end the run. A letter
+    missing between two found ones is then filled with a glyph that sits between them and reads
+    as it at least weakly (or, when words crowd it, clearly and in line with the labels found)."""
+    h = float(_height(start))
+    clear = [g for g in alike if g.clear]
+    run: list[_Glyph | None] = [start]
+    placed = [start]
+    for letter in range(1, min(cfg.max_labels, len(ALPHABET))):
+        fits = [c for c in clear if c not in placed and _readable(c, letter, cfg) and _in_place(placed, c, h)
+                and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
+        g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
+        if g is None:
+            # a label crowded by its title or tick labels, in the column of a label found and
+            # not above the last one (a grid of panels continued)
+            crowded = [c for c in alike if not c.clear and c.open_left and c not in placed and _readable(c, letter, cfg)
+                       and _in_place(placed, c, h) and _same_size(placed, c, cfg)
+                       and any(abs(c.box[0] - r.box[0]) <= 0.5 * h for r in placed)
+                       and c.box[1] > placed[-1].box[1] - 0.6 * h]
+            g = max(crowded, key=lambda c: c.scores[letter]) if crowded else None
+        if g is not None:
+            run.append(g)
+            placed.append(g)
+        elif run[-cfg.max_missing:] == [None] * cfg.max_missing:
+            break
+        else:
+            run.append(None)
+    while run[-1] is None:
+        run.pop()
+    for letter in range(1, len(run) - 1):
+        before = next(g for g in reversed(run[:letter]) if g is not None)
+        after = next((g for g in run[letter + 1:] if g is not None), None)
+        if run[letter] is None and after is not None:
+            fits = [c for c in alike if c not in placed and _follows(before, c, h) and _follows(c, after, h)
+                    and _same_size(placed, c, cfg)
+                    and (c.scores[letter] >= cfg.weak_score if c.clear else
+                         c.open_left and c.scores[letter] >= cfg.min_score and _aligned(placed, c, h))]
+            if fits:
+                run[letter] = max(fits, key=lambda c: c.scores[letter])
+                placed.append(run[letter])
+    return [(g, letter) for letter, g in enumerate(run) if g is not None]
+
+
+def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
+    """How good a set of labels is: every label adds how much better than barely readable it
+    reads (so a longer run of doubtful glyphs does not beat two clear labels)."""
+    return sum(float(g.scores[letter]) - cfg.min_score for g, letter in run)
+
+
+def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]:
+    """The panel labels of a figure, in letter order (empty when fewer than two are found)."""
+    cfg = cfg or LabelConfig()
+    crisp = ink.strength > max(cfg.glyph_ink, 1)
+    glyphs = _glyphs(ink, crisp, connected_components(crisp), cfg)
+    best: list[tuple[_Glyph, int]] = []
+    starts = [g for g in glyphs if g.clear and _readable(g, 0, cfg)]
+    for start in sorted(starts, key=lambda g: -g.scores[0])[:4]:
+        h = _height(start)
+        alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
+        run = _run(start, alike, cfg)
+        if _worth(run, cfg) > _worth(best, cfg):
+            best = run
+    if len(best) < 2:
+        return []
+    return [PanelLabel(g.box, ALPHABET[letter], float(g.scores[letter])) for g, letter in best]
