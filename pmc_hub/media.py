@@ -15,7 +15,7 @@ from .models import FigureImage, Graphic
 
 # Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
 MAX_PIXELS = 178_956_970
-THUMBNAIL_SIZE = 160  # longest side of the RGB thumbnail the image labeler reads
+THUMBNAIL_SIZE = 112  # the RGB thumbnail the image labeler reads: longest side at most this, half of it at least
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp")
 # Where <alternatives> offer several files, the richer format wins (PMC also ships .gif thumbnails).
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
@@ -110,7 +110,7 @@ def _grey8(im: Image.Image) -> Image.Image:
 
 def phash_and_thumbnail(im: Image.Image) -> tuple[str, np.ndarray]:
     """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits, and an RGB uint8
-    thumbnail (longest side `THUMBNAIL_SIZE`), both from one decode at reduced scale."""
+    thumbnail (`rgb_thumbnail`), both from one decode at reduced scale."""
     reduced, colour = reduced_decode(im)
     return phash_of(reduced), rgb_thumbnail(colour if colour is not None else reduced)
 
@@ -145,12 +145,14 @@ def phash_of(reduced: Image.Image) -> str:
 
 
 def rgb_thumbnail(im: Image.Image) -> np.ndarray:
-    """The RGB thumbnail of a `reduced_decode` image (longest side `THUMBNAIL_SIZE`)."""
+    """The RGB thumbnail of a `reduced_decode` image: box-reduced by the smallest whole factor that
+    brings its longest side to `THUMBNAIL_SIZE` or less (half of it at least; a whole-factor
+    reduce costs a third of a resize to an exact size)."""
     if "A" in im.mode:  # transparent pixels show the page: white
         im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
-    scale = THUMBNAIL_SIZE / max(im.size)
-    if scale < 1:
-        im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.Resampling.BOX)
+    factor = -(-max(im.size) // THUMBNAIL_SIZE)
+    if factor > 1:
+        im = im.reduce(factor)
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 

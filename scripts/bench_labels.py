@@ -8,8 +8,10 @@ and citing paragraphs of the test articles, CPU time (min of --repeats runs, one
 to one core):
 - already paid by every build: the reduced decode (JPEG draft / box-reduce) and the pHash;
 - new for labelling: the RGB thumbnail from that decode, and the content labeler
-  (caption rules + image statistics + model + panel type) per figure;
-- the caption rules alone, per figure row (caption + citing paragraphs).
+  (caption rules + image statistics + model + panel type) per figure, on the figures' own
+  captions and on rows carrying real captions and citing paragraphs as a build's do (the
+  content labeler reads the caption only);
+- the caption rules alone (`RuleLabeler`, which also reads the citing paragraphs), per figure row.
 """
 from __future__ import annotations
 

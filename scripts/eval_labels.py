@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Measure the labelers on the hand-labelled development set (docs/taxonomy.md reports this).
 
-    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--errors] [--json out.json]
+    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--part holdout] [--errors] [--json out.json]
 
-For the tuning and the held-out part: primary-label coverage and precision, per class, and
-panel-type accuracy, for the default content labeler (caption + image), the same without
-captions (image only), and the caption rules alone.
+For the tuning part, the held-out part and both: primary-label coverage and precision, per
+class, and panel-type accuracy, for the default content labeler (caption + image) on every
+figure and on the captioned ones (the only ones a build writes), the same without captions
+(image only), and the caption rules alone.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def table(name: str, result: Evaluation) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
+    ap.add_argument("--part", choices=("tune", "holdout", "all"), help="only this part (default: each)")
     ap.add_argument("--errors", action="store_true", help="list every wrong primary label")
     ap.add_argument("--json", type=Path, help="also write the headline numbers here")
     args = ap.parse_args()
@@ -42,23 +44,26 @@ def main() -> None:
     figures = load_labelled(args.labels)
     content = ContentLabeler()
     summary = {}
-    for split in ("tune", "holdout"):
-        part = [f for f in figures if f.split == split]
+    parts = {"tune": ("tune",), "holdout": ("holdout",), "all": ("tune", "holdout")}
+    for name in ([args.part] if args.part else parts):
+        part = [f for f in figures if f.split in parts[name]]
         rows, thumbs = figure_rows(part, ROOT)
-        no_caption = [dict(r, caption="") for r in rows]
-        runs = {"caption + image (default)": (content.for_thumbnails(thumbs), rows),
-                "image only (captions removed)": (content.for_thumbnails(thumbs), no_caption),
-                "caption rules only": (RuleLabeler(), rows)}
-        for name, (labeler, data) in runs.items():
-            result = evaluate(labeler, part, data)
-            summary[f"{split}: {name}"] = {"precision": round(result.precision, 3), "coverage": round(result.coverage, 3),
-                                           "panel_accuracy": round(result.panel_accuracy, 3), "figures": result.figures}
-            print(table(f"{split} ({len(part)} figures), {name}", result), "\n")
+        captioned = [i for i, f in enumerate(part) if f.caption]
+        runs = {"caption + image (default)": (content.for_thumbnails(thumbs), part, rows),
+                "captioned figures, caption + image": (content.for_thumbnails(thumbs), [part[i] for i in captioned],
+                                                       [rows[i] for i in captioned]),
+                "image only (captions removed)": (content.for_thumbnails(thumbs), part, [dict(r, caption="") for r in rows]),
+                "caption rules only": (RuleLabeler(), part, rows)}
+        for run, (labeler, truth, data) in runs.items():
+            result = evaluate(labeler, truth, data)
+            summary[f"{name}: {run}"] = {"precision": round(result.precision, 3), "coverage": round(result.coverage, 3),
+                                         "panel_accuracy": round(result.panel_accuracy, 3), "figures": result.figures}
+            print(table(f"{name} ({len(truth)} figures), {run}", result), "\n")
         if args.errors:
             for fig, row in zip(part, content.for_thumbnails(thumbs).label(rows)):
-                if row["image_primary_label"] != fig.primary or row.get("image_panel_type") != fig.panel_type:
-                    print(f"  {fig.primary!r} -> {row['image_primary_label']!r} ({row['image_label_source']}, "
-                          f"{row['image_label_score']}) panel {fig.panel_type}->{row.get('image_panel_type')}  {fig.file}")
+                if row.get("image_primary_label") != fig.primary or row.get("image_panel_type") != fig.panel_type:
+                    print(f"  {fig.primary!r} -> {row.get('image_primary_label')!r} ({row.get('image_label_source')}, "
+                          f"{row.get('image_label_score')}) panel {fig.panel_type}->{row.get('image_panel_type')}  {fig.file}")
             print()
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")

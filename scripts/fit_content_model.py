@@ -4,15 +4,20 @@
 
     python scripts/fit_content_model.py [--labels tests/data/figures/labels.json] [--out PATH]
 
-1. The image model (`pmc_hub.labels.image.ImageModel`): three logistic regressions over a few
-   thumbnail statistics each: photograph-like or graphic; which graphic kind; which
-   photograph-like kind. Each L2 strength is chosen by leave-one-article-out accuracy on the
-   tuning figures.
-2. The caption/image combination weights (`image_weight`, `caption_weight`, `cue_weight`), by grid search on the
-   tuning figures, each scored with image probabilities from models fitted without its article
-   (so the weights are not chosen on images the model has seen).
-3. The score calibration: a logistic fit of "the label is right" on the winner's probability,
-   on the same out-of-article decisions.
+Figures are split into `FOLDS` groups of whole articles (crc32 order), so no estimate is made on
+an article the fit has seen:
+1. The image model (`pmc_hub.labels.image.ImageModel`): three logistic regressions over the
+   thumbnail statistics: photograph-like or graphic; which graphic kind; which photograph-like
+   kind. Each L2 strength is chosen by the grouped cross-validated accuracy of its step.
+2. The combination (`pmc_hub.labels.content.COMBINATION`): a conditional logit over the candidate
+   classes of each figure, fitted on image probabilities from models that had not seen the
+   figure's article.
+3. The score calibration: a logistic fit of "the label is right" on the winner's probability
+   (one slope, an offset per source: caption and image agreeing, caption alone, image alone), on
+   decisions made by combinations fitted without the figure's article.
+4. ``min_image_score``: on the same decisions, the score below which an image-only label is not
+   written: the highest that still labels `MIN_COVERAGE` of the captioned figures (the build
+   writes captioned figures only), and never below 0.5 (more likely wrong than right).
 The held-out figures (``split: holdout``) are never used here; scripts/eval_labels.py reports them.
 Needs scipy (the ``ml`` extra).
 """
@@ -20,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,27 +37,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
-from pmc_hub.labels.content import PRIMARY_KINDS, ContentLabeler  # noqa: E402
+from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler  # noqa: E402
 from pmc_hub.labels.evaluate import figure_rows, load_labelled  # noqa: E402
 from pmc_hub.labels.image import (FEATURES, GRAPHIC, MODEL_FILE, PHOTOGRAPHIC, ImageModel, Logistic,  # noqa: E402
                                   image_features)
 
+FOLDS = 10
 L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
-IMAGE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
-# An image-only label estimated more likely wrong than right is not written (it is also where the
-# tuning figures' precision peaks: 0.878 at 88% coverage; 0.863 writing every label).
-MIN_IMAGE_SCORE = 0.5
-CAPTION_WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
-CUE_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+COMBINATION_L2 = 1.0
+MIN_COVERAGE = 0.95
+SOURCES = ("caption+image", "caption", "image")  # where a label comes from (image_label_source)
 # The statistics each step reads (image.FEATURES explains them).
-GATE_FEATURES = ("ink", "white", "black", "top8", "soft", "grey_levels", "colours", "vivid", "texture", "photo_area")
-GRAPHIC_FEATURES = ("texture", "white", "grey", "bands", "full_rules", "h_rules", "v_rules", "log_height", "log_width",
-                    "aspect", "top8", "colourful", "axes", "diagonal", "row_bands", "ink")
-PHOTOGRAPHIC_FEATURES = ("colourful", "grey", "dark_border", "hue_red", "hue_blue")
+STEPS = {
+    "gate": (("white", "soft", "top8", "photo_area"), ("graphic", "photographic")),
+    "graphic": (("grey", "bands", "full_rules", "log_height", "log_width", "aspect", "texture", "white"), GRAPHIC),
+    "photographic": (("colourful", "grey", "dark_border"), PHOTOGRAPHIC),
+}
 # Too few photograph-like figures of each kind to choose by held-out accuracy: a fixed, firm L2.
 PHOTOGRAPHIC_L2 = 3.0
-STEPS = {"gate": (GATE_FEATURES, ("graphic", "photographic")), "graphic": (GRAPHIC_FEATURES, GRAPHIC),
-         "photographic": (PHOTOGRAPHIC_FEATURES, PHOTOGRAPHIC)}
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], classes: tuple[str, ...], l2: float) -> Logistic:
@@ -77,6 +81,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], classes: 
                                "weights": theta[:kinds * d].reshape(kinds, d), "bias": theta[kinds * d:]})
 
 
+def folds_of(articles: list[str]) -> np.ndarray:
+    """Each figure's fold: whole articles, dealt out in crc32 order."""
+    order = sorted(set(articles), key=lambda a: (zlib.crc32(a.encode()), a))
+    fold = {a: i % FOLDS for i, a in enumerate(order)}
+    return np.array([fold[a] for a in articles])
+
+
 def step_data(step: str, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Which figures a step learns from, and their class index in that step."""
     classes = STEPS[step][1]
@@ -86,7 +97,7 @@ def step_data(step: str, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return mask, np.array([classes.index(k) if k in classes else -1 for k in kinds])
 
 
-def fit_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[str, float]) -> ImageModel:
+def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[str, float]) -> ImageModel:
     steps = {}
     for step, (names, classes) in STEPS.items():
         use, y = step_data(step, kinds)
@@ -95,19 +106,8 @@ def fit_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[str, f
     return ImageModel(**steps)
 
 
-def out_of_article(x: np.ndarray, kinds: list[str], articles: list[str], l2: dict[str, float]) -> list[dict]:
-    """P(kind) for every figure from a model fitted on the other articles."""
-    probs: list[dict] = [{} for _ in kinds]
-    for article in sorted(set(articles)):
-        test = np.array([a == article for a in articles])
-        model = fit_model(x, kinds, ~test, l2)
-        for i in np.flatnonzero(test):
-            probs[i] = model.probabilities(x[i])
-    return probs
-
-
-def choose_l2(x: np.ndarray, kinds: list[str], articles: list[str]) -> dict[str, float]:
-    """Per step, the L2 strength with the best leave-one-article-out accuracy of that step."""
+def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray) -> dict[str, float]:
+    """Per step, the L2 strength with the best cross-validated accuracy of that step."""
     chosen = {"photographic": PHOTOGRAPHIC_L2}
     for step, (names, classes) in STEPS.items():
         if step in chosen:
@@ -116,17 +116,34 @@ def choose_l2(x: np.ndarray, kinds: list[str], articles: list[str]) -> dict[str,
         scores = {}
         for l2 in L2_GRID:
             right = []
-            for article in sorted(set(a for a, u in zip(articles, use) if u)):
-                test = np.array([a == article for a in articles]) & use
-                train = use & ~test
-                if len(set(y[train])) < 2:
+            for fold in range(FOLDS):
+                test, train = use & (folds == fold), use & (folds != fold)
+                if not test.any() or len(set(y[train])) < 2:
                     continue
                 model = fit_logistic(x[train], y[train], names, classes, l2)
                 right += [int(np.argmax(model.probabilities(x[i]))) == y[i] for i in np.flatnonzero(test)]
             scores[l2] = float(np.mean(right))
         chosen[step] = max(L2_GRID, key=lambda v: (scores[v], -v))  # ties: the weakest penalty
-        print(f"{step}: leave-one-article-out accuracy by L2 {scores} -> {chosen[step]}")
+        print(f"{step}: cross-validated accuracy by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
     return chosen
+
+
+def fit_combination(candidates: list[dict[str, tuple]], truth: list[str]) -> np.ndarray:
+    """Conditional-logit weights over `COMBINATION` (the true class among each figure's candidates)."""
+    items = [(np.array(list(c.values())), list(c).index(t)) for c, t in zip(candidates, truth) if t in c]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = 0.0, np.zeros_like(w)
+        for inputs, right in items:
+            s = inputs @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            value -= math.log(p[right] + 1e-12)
+            grad -= inputs[right] - p @ inputs
+        n = len(items)
+        return value / n + COMBINATION_L2 * (w @ w) / (2 * n), grad / n + COMBINATION_L2 * w / n
+
+    return minimize(loss, np.zeros(len(COMBINATION)), jac=True, method="L-BFGS-B").x
 
 
 def main() -> None:
@@ -137,48 +154,85 @@ def main() -> None:
 
     figures = [f for f in load_labelled(args.labels) if f.split == "tune"]
     rows, thumbs = figure_rows(figures, ROOT)
-    x = np.array([image_features(thumbs[r["image_key"]], r["image_size"]["width"], r["image_size"]["height"])
+    x = np.array([image_features(thumbs[r["image_key"]], r["image_size"]["width"], r["image_size"]["height"])[0]
                   for r in rows])
     kinds = [PRIMARY_KINDS[f.primary][0] for f in figures]
-    articles = [f.article for f in figures]
+    truth = [f.primary for f in figures]
+    folds = folds_of([f.article for f in figures])
 
-    l2 = choose_l2(x, kinds, articles)
-    held_out_probs = out_of_article(x, kinds, articles, l2)
-    print("image kind accuracy, leave one article out:",
+    # 1. the image model, and P(kind) of every figure from a model that had not seen its article
+    l2 = choose_l2(x, kinds, folds)
+    held_out_probs: list[dict] = [{} for _ in figures]
+    for fold in range(FOLDS):
+        model = fit_image_model(x, kinds, folds != fold, l2)
+        for i in np.flatnonzero(folds == fold):
+            held_out_probs[i] = model.probabilities(x[i])
+    print("image kind accuracy, cross-validated:",
           round(float(np.mean([max(p, key=p.get) == k for p, k in zip(held_out_probs, kinds)])), 3))
-    image = fit_model(x, kinds, np.ones(len(kinds), bool), l2)
+    image = fit_image_model(x, kinds, np.ones(len(kinds), bool), l2)
 
+    # 2. the combination, on those probabilities; its decisions on articles it had not seen
     taxonomy = load_taxonomy()
     rules = RuleLabeler(taxonomy)
-    evidence = [rules.evidence(r) for r in rows]
+    evidence = [rules.evidence(r, context=False) for r in rows]
 
-    def decisions(weights: tuple[float, float, float]) -> list[tuple[str, float, str]]:
-        labeler = ContentLabeler(taxonomy, rules=rules, model={
-            "image": image, "image_weight": weights[0], "caption_weight": weights[1], "cue_weight": weights[2],
-            "calibration": [1, 0], "min_image_score": 0.0})
-        return [labeler.decide(ev, p) for ev, p in zip(evidence, held_out_probs)]
+    def labeler(weights: np.ndarray) -> ContentLabeler:
+        return ContentLabeler(taxonomy, rules=rules, model={
+            "image": image, "weights": dict(zip(COMBINATION, weights.tolist())),
+            "calibration": {"slope": 1.0, **dict.fromkeys(SOURCES, 0.0)},
+            "min_image_score": 0.0})
 
-    grid = {(iw, cw, cue): np.mean([d[0] == f.primary for d, f in zip(decisions((iw, cw, cue)), figures)])
-            for iw in IMAGE_WEIGHTS for cw in CAPTION_WEIGHTS for cue in CUE_WEIGHTS}
-    # ties: the weights closest to the middle of the grid
-    weights = max(grid, key=lambda k: (grid[k], -abs(k[0] - 0.5) - abs(k[1] - 2.0) - abs(k[2] - 1.0)))
-    print(f"image_weight {weights[0]}, caption_weight {weights[1]}, cue_weight {weights[2]}: tuning accuracy "
-          f"{grid[weights]:.3f} (out-of-article image probabilities)")
+    candidates = [labeler(np.zeros(len(COMBINATION))).candidates(ev, p) for ev, p in zip(evidence, held_out_probs)]
+    weights = fit_combination(candidates, truth)
+    print("combination weights:", {k: round(float(v), 3) for k, v in zip(COMBINATION, weights)})
+    decisions: list[tuple] = [()] * len(figures)
+    for fold in range(FOLDS):
+        train = np.flatnonzero(folds != fold)
+        fold_labeler = labeler(fit_combination([candidates[i] for i in train], [truth[i] for i in train]))
+        for i in np.flatnonzero(folds == fold):
+            decisions[i] = fold_labeler.decide(evidence[i], held_out_probs[i])
 
-    chosen = decisions(weights)
-    p = np.array([d[1] for d in chosen])
-    right = np.array([d[0] == f.primary for d, f in zip(chosen, figures)], dtype=float)
+    # 3. calibration of the winner's probability on those decisions, an offset per source
+    p = np.array([d[1] for d in decisions])
+    right = np.array([d[0] == t for d, t in zip(decisions, truth)], dtype=float)
+    source = np.array([[d[2] == k for k in SOURCES] for d in decisions], dtype=float)
 
-    def platt(theta: np.ndarray) -> float:
-        q = 1 / (1 + np.exp(-(theta[0] * p + theta[1])))
-        return -(right * np.log(q + 1e-9) + (1 - right) * np.log(1 - q + 1e-9)).mean() + 1e-3 * theta[0] ** 2
+    def logistic_loss(theta: np.ndarray) -> float:
+        q = 1 / (1 + np.exp(-(theta[0] * p + source @ theta[1:])))
+        return -(right * np.log(q + 1e-9) + (1 - right) * np.log(1 - q + 1e-9)).mean() + 1e-3 * (theta ** 2).sum()
 
-    a, b = minimize(platt, np.array([1.0, 0.0]), method="Nelder-Mead").x
-    print(f"calibration: P(right) = sigmoid({a:.3f} * p + {b:.3f})")
+    theta = minimize(logistic_loss, np.zeros(1 + len(SOURCES)), method="Nelder-Mead", options={"maxiter": 4000}).x
+    calibration = {"slope": round(float(theta[0]), 4), **{k: round(float(v), 4) for k, v in zip(SOURCES, theta[1:])}}
+    score = 1 / (1 + np.exp(-(theta[0] * p + source @ theta[1:])))
+    print(f"calibration: P(right) = sigmoid(slope * p + offset[source]): {calibration}")
+    for k in SOURCES:
+        m = source[:, SOURCES.index(k)] == 1
+        print(f"  {k}: {int(m.sum())} decisions, {right[m].mean():.3f} right, mean score {score[m].mean():.3f}")
+
+    # 4. the image-only floor
+    image_only = np.array([d[2] == "image" for d in decisions])
+    captioned = np.array([bool(f.caption) for f in figures])
+
+    def written(floor: float) -> np.ndarray:
+        return ~image_only | (score >= floor)
+
+    for t in (0.5, 0.6, 0.7, 0.8):
+        keep = written(t)
+        print(f"  floor {t}: captioned figures precision {right[keep & captioned].mean():.3f} coverage "
+              f"{keep[captioned].mean():.3f}; all figures precision {right[keep].mean():.3f} coverage {keep.mean():.3f}")
+    floors = [t for t in np.arange(0.5, 0.96, 0.01) if written(t)[captioned].mean() >= MIN_COVERAGE]
+    floor = round(float(max(floors)), 2) if floors else 0.5
+    keep = written(floor)
+    estimate = {"precision": round(float(right[keep].mean()), 3), "coverage": round(float(keep.mean()), 3),
+                "captioned_precision": round(float(right[keep & captioned].mean()), 3),
+                "captioned_coverage": round(float(keep[captioned].mean()), 3),
+                "mean_score": round(float(score[keep].mean()), 3)}
+    print(f"min_image_score {floor}; cross-validated on the tuning figures: {estimate}")
 
     model = {"fitted_on": f"{len(figures)} tuning figures of {args.labels.name} (split: tune)",
-             "image_weight": weights[0], "caption_weight": weights[1], "cue_weight": weights[2],
-             "calibration": [round(float(a), 4), round(float(b), 4)], "min_image_score": MIN_IMAGE_SCORE,
+             "cross_validated": estimate,
+             "weights": {k: round(float(v), 4) for k, v in zip(COMBINATION, weights)},
+             "calibration": calibration, "min_image_score": floor,
              "image": image.to_dict()}
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

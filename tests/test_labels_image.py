@@ -10,7 +10,7 @@ from PIL import Image
 
 from pmc_hub import media
 from pmc_hub.labels.image import FEATURES, image_features
-from pmc_hub.labels.panel import blank_of, blocks_of, image_panel_type
+from pmc_hub.labels.panel import PAGE_LEVEL, content_blocks, image_panel_type
 from pmc_hub.resources import sample_dir
 
 
@@ -27,7 +27,9 @@ def test_the_thumbnail_is_the_image_in_small(rel):
     img = media.inspect(rel.split("/")[-1], data)
     thumb = img.thumbnail
     assert thumb.dtype == np.uint8 and thumb.ndim == 3 and thumb.shape[2] == 3
-    assert max(thumb.shape[:2]) == min(media.THUMBNAIL_SIZE, max(img.width, img.height))
+    longest = max(img.width, img.height)
+    assert max(thumb.shape[:2]) == (longest if longest <= media.THUMBNAIL_SIZE else max(thumb.shape[:2]))
+    assert media.THUMBNAIL_SIZE / 2 < max(thumb.shape[:2]) <= media.THUMBNAIL_SIZE or longest <= media.THUMBNAIL_SIZE
     assert abs(thumb.shape[1] / thumb.shape[0] - img.width / img.height) < 0.05 * img.width / img.height
     coarse = (max(1, thumb.shape[1] // 8), max(1, thumb.shape[0] // 8))
     ours = np.asarray(Image.fromarray(thumb).resize(coarse, Image.Resampling.BOX), dtype=np.float64)
@@ -51,28 +53,40 @@ def test_transparent_and_palette_images_show_their_colours_on_white():
     buf = io.BytesIO()
     rgba.save(buf, "PNG")
     thumb = media.inspect("t.png", buf.getvalue()).thumbnail
+    red = thumb[:, : thumb.shape[1] // 3 - 1]  # the left third is painted
     assert (thumb[:, -10:] == 255).all()  # transparent: white page, not black
-    assert thumb[:, :40, 0].mean() > 180 and thumb[:, :40, 1].mean() < 40
+    assert red[..., 0].mean() > 180 and red[..., 1].mean() < 40
     buf = io.BytesIO()
     rgba.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE).save(buf, "PNG")
     thumb = media.inspect("p.png", buf.getvalue()).thumbnail
-    assert thumb[:, :40, 0].mean() > 180 and thumb[:, :40, 1].mean() < 40  # the palette's red stays red
+    red = thumb[:, : thumb.shape[1] // 3 - 1]
+    assert red[..., 0].mean() > 180 and red[..., 1].mean() < 40  # the palette's red stays red
 
 
 def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     def stats(rel):
         img = media.inspect(rel, (sample_dir() / rel).read_bytes())
-        return dict(zip(FEATURES, image_features(img.thumbnail, img.width, img.height)))
+        return dict(zip(FEATURES, image_features(img.thumbnail, img.width, img.height)[0]))
 
     table, equation, chart = stats("plosone-0091296/t002.png"), stats("plosone-0178565/e001.png"), stats("elife-46472-v3/fig2.jpg")
     assert table["bands"] > 0.1 > chart["bands"]  # shaded table rows
+    assert table["grey"] > chart["grey"] and table["full_rules"] > 0  # grey shading, rules across the table
     assert equation["log_height"] < 2 < chart["log_height"] and equation["aspect"] > 1
-    assert chart["axes"] == 1 and equation["axes"] == 0
     photo = np.full((120, 160, 3), 0, dtype=np.uint8)
     photo[..., 0] = np.linspace(0, 255, 160)[None, :].astype(np.uint8)
     photo[..., 1] = np.linspace(0, 255, 120)[:, None].astype(np.uint8)
-    smooth = dict(zip(FEATURES, image_features(photo, 1600, 1200)))
+    smooth = dict(zip(FEATURES, image_features(photo, 1600, 1200)[0]))
     assert smooth["white"] == 0 and smooth["photo_area"] > 0.95 and smooth["top8"] < chart["top8"]
+    assert smooth["soft"] < 0.1 < smooth["texture"] * 255  # steps of a few levels, not of 5-30
+
+
+def test_statistics_are_the_same_whatever_the_thumbnail_array_layout():
+    thumb = media.inspect("fig2.jpg", (sample_dir() / "elife-46472-v3/fig2.jpg").read_bytes()).thumbnail
+    strided = np.zeros((thumb.shape[0], thumb.shape[1], 4), dtype=np.uint8)[..., :3]
+    strided[...] = thumb  # a view with a different memory layout
+    a, blocks_a = image_features(thumb, 800, 600)
+    b, blocks_b = image_features(strided, 800, 600)
+    assert np.array_equal(a, b) and np.array_equal(blocks_a, blocks_b)
 
 
 @pytest.mark.parametrize("rel,panel", [
@@ -80,14 +94,27 @@ def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     ("elife-46472-v3/fig2.jpg", "multiple"), ("plosone-0091296/g003.png", "multiple"), ("elife-30274-v1/fig2.jpg", "multiple"),
 ])
 def test_panel_type_from_the_gutters_between_panels(rel, panel):
-    thumb = media.inspect(rel, (sample_dir() / rel).read_bytes()).thumbnail
-    assert image_panel_type(blocks_of(blank_of(thumb))) == panel
+    img = media.inspect(rel, (sample_dir() / rel).read_bytes())
+    assert image_panel_type(image_features(img.thumbnail, img.width, img.height)[1]) == panel
 
 
 def test_blocks_are_found_between_blank_gutters():
     blank = np.ones((100, 100), dtype=bool)
     blank[5:45, 5:45] = blank[5:45, 55:95] = blank[55:95, 5:95] = False
-    blocks = sorted(blocks_of(blank))
-    assert blocks == [(5.0, 5.0, 45.0, 45.0), (5.0, 55.0, 95.0, 95.0), (55.0, 5.0, 95.0, 45.0)]
-    assert image_panel_type(blocks) == "multiple"
-    assert image_panel_type(blocks_of(np.ones((50, 50), dtype=bool))) == "single"
+    blank[60, 10] = True  # a page pixel inside a block
+    boxes, content = content_blocks(blank)
+    assert sorted(map(tuple, boxes.tolist())) == [(5, 5, 45, 45), (5, 55, 95, 95), (55, 5, 95, 45)]
+    assert sorted(content.tolist()) == [1600, 1600, 3599]  # the content pixels inside each
+    assert image_panel_type(boxes) == "multiple"
+    assert image_panel_type(content_blocks(np.ones((50, 50), dtype=bool))[0]) == "single"
+    # a gap narrower than 1% of the side joins its neighbours: one pixel parts 90 pixels, not 300
+    wide, narrow = np.ones((10, 300), dtype=bool), np.ones((10, 90), dtype=bool)
+    wide[2:8, 10:100] = wide[2:8, 101:200] = narrow[2:8, 5:40] = narrow[2:8, 41:85] = False
+    assert len(content_blocks(wide)[0]) == 1 and len(content_blocks(narrow)[0]) == 2
+
+
+def test_the_page_level_is_the_one_the_statistics_use():
+    thumb = np.full((20, 30, 3), PAGE_LEVEL + 1, dtype=np.uint8)
+    thumb[5:15, 5:25] = PAGE_LEVEL  # one level darker than the page: content
+    features = dict(zip(FEATURES, image_features(thumb, 30, 20)[0]))
+    assert features["white"] == pytest.approx(400 / 600)

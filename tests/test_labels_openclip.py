@@ -97,10 +97,11 @@ def test_a_folder_without_weights_is_a_clear_error(tmp_path):
         load_clip(str(model), device="cpu")
 
 
-def test_torchvision_imports_beside_a_cpu_torch_once_pmc_hub_is_imported():
+def test_torchvision_imports_beside_a_cpu_torch_once_the_model_loader_is_imported():
     # PyPI's torchvision is a CUDA build: beside the CPU torch its compiled ops cannot load
-    # (pmc_hub.torchvision_fix). open_clip and transformers' image processors import it anyway.
-    code = ("import pmc_hub, torch, torchvision, torchvision.transforms, open_clip; "
+    # (pmc_hub.torchvision_fix, installed where models are loaded). open_clip and transformers'
+    # image processors import it anyway.
+    code = ("import pmc_hub.embed, torch, torchvision, torchvision.transforms, open_clip; "
             "from transformers import CLIPImageProcessor; print(torchvision.__version__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

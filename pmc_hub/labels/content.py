@@ -2,20 +2,25 @@
 
 For each figure the thumbnail gives P(kind) over coarse visual kinds (`image.KINDS`: chart,
 diagram, table, equation, microscopy, clinical, photo; gels are left to the caption) and the
-caption rules give evidence per taxonomy class (`rules.CaptionEvidence`: its terms, and weaker
-cues such as "scale bar" or "mean ± SD"). Each primary class is scored
+caption rules give evidence per taxonomy class (`rules.CaptionEvidence`: its terms, where they
+stand, and weaker cues such as "scale bar" or "mean ± SD"). Every candidate primary class (the
+default class of each image kind, and every class the caption names or hints at) is scored by a
+conditional logit over `COMBINATION`:
 
-    image_weight * log P(the kinds it can look like) + caption_weight * its term evidence
-                                                     + cue_weight * min(its cues, 2)
+    w_image * log P(the kinds it can look like) + w_title * [the caption's title names it]
+    + w_caption * (its classes named in the caption) + w_first * [it is named first]
+    + w_cues * min(its cues, 2) + w_chart * [it is Plots and Charts]
+    + w_unnamed * [the caption names other classes but not this one]
 
-and a class the caption neither names nor hints at can only win as the default class of the
-image's kind. So an explicit caption wins where the image agrees or is unsure, and an image that
-clearly shows, say, a chart is not called an equation because its caption mentions one. The score is the
-winner's softmax probability mapped through a calibration fitted on the development set, so it
-estimates how often such a label is right; a label the image alone suggests (the caption names and
-hints at nothing) is not written when that estimate is below `min_image_score` (0.5: more likely
-wrong than right). Panel type: ``multiple`` when the caption names
-panels a and b, else from the image's gutters (`panel.image_panel_type`).
+with weights fitted on the development set's tuning part (`scripts/fit_content_model.py`). The
+winner's softmax probability goes through a logistic calibration (one slope, an offset per source:
+caption and image agreeing, the caption alone, the image alone) fitted on decisions about
+figures the fit had not seen, so the score estimates how often such a label is right; a label
+that only the image suggests (the caption names and hints at nothing of it) is not written when
+that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
+text than the caption (2,000 characters against 630) and did not make labels more precise where
+measured (docs/taxonomy.md). Panel type: ``multiple`` when the caption names panels a and b,
+else from the image's gutters (`panel.image_panel_type`).
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import numpy as np
 
 from .image import ImageModel, image_features, load_content_model, thumbnail_of
 from .labeler import Labeler, with_label
-from .panel import blank_of, blocks_of, image_panel_type
+from .panel import image_panel_type
 from .rules import CaptionEvidence, RuleLabeler
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -56,7 +61,9 @@ PRIMARY_KINDS = {
     "Photographs": ("photo", "microscopy", "clinical"),
     "Other": ("diagram", "photo", "table"),
 }
-_FLOOR = 1e-4  # P(kind) floor: no kind is ruled out completely
+_FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
+# The inputs of the combination, in the order of its fitted weights (module docstring).
+COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
 
 
 @dataclass
@@ -79,10 +86,10 @@ class ContentLabeler(Labeler):
         self.rules = self.rules or RuleLabeler(self.taxonomy)
         self.model = self.model or load_content_model()
         self.image: ImageModel = self.model["image"]
-        self.image_weight = float(self.model["image_weight"])
-        self.caption_weight = float(self.model["caption_weight"])
-        self.cue_weight = float(self.model["cue_weight"])
-        self.calibration = tuple(self.model["calibration"])  # (a, b): P(right) = sigmoid(a * p + b)
+        self.weights = tuple(float(self.model["weights"][k]) for k in COMBINATION)
+        # P(right) = sigmoid(slope * p + offset[source]): where the caption and the image agree a
+        # label is right far more often than where either decides alone
+        self.calibration = {k: float(v) for k, v in self.model["calibration"].items()}
         self.min_image_score = float(self.model["min_image_score"])
 
     def for_thumbnails(self, thumbnails: Mapping[str, np.ndarray]) -> "ContentLabeler":
@@ -94,11 +101,11 @@ class ContentLabeler(Labeler):
     def label_batch(self, rows: list[dict]) -> list[dict]:
         return [self.label_row(r) for r in rows]
 
-    def kind_probabilities(self, row: dict, thumb: np.ndarray, blocks: Optional[list] = None) -> dict[str, float]:
-        """P(kind) of a row's image, from its thumbnail (and its content blocks, when known)."""
+    def look(self, row: dict, thumb: np.ndarray) -> tuple[dict[str, float], list]:
+        """P(kind) of a row's image from its thumbnail, and the thumbnail's content blocks."""
         size = row.get("image_size") or {}
-        return self.image.probabilities(image_features(thumb, size.get("width") or thumb.shape[1],
-                                                       size.get("height") or thumb.shape[0], blocks))
+        features, blocks = image_features(thumb, size.get("width") or thumb.shape[1], size.get("height") or thumb.shape[0])
+        return self.image.probabilities(features), blocks
 
     def _thumbnail(self, row: dict) -> Optional[np.ndarray]:
         thumb = self.thumbnails.get(row.get("image_key"))
@@ -110,10 +117,9 @@ class ContentLabeler(Labeler):
         return thumb
 
     def label_row(self, row: dict) -> dict:
-        evidence = self.rules.evidence(row)
+        evidence = self.rules.evidence(row, context=False)
         thumb = self._thumbnail(row)
-        blocks = blocks_of(blank_of(thumb)) if thumb is not None else None
-        kinds = self.kind_probabilities(row, thumb, blocks) if thumb is not None else None
+        kinds, blocks = self.look(row, thumb) if thumb is not None else (None, None)
         out = dict(row)
         panel = evidence.panel_type or (image_panel_type(blocks) if blocks is not None else None)
         if panel is not None:
@@ -124,7 +130,7 @@ class ContentLabeler(Labeler):
         if decision is None:
             return out
         primary, probability, source = decision
-        score = self.calibrated(probability)
+        score = self.calibrated(probability, source)
         if source == "image" and score < self.min_image_score:
             return out
         order = self.rules.order
@@ -143,22 +149,31 @@ class ContentLabeler(Labeler):
                 hinted = min(evidence.cues, key=lambda p: (-evidence.cues[p], self.rules.order[p]))
                 return hinted, 0.5, "caption"
             return None
-        scores: dict[str, float] = {}
-        for kind, p in kinds.items():  # every kind's default class
-            primary = KIND_PRIMARY[kind]
-            scores[primary] = max(scores.get(primary, -math.inf), self.image_weight * math.log(max(p, _FLOOR)))
-        for primary in set(named) | set(evidence.cues):  # classes the caption names or hints at
-            look = self.image_weight * math.log(max(max(kinds.get(k, 0.0) for k in PRIMARY_KINDS.get(primary, ())), _FLOOR))
-            text = self.caption_weight * named.get(primary, 0.0) + self.cue_weight * min(evidence.cues.get(primary, 0), 2)
-            scores[primary] = max(scores.get(primary, -math.inf), look + text)
-        best = max(scores, key=lambda p: (scores[p], -self.rules.order[p]))
-        top = scores[best]
-        probability = 1.0 / sum(math.exp(s - top) for s in scores.values())
+        candidates = self.candidates(evidence, kinds)
+        scores = [sum(w * x for w, x in zip(self.weights, inputs)) for inputs in candidates.values()]
+        top = max(scores)
+        total = sum(math.exp(v - top) for v in scores)
+        best = max(zip(scores, candidates), key=lambda sc: (sc[0], -self.rules.order[sc[1]]))[1]
         from_text = best in named or best in evidence.cues
         image_default = KIND_PRIMARY[max(kinds, key=kinds.get)] == best
         source = "caption+image" if from_text and image_default else "caption" if from_text else "image"
-        return best, probability, source
+        return best, 1.0 / total, source
 
-    def calibrated(self, probability: float) -> float:
-        a, b = self.calibration
-        return 1.0 / (1.0 + math.exp(-(a * probability + b)))
+    def candidates(self, evidence: CaptionEvidence, kinds: dict[str, float]) -> dict[str, tuple[float, ...]]:
+        """The `COMBINATION` inputs of every class that can win: each image kind's default class,
+        and every class the caption names or hints at."""
+        named = {p: 0 for p in evidence.first_at}
+        for primary, _ in evidence.classes:
+            if primary in named:
+                named[primary] += 1
+        first = evidence.first
+        classes = {KIND_PRIMARY[k] for k in kinds} | set(named) | set(evidence.cues)
+        return {c: (math.log(max(max(kinds.get(k, 0.0) for k in PRIMARY_KINDS[c]), _FLOOR)),
+                    float(c in evidence.title), float(min(named.get(c, 0), 2)), float(c == first),
+                    float(min(evidence.cues.get(c, 0), 2)), float(c == "Plots and Charts"),
+                    float(bool(named) and c not in named))
+                for c in classes}
+
+    def calibrated(self, probability: float, source: str) -> float:
+        """How often a label of this probability and source is right (the fitted calibration)."""
+        return 1.0 / (1.0 + math.exp(-(self.calibration["slope"] * probability + self.calibration[source])))

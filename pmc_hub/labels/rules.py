@@ -8,11 +8,12 @@ in the taxonomy wins at a position, matches do not overlap).
 """
 from __future__ import annotations
 
+import itertools
 import re
 import re._constants as sre_c
 import re._parser as sre_parse
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterable, Iterator, Optional
 
 from .labeler import Labeler, with_label
 from .taxonomy import Taxonomy, TaxonomyError, load_taxonomy
@@ -24,13 +25,17 @@ _RANGE = re.compile(r"([A-Za-z])\s*[–—\-]\s*([A-Za-z])")
 _LETTER = re.compile(r"[A-Za-z]")
 # Bare panel letters: "A. The ...", "A, Growth ..." (sentence start); "of A, THL and B, MmPPOX";
 # lowercase at a sentence start ("a Major ...") or after a comma ("..., b FESEM image"), where
-# English would not put a lone lowercase letter (except the article "a" after a comma).
+# English would not put a lone lowercase letter (except the article "a" after a comma). Each
+# pattern starts with a literal or a small set, so the regex engine skips ahead to candidates; a
+# caption start is tried on its own.
 _BARE_PANELS = (
-    re.compile(r"(?:^|[.;:]\s*)([A-H])[.,:)]\s+"),
-    re.compile(r"(?<![\w(\-])([A-H]),\s+(?=[A-Z])"),
-    re.compile(r"(?:^|[.;:]\s+)([a-h])[.,:)]?\s+"),
+    re.compile(r"[.;:]\s*([A-H])[.,:)]\s+"),
+    re.compile(r"([A-H]),\s+(?=[A-Z])"),  # ... and not after a letter, digit, "(" or "-" (checked)
+    re.compile(r"[.;:]\s+([a-h])[.,:)]?\s+"),
     re.compile(r",\s+([b-h])[.,:)]?\s+"),
 )
+_FIRST_PANEL = (re.compile(r"([A-H])[.,:)]\s+"), re.compile(r"([a-h])[.,:)]?\s+"))
+_NOT_BEFORE_BARE = re.compile(r"[\w(\-]")
 
 
 def panel_letters(caption: str) -> set[str]:
@@ -41,8 +46,15 @@ def panel_letters(caption: str) -> set[str]:
         letters.update(ch.lower() for ch in _LETTER.findall(group))
         for lo, hi in _RANGE.findall(group):  # "(A–C, E–G)" names B, F too
             letters.update(chr(c) for c in range(ord(lo.lower()), ord(hi.lower()) + 1))
-    for pattern in _BARE_PANELS:
-        letters.update(m.group(1).lower() for m in pattern.finditer(caption))
+    for i, pattern in enumerate(_BARE_PANELS):
+        for m in pattern.finditer(caption):
+            at = m.start(1)
+            if i != 1 or at == 0 or not _NOT_BEFORE_BARE.match(caption, at - 1):
+                letters.add(m.group(1).lower())
+    for pattern in _FIRST_PANEL:
+        m = pattern.match(caption)
+        if m:
+            letters.add(m.group(1).lower())
     return letters
 
 
@@ -55,7 +67,8 @@ def caption_panel_type(caption: str) -> Optional[str]:
 # ---------------------------------------------------------------- one-pass cue scanner
 
 _UNSAFE_LOWER = re.compile(r"\\[SWDBAZ]|\[[^\]]*[A-Z]-[A-Z]")
-_MAX_PREFIXES = 400
+_MAX_PREFIXES = 4000
+_PREFIX = 5  # characters of each alternative the candidate index knows (fewer false candidates)
 
 
 def _prefixes(items, k: int = 3) -> Optional[set[str]]:
@@ -136,49 +149,56 @@ def _trie_regex(prefixes: set[str]) -> str:
 class _Scanner:
     """Leftmost, non-overlapping matches of alternatives (named ``g<class index>``) over a text."""
 
-    starts: re.Pattern  # positions whose first two characters some alternative can start with
+    prefixes: frozenset[str]  # the first characters of every alternative (those anchored at ^ aside)
+    before: str  # what a candidate position must satisfy (a lookbehind)
     by_head: dict[str, re.Pattern]  # first character -> alternation of the alternatives that can start so
+    at_start: bool = False  # some alternative is anchored at the text's start: position 0 is always tried
 
     @classmethod
-    def build(cls, alternatives: list[tuple[int, str]], boundary_before: str, boundary_after: str) -> "_Scanner":
+    def build(cls, alternatives: list[tuple[int, str]], boundary_before: str, boundary_after: str,
+              before: Optional[str] = None) -> "_Scanner":
+        """``boundary_before`` / ``boundary_after`` frame every match; ``before`` (default:
+        ``boundary_before``) is what a candidate position must satisfy."""
         heads: dict[str, dict[int, list[str]]] = {}
         prefixes: set[str] = set()
+        at_start = False
         for index, pattern in alternatives:
-            found = _prefixes(sre_parse.parse(pattern))
+            parsed = sre_parse.parse(pattern)
+            found = _prefixes(parsed, _PREFIX)
             if found is None or "" in found:
                 raise TaxonomyError(f"cue {pattern!r} must start with a known character (a letter, a digit, "
                                     "a small [set]); \\w, '.' or an empty match cannot be indexed")
-            prefixes |= found
+            if parsed and parsed[0] == (sre_c.AT, sre_c.AT_BEGINNING):
+                at_start = True  # matches only at position 0, which is always tried: no candidates elsewhere
+            else:
+                prefixes |= found
             for head in {p[0] for p in found}:
                 heads.setdefault(head, {}).setdefault(index, []).append(pattern)
         # classes keep the taxonomy's order inside every bucket: the first class listed wins at a position
         by_head = {head: re.compile(boundary_before + "(?:" + "|".join(
             f"(?P<g{i}>" + "|".join(ps) + ")" for i, ps in sorted(grouped.items())) + ")" + boundary_after)
             for head, grouped in heads.items()}
-        starts = re.compile(boundary_before + "(?=" + _trie_regex(prefixes) + ")")
-        return cls(starts, by_head)
+        return cls(frozenset(prefixes), boundary_before if before is None else before, by_head, at_start)
 
-    def scan(self, text: str, first: dict[int, int]) -> None:
-        """Record, per class index, the offset of its first match in ``text`` into ``first``."""
-        end = 0
-        by_head = self.by_head
-        for s in self.starts.finditer(text):
-            pos = s.start()
-            if pos < end:
-                continue
-            m = by_head[text[pos]].match(text, pos)
-            if m is not None:
-                index = int(m.lastgroup[1:])
-                if index not in first or pos < first[index]:
-                    first[index] = pos
-                end = m.end()
+    def candidates(self) -> str:
+        """A regex of the positions where some alternative can start."""
+        return self.before + "(?=" + _trie_regex(set(self.prefixes)) + ")" if self.prefixes else "(?!)"
+
+    def match_at(self, text: str, pos: int) -> Optional[re.Match]:
+        head = self.by_head.get(text[pos])
+        return head.match(text, pos) if head is not None else None
+
+
+_WORD_START = r"(?<!\w)"
 
 
 @dataclass
 class _TextRules:
     """All caption cues of a taxonomy: terms on the lowercased text, abbreviations case-sensitively.
     Scanner alternative ``g<i>`` is class ``classes[i]``. Exclusion phrases are blanked out first.
-    The primary classes' weak ``cues`` have their own scanner (alternative ``g<j>`` is ``cue_of[j]``)."""
+    The primary classes' weak ``cues`` have their own scanner (alternative ``g<j>`` is ``cue_of[j]``),
+    on the lowercased text too: one regex pass finds the candidate positions of both, and each
+    keeps its own leftmost, non-overlapping matches, as if it had scanned alone."""
 
     classes: list[tuple[str, str]]  # (primary, secondary)
     terms: Optional[_Scanner]
@@ -187,27 +207,66 @@ class _TextRules:
     cues: Optional[_Scanner] = None
     cue_of: list[str] = field(default_factory=list)  # cue index -> primary class
 
-    def cue_counts(self, text: str) -> dict[str, int]:
-        """Primary class -> how many of its different cues the text has."""
-        if self.cues is None:
-            return {}
-        found: dict[int, int] = {}
-        self.cues.scan(text.lower(), found)
+    def __post_init__(self) -> None:
+        self._alone = {id(sc): re.compile(sc.candidates()) for sc in (self.terms, self.abbreviations, self.cues)
+                       if sc is not None}
+        if self.terms is not None and self.cues is not None and self.terms.before == _WORD_START:
+            # cue candidates are word starts or non-word characters: their word-character prefixes
+            # join the terms' trie, the others need no lookbehind
+            word = {p for p in self.cues.prefixes if re.match(r"\w", p)}
+            other = self.cues.prefixes - word
+            self._terms_and_cues = re.compile(_WORD_START + "(?=" + _trie_regex(set(self.terms.prefixes) | word) + ")"
+                                              + ("|(?=" + _trie_regex(set(other)) + ")" if other else ""))
+        else:
+            self._terms_and_cues = None
+
+    def scan(self, text: str, cues: bool = True) -> tuple[dict[int, int], dict[str, int]]:
+        """Class index -> offset of its first mention in ``text``; and (when ``cues``) primary
+        class -> how many of its different cues the text has."""
+        lower = text.lower()
+        blanked = self.exclude.sub(lambda m: " " * len(m.group(0)), text) if self.exclude is not None else text
+        terms = (self.terms, lower if blanked == text else blanked.lower(), {}) if self.terms is not None else None
+        cue = (self.cues, lower, {}) if cues and self.cues is not None else None
+        if terms and cue and blanked == text and self._terms_and_cues is not None:
+            _leftmost([terms, cue], self._terms_and_cues.finditer(lower))  # one pass for both
+        else:
+            for job in (terms, cue):
+                if job is not None:
+                    _leftmost([job], self._alone[id(job[0])].finditer(job[1]))
+        first: dict[int, int] = dict(terms[2]) if terms else {}
+        if self.abbreviations is not None:
+            found: dict[int, int] = {}
+            _leftmost([(self.abbreviations, blanked, found)], self._alone[id(self.abbreviations)].finditer(blanked))
+            for i, at in found.items():
+                first[i] = min(first.get(i, at), at)
         counts: dict[str, int] = {}
-        for j in found:
+        for j in (cue[2] if cue else ()):
             counts[self.cue_of[j]] = counts.get(self.cue_of[j], 0) + 1
-        return counts
+        return first, counts
 
     def first_positions(self, text: str) -> dict[int, int]:
         """Class index -> offset of its first mention in ``text``."""
-        if self.exclude is not None:
-            text = self.exclude.sub(lambda m: " " * len(m.group(0)), text)
-        first: dict[int, int] = {}
-        if self.terms is not None:
-            self.terms.scan(text.lower(), first)
-        if self.abbreviations is not None:
-            self.abbreviations.scan(text, first)
-        return first
+        return self.scan(text, cues=False)[0]
+
+    def cue_counts(self, text: str) -> dict[str, int]:
+        """Primary class -> how many of its different cues the text has."""
+        return self.scan(text)[1]
+
+
+def _leftmost(jobs: list[tuple[_Scanner, str, dict[int, int]]], candidates: Iterator[re.Match]) -> None:
+    """Each job's leftmost, non-overlapping matches at the candidate positions: the first offset of
+    every alternative index matched, into the job's dict."""
+    ends = [0] * len(jobs)
+    positions: Iterable[int] = (m.start() for m in candidates)
+    if any(scanner.at_start and subject for scanner, subject, _ in jobs):
+        positions = itertools.chain((0,), (p for p in positions if p))
+    for pos in positions:
+        for k, (scanner, subject, found) in enumerate(jobs):
+            if pos >= ends[k]:
+                m = scanner.match_at(subject, pos)
+                if m is not None:
+                    found.setdefault(int(m.lastgroup[1:]), pos)
+                    ends[k] = m.end()
 
 
 def text_rules(taxonomy: Taxonomy) -> _TextRules:
@@ -235,10 +294,11 @@ def text_rules(taxonomy: Taxonomy) -> _TextRules:
     try:
         return _TextRules(
             classes,
-            _Scanner.build(terms, r"(?<!\w)", r"(?!\w)") if terms else None,
+            _Scanner.build(terms, _WORD_START, r"(?!\w)") if terms else None,
             _Scanner.build(abbrs, r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])") if abbrs else None,
             re.compile("|".join(re.escape(e) for e in excludes)) if excludes else None,
-            _Scanner.build(cues, "", "") if cues else None, cue_of)
+            # cues carry their own \\b; a candidate is a word start or a non-word character ("±")
+            _Scanner.build(cues, "", "", r"(?:(?<!\w)|(?=\W))") if cues else None, cue_of)
     except re.error as exc:
         raise TaxonomyError(f"taxonomy {taxonomy.version}: bad term or abbreviation regex: {exc}") from exc
 
@@ -263,18 +323,25 @@ class CaptionEvidence:
 
     ``classes``: (primary, secondary) -> weight: `CAPTION_WEIGHT` when the caption mentions the
     class, `TITLE_WEIGHT` more when its title (first sentence) does, `CONTEXT_WEIGHT` when a citing
-    paragraph does. ``first_at``: primary -> offset of its first mention in the caption.
+    paragraph does. ``first_at``: primary -> offset of its first mention in the caption;
+    ``title``: the primaries its title names.
     """
 
     classes: dict[tuple[str, str], float] = field(default_factory=dict)
     first_at: dict[str, int] = field(default_factory=dict)
     cues: dict[str, int] = field(default_factory=dict)  # primary -> how many of its cues the caption has
     panel_type: Optional[str] = None  # "multiple" when the caption names panels a and b
+    title: frozenset[str] = frozenset()
 
     @property
     def chart_cue(self) -> bool:
         """The caption describes plotted statistics (means ± SD, a distribution, a p-value...)."""
         return "Plots and Charts" in self.cues
+
+    @property
+    def first(self) -> Optional[str]:
+        """The primary class the caption mentions first."""
+        return min(self.first_at, key=self.first_at.get) if self.first_at else None
 
     def by_primary(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -310,20 +377,25 @@ class RuleLabeler(Labeler):
     def label_batch(self, rows: list[dict]) -> list[dict]:
         return [self.label_row(r) for r in rows]
 
-    def evidence(self, row: dict) -> CaptionEvidence:
+    def evidence(self, row: dict, context: bool = True) -> CaptionEvidence:
+        """The caption's evidence, and the citing paragraphs' unless ``context`` is False."""
         caption = row.get("caption") or ""
-        context = " ".join(row.get("image_context") or [])
         end = title_end(caption)
         classes: dict[tuple[str, str], float] = {}
         first_at: dict[str, int] = {}
-        for i, at in self._rules.first_positions(caption).items():
+        title: set[str] = set()
+        mentions, cues = self._rules.scan(caption)
+        for i, at in mentions.items():
             cls = self._rules.classes[i]
             classes[cls] = CAPTION_WEIGHT + (TITLE_WEIGHT if at < end else 0.0)
             first_at[cls[0]] = min(first_at.get(cls[0], at), at)
-        for i in (self._rules.first_positions(context) if context else ()):
+            if at < end:
+                title.add(cls[0])
+        paragraphs = " ".join(row.get("image_context") or []) if context else ""
+        for i in (self._rules.first_positions(paragraphs) if paragraphs else ()):
             cls = self._rules.classes[i]
             classes[cls] = classes.get(cls, 0.0) + CONTEXT_WEIGHT
-        return CaptionEvidence(classes, first_at, self._rules.cue_counts(caption), caption_panel_type(caption))
+        return CaptionEvidence(classes, first_at, cues, caption_panel_type(caption), frozenset(title))
 
     def best(self, evidence: CaptionEvidence) -> Optional[str]:
         """The primary class the caption names most (ties: earliest in the caption, taxonomy order)."""
