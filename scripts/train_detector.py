@@ -23,10 +23,13 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from pmc_hub import torchvision_fix
 from pmc_hub.subfigures import metrics
 from pmc_hub.subfigures.boxes import Box
 from pmc_hub.subfigures.detector import DetectorSettings, TransformerDetector
 from pmc_hub.subfigures.synthetic import make_figure
+
+torchvision_fix.install()  # transformers' image processors import torchvision
 
 LABELS = {"id2label": {0: "subfigure"}, "label2id": {"subfigure": 0}}
 

@@ -181,7 +181,7 @@ def test_hostile_captions_take_time_in_proportion_to_their_size(hostile):
     assert len(hostile) >= 60_000
     start = time.perf_counter()
     split_caption(hostile)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # a hang detector (linear: under 0.25 s alone; quadratic was 29 s)
 
 
 def _right(caption: str, truth: dict[str, list[str]]) -> tuple[int, int]:
