@@ -1,10 +1,12 @@
 """`jats.parse` gives exactly the output frozen in tests/data/jats/parse-snapshot.json, on every real
-article in tests/data and the bundled sample, and on a generated corpus: each real sample mutated
-by seeded edits (the fuzz test's mutations, made deterministic) and the hostile-shape articles.
+article in tests/data and the bundled sample, and on a generated corpus: the fuzz test's real
+articles and the publisher-pattern fixtures, each mutated by seeded edits (the fuzz test's
+mutations, drawn deterministically), and the hostile test's long article.
 
-The snapshot holds, per article, a short hash of each `Article` field (or the `JATSError` it
-raises), and the full output of a few. It was written by the parser before it was made faster;
-a failure names the article and the fields that changed. Only when an output change is intended:
+Per article the snapshot holds a hash of its XML and a short hash of each `Article` field (or the
+`JATSError` it raises), and the full output of a few. It was written by the parser as it was
+before it was made faster. A failure names the articles and the fields that changed, or the
+articles whose XML changed. Only when an output change is intended:
 
     python tests/test_jats_snapshot.py --write
 """
@@ -36,8 +38,14 @@ FULL = ["jats/date-type-electronic.xml", "jats/decimal-spaces.xml", "jats/figure
         "jats/tex-only-formula.xml", "jats/title-markers.xml", "samples/europepmc-2026/PMC13249065.xml",
         "samples/oai-pmh/PMC7500000.xml", "generated/hostile-shapes"]
 MUTANTS_PER_SOURCE = 30
-# The fuzz test's real articles and the publisher-pattern fixtures.
 MUTATED = [*SOURCES, *sorted((DATA / "jats").glob("*.xml"))]
+# Elements most mutations aim at: those the parser reads beyond plain text.
+TARGETS = {"fig", "fig-group", "xref", "label", "caption", "title", "alternatives", "tex-math", "graphic",
+           "article-title", "pub-date", "article-id", "ref", "pub-id", "license", "contrib", "kwd", "subject"}
+# Values that hit what the parser reads: ref-types, id and date types, ids, ranges, odd spacing.
+VALUES = ["fig", "fn", "aff", "table-fn", "corresp", "bibr", "epub", "ppub", "collection", "pub", "electronic",
+          "pmid", "doi", "pmcid", "Figure 2", "Figures 1-3", "Figure S2", "Fig. 1–4 ", " ( see [ 3 ] ; ", "12",
+          "2020", "Spring", "PMC123", "10.1000/x.1", "1e400", "", " .05, "]
 
 
 def real_articles() -> Iterator[tuple[str, bytes]]:
@@ -49,17 +57,10 @@ def real_articles() -> Iterator[tuple[str, bytes]]:
                 yield f"{prefix}/{Path(pkg.origin).relative_to(root).as_posix()}", pkg.xml
 
 
-# Elements most mutations aim at: those the parser reads beyond plain text.
-_TARGETS = {"fig", "fig-group", "xref", "label", "caption", "title", "alternatives", "tex-math", "graphic",
-            "article-title", "pub-date", "article-id", "ref", "pub-id", "license", "contrib", "kwd", "subject"}
-
-
-def _mutation(tree: etree._Element, rng: random.Random, values: list[str]) -> tuple:
-    """One of the fuzz test's mutations, most of them on an element the parser reads, with values
-    that hit what it reads (ids of the article's own elements, ref-types, id and date types,
-    figure ranges)."""
+def mutation(tree: etree._Element, rng: random.Random, values: list[str]) -> tuple:
+    """One of the fuzz test's mutations (for its `apply`), most of them on an element the parser reads."""
     elements = [el for el in tree.iter(etree.Element) if el is not tree]  # as `apply` counts them
-    aimed = [i for i, el in enumerate(elements) if etree.QName(el).localname in _TARGETS]
+    aimed = [i for i, el in enumerate(elements) if etree.QName(el).localname in TARGETS]
     pick = rng.choice(aimed) if aimed and rng.random() < 0.7 else rng.randrange(10**6)
     kind = rng.choice(["delete", "duplicate", "rename", "number", "text", "attribute", "nest"])
     if kind == "duplicate":
@@ -68,34 +69,26 @@ def _mutation(tree: etree._Element, rng: random.Random, values: list[str]) -> tu
         return kind, pick, rng.choice(TAGS)
     if kind == "number":
         return kind, pick, rng.choice(NUMBERED), rng.choice(values)
-    if kind == "text":
-        return kind, pick, rng.choice(values)
-    if kind == "attribute":
-        return kind, pick, rng.choice(ATTRIBUTES), rng.choice(values)
+    if kind in ("text", "attribute"):
+        return (kind, pick, rng.choice(values)) if kind == "text" else (kind, pick, rng.choice(ATTRIBUTES), rng.choice(values))
     if kind == "nest":
         return kind, pick, rng.choice(["sec", "p", "fig", "caption", "xref", "alternatives", "title"]), rng.randint(1, 4)
     return kind, pick
 
 
-_VALUES = ["fig", "fn", "aff", "table-fn", "corresp", "bibr", "epub", "ppub", "collection", "pub", "electronic",
-           "pmid", "doi", "pmcid", "Figure 2", "Figures 1-3", "Figure S2", "Fig. 1–4 ", " ( see [ 3 ] ; ", "12",
-           "2020", "Spring", "PMC123", "10.1000/x.1", "1e400", "", " .05, "]
-
-
 def mutants(path: Path) -> Iterator[tuple[str, bytes]]:
     data = path.read_bytes()
-    root = etree.fromstring(data, jats._parser())
-    values = _VALUES + sorted({v for el in root.iter(etree.Element) for v in [el.get("id")] if v})[:50]
+    ids = sorted({el.get("id") for el in etree.fromstring(data, jats._parser()).iter(etree.Element) if el.get("id")})
     for k in range(MUTANTS_PER_SOURCE):
         rng = random.Random(f"{path.name}#{k}")
         tree = etree.fromstring(data, jats._parser())
         for _ in range(rng.randint(1, 4)):
-            apply(tree, _mutation(tree, rng, values))
+            apply(tree, mutation(tree, rng, VALUES + ids[:50]))
         yield f"generated/{path.name}#{k}", etree.tostring(tree, encoding="utf-8")
 
 
 def hostile_shapes() -> bytes:
-    """Small versions of the hostile-test shapes, in one article."""
+    """Small versions of the hostile test's shapes, in one article."""
     body = ('<p><xref ref-type="fig" rid="f1">Figures ' + "5-9 " * 20 + '</xref></p>'
             '<p><alternatives><mml:math>x</mml:math>' + '<mml:math>y</mml:math>tail' * 20 + '</alternatives></p>'
             '<p><inline-formula>' + '<tex-math>x</tex-math>t' * 20 + '</inline-formula></p>'
@@ -113,28 +106,29 @@ def generated_articles() -> Iterator[tuple[str, bytes]]:
 
 
 def outcome(data: bytes) -> dict:
-    """An article's output as JSON-ready values per field, or the error it raises."""
+    """An article's output as JSON values per field, or the error it raises."""
     try:
         return dataclasses.asdict(jats.parse(data))
     except jats.JATSError as exc:
         return {"error": str(exc)}
 
 
-def field_hashes(parsed: dict) -> str:
-    if "error" in parsed:
-        return "error: " + parsed["error"]
-    return " ".join(hashlib.sha256(json.dumps(parsed[f], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:10]
-                    for f in FIELDS)
+def short_hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:10]
+
+
+def output_hashes(parsed: dict) -> str:
+    return "error: " + parsed["error"] if "error" in parsed else " ".join(short_hash(parsed[f]) for f in FIELDS)
 
 
 def snapshot() -> dict:
-    hashes, full = {}, {}
+    articles, full = {}, {}
     for name, data in [*real_articles(), *generated_articles()]:
         parsed = outcome(data)
-        hashes[name] = field_hashes(parsed)
+        articles[name] = {"xml": hashlib.sha256(data).hexdigest()[:16], "output": output_hashes(parsed)}
         if name in FULL:
             full[name] = parsed
-    return {"fields": FIELDS, "hashes": hashes, "full": full}
+    return {"fields": FIELDS, "articles": articles, "full": full}
 
 
 @pytest.fixture(scope="module")
@@ -147,29 +141,32 @@ def current() -> dict:
     return snapshot()
 
 
-def changed_fields(frozen_hashes: str, hashes: str) -> list[str]:
-    if frozen_hashes.startswith("error") or hashes.startswith("error"):
-        return [f"{frozen_hashes[:80]} -> {hashes[:80]}"]
-    return [f for f, a, b in zip(FIELDS, frozen_hashes.split(), hashes.split()) if a != b]
+def changed_fields(before: str, after: str) -> list[str]:
+    if before.startswith("error") or after.startswith("error"):
+        return [f"{before[:80]} -> {after[:80]}"]
+    return [f for f, a, b in zip(FIELDS, before.split(), after.split()) if a != b]
 
 
 def test_snapshot_covers_every_kind_of_article(frozen):
-    names = frozen["hashes"]
+    names = frozen["articles"]
     for kind in ("samples/PMC", "samples/europepmc-2026/", "samples/oai-pmh/", "samples/bulk/", "samples/f1000",
                  "jats/", "sample_data/", "generated/"):
         assert any(name.startswith(kind) for name in names), kind
     assert sum(name.startswith("samples/bulk/") for name in names) == 95
     assert sum(name.startswith("generated/") for name in names) == len(MUTATED) * MUTANTS_PER_SOURCE + 2
-    parsed = [h for h in names.values() if not h.startswith("error")]
-    assert len(parsed) > 300 and all(len(h.split()) == len(FIELDS) for h in parsed)
+    parsed = [a["output"] for a in names.values() if not a["output"].startswith("error")]
+    assert len(parsed) > 400 and all(len(h.split()) == len(FIELDS) for h in parsed)
     assert frozen["fields"] == FIELDS
 
 
 def test_every_article_parses_as_frozen(frozen, current):
-    missing = sorted(frozen["hashes"].keys() - current["hashes"].keys())
+    before, after = frozen["articles"], current["articles"]
+    missing = sorted(before.keys() - after.keys())
     assert not missing, f"articles of the snapshot no longer found: {missing[:10]}"
-    changed = {name: changed_fields(h, current["hashes"][name]) for name, h in frozen["hashes"].items()
-               if current["hashes"][name] != h}
+    new_xml = sorted(name for name in before if before[name]["xml"] != after[name]["xml"])
+    assert not new_xml, f"the XML of {len(new_xml)} articles changed since the snapshot (rewrite it if intended): {new_xml[:10]}"
+    changed = {name: changed_fields(a["output"], after[name]["output"]) for name, a in before.items()
+               if a["output"] != after[name]["output"]}
     assert not changed, f"{len(changed)} articles parse differently (article: fields): {dict(list(changed.items())[:10])}"
 
 
