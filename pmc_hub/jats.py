@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import re
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 from lxml import etree
 
@@ -70,14 +70,14 @@ _FORMULA_FORMS = (_MATHML, "math", "graphic", "inline-graphic")  # what makes a 
 _MARKERS = ("fn", "table-fn", "aff", "corresp")
 _TITLES = ("title", "article-title", "caption")  # the block elements holding titles and captions
 _TIGHT = ",.;:)]"  # no word separator is needed before these
-_WHITESPACE = frozenset(" \t\n\r")  # all the whitespace XML text can start with
+_WHITESPACE = frozenset(" \t\n\r")  # XML's whitespace: a text starting with it needs no added space
 _TIGHT_OR_WHITESPACE = frozenset(_TIGHT) | _WHITESPACE
 
 
 def _prepare(article: etree._Element) -> None:
-    """Make the tree's plain text right once, so `text_of` is a single C-level serialisation:
-    drop text that is not content, keep one form of each formula and <alternatives>, and put a
-    space around every block element."""
+    """Make the tree's plain text right once, so `text_of` is one C-level call per element: drop
+    text that is not content, keep one form of each formula and <alternatives>, drop markers from
+    titles, and separate block elements by whitespace."""
     redundant: dict[etree._Element, bool] = {}  # per formula element, so siblings are scanned once
     for el in article.iter("alternatives", "tex-math"):  # one walk: alternatives come before their children
         if el.tag == "alternatives":
@@ -98,9 +98,9 @@ def _prepare(article: etree._Element) -> None:
 
 def _space_blocks(article: etree._Element) -> None:
     """A space at the start of every block element's text and before its tail (none before a
-    tail that starts with punctuation). Every reader of the text squashes or strips whitespace,
-    so text or a tail that already starts with whitespace is left as it is: the tree is only
-    written where a word would otherwise touch the next one."""
+    tail that starts with punctuation). Every reader of the text collapses or strips whitespace,
+    so a text or tail that already starts with whitespace is left as it is: the tree is written
+    only where a word would otherwise touch the next one (the loop is most of `_prepare`'s time)."""
     for el in article.iter(*_BLOCK):
         text = el.text
         if not text:
@@ -379,13 +379,6 @@ def _body_blocks(article: etree._Element) -> list[etree._Element]:
     return [el for el in body.iter("p", "title") if next(el.iterancestors("p"), None) is None] if body is not None else []
 
 
-def _ancestors(el: etree._Element, stop: etree._Element) -> Iterator[etree._Element]:
-    parent = el.getparent()
-    while parent is not None and parent is not stop:
-        yield parent
-        parent = parent.getparent()
-
-
 # --- figures ----------------------------------------------------------------------------------
 
 def _caption(fig: etree._Element) -> str:
@@ -424,7 +417,7 @@ def _graphics(fig: etree._Element) -> list[Graphic]:
 
 
 def _nested_in_inner_fig(g: etree._Element, fig: etree._Element) -> bool:
-    return any(a.tag == "fig" for a in _ancestors(g, fig))
+    return next(g.iterancestors("fig")) is not fig  # its nearest <fig> is another one, inside
 
 
 # A range of figures is expanded over at most this many existing figures: real ranges span a
