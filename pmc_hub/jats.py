@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import re
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Optional
 
 from lxml import etree
 
@@ -70,12 +70,14 @@ _FORMULA_FORMS = (_MATHML, "math", "graphic", "inline-graphic")  # what makes a 
 _MARKERS = ("fn", "table-fn", "aff", "corresp")
 _TITLES = ("title", "article-title", "caption")  # the block elements holding titles and captions
 _TIGHT = ",.;:)]"  # no word separator is needed before these
+_WHITESPACE = frozenset(" \t\n\r")  # XML's whitespace: a text starting with it needs no added space
+_TIGHT_OR_WHITESPACE = frozenset(_TIGHT) | _WHITESPACE
 
 
 def _prepare(article: etree._Element) -> None:
-    """Make the tree's plain text right once, so `text_of` is a single C-level serialisation:
-    drop text that is not content, keep one form of each formula and <alternatives>, and put a
-    space around every block element."""
+    """Make the tree's plain text right once, so `text_of` is one C-level call per element: drop
+    text that is not content, keep one form of each formula and <alternatives>, drop markers from
+    titles, and separate block elements by whitespace."""
     redundant: dict[etree._Element, bool] = {}  # per formula element, so siblings are scanned once
     for el in article.iter("alternatives", "tex-math"):  # one walk: alternatives come before their children
         if el.tag == "alternatives":
@@ -85,17 +87,31 @@ def _prepare(article: etree._Element) -> None:
             if parent not in redundant:
                 redundant[parent] = _has_formula_form(parent)
             _tex_formula(el, redundant[parent])
-    # Leading spaces in .text are harmless: every reader of text strips or squashes it.
-    for el in article.iter(*_BLOCK):
-        text, tail = el.text, el.tail
-        el.text = " " + text if text else " "
-        el.tail = (tail if tail[0] in _TIGHT else " " + tail) if tail else " "
-        if el.tag in _TITLES:
-            for x in el.iter("xref"):
-                if x.get("ref-type") in _MARKERS:
-                    x.tag = _DROPPED
+    outside = set(article.iterancestors())  # an envelope's elements hold no title of the article
+    for x in article.iter("xref"):
+        if x.get("ref-type") in _MARKERS and any(t not in outside for t in x.iterancestors(*_TITLES)):
+            x.tag = _DROPPED
+    _space_blocks(article)
     # One C-level pass drops them all; unexpanded entity references carry no content either.
     etree.strip_elements(article, _DROPPED, *_SKIP, etree.Entity, with_tail=False)
+
+
+def _space_blocks(article: etree._Element) -> None:
+    """A space at the start of every block element's text and before its tail (none before a
+    tail that starts with punctuation). Every reader of the text collapses or strips whitespace,
+    so a text or tail that already starts with whitespace is left as it is: the tree is written
+    only where a word would otherwise touch the next one (the loop is most of `_prepare`'s time)."""
+    for el in article.iter(*_BLOCK):
+        text = el.text
+        if not text:
+            el.text = " "
+        elif text[0] not in _WHITESPACE:
+            el.text = " " + text
+        tail = el.tail
+        if not tail:
+            el.tail = " "
+        elif tail[0] not in _TIGHT_OR_WHITESPACE:
+            el.tail = " " + tail
 
 
 def _has_formula_form(el: etree._Element) -> bool:
@@ -146,19 +162,36 @@ def _tex_source(tex: str) -> str:
 
 def text_of(el: Optional[etree._Element]) -> str:
     """Plain text of a prepared element: inline markup joined, blocks separated by one space."""
-    if el is None:
-        return ""
-    return _squash(etree.tostring(el, method="text", encoding="unicode", with_tail=False))
+    return "" if el is None else texts_of([el])[0]
 
 
-# A space before punctuation, except before a "." or "," that starts a number ("P = .05", ", .20").
-_SPACE_BEFORE_PUNCT = re.compile(r" (?=[;:)\]]|[.,](?!\d))")
+def texts_of(elements: list[etree._Element]) -> list[str]:
+    """`text_of` each element, squashed together: libxml2 collapses XML whitespace in C, Python
+    only the rest (rare), and one pass of the punctuation rule covers all the texts (they have no
+    space at either end, so none touches the separator, which is no XML character)."""
+    if not elements:
+        return []
+    joined = _SEPARATOR.join(map(_NORMALIZED, elements))
+    if not joined.isascii() and _OTHER_WHITESPACE.search(joined):
+        joined = _SEPARATOR.join(" ".join(text.split()) for text in joined.split(_SEPARATOR))
+    return _DROPPED_SPACE.sub("", joined).split(_SEPARATOR)
+
+
+_SEPARATOR = "\x00"
+_NORMALIZED = etree.XPath("normalize-space()", smart_strings=False)
+# What Python's str.split() also splits words at, beyond the XML whitespace libxml2 collapses.
+_OTHER_WHITESPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+# Spaces to drop once whitespace runs are single spaces: before punctuation (but not before a "."
+# or "," that starts a number: "P = .05", ", .20"), and inside an opening bracket. One literal
+# first, so the regex engine scans for it quickly.
+_DROPPED_SPACE = re.compile(r" (?:(?=[;:)\]]|[.,](?!\d))|(?<=[(\[] ))")
 
 
 def _squash(s: str) -> str:
     """One space between words; none inside brackets or before punctuation."""
-    s = _SPACE_BEFORE_PUNCT.sub("", " ".join(s.split()))
-    return s.replace("( ", "(").replace("[ ", "[")
+    return _DROPPED_SPACE.sub("", " ".join(s.split()))
 
 
 def _clean(s: Optional[str]) -> Optional[str]:
@@ -279,12 +312,10 @@ def _licenses(meta: etree._Element) -> list[LicenseStatement]:
         url = lic.get(XLINK_HREF) or _first_text(lic, ALI_LICENSE_REF)
         if not url:
             url = next((a.get(XLINK_HREF) for a in lic.iter("ext-link") if "creativecommons.org" in (a.get(XLINK_HREF) or "")), None)
-        found.append(LicenseStatement(lic.get("license-type"), url, _clean(text_of(lic))))
+        found.append(LicenseStatement(lic.get("license-type"), url, text_of(lic) or None))
     # NLM 2.x puts the statement straight under <article-meta>; older PLOS/BMC state the terms only here.
-    for stmt in meta.iter("copyright-statement"):
-        if _clean(text_of(stmt)):
-            found.append(LicenseStatement(None, None, _clean(text_of(stmt))))
-    return found
+    statements = texts_of(list(meta.iter("copyright-statement")))
+    return found + [LicenseStatement(None, None, text) for text in statements if text]
 
 
 def _first_text(el: etree._Element, path: str) -> Optional[str]:
@@ -308,18 +339,26 @@ def _authors(meta: etree._Element) -> list[str]:
 
 
 def _references(article: etree._Element) -> list[Reference]:
-    refs = []
     back = article.find("back")  # sub-articles have their own <back>
-    for ref in back.iter("ref") if back is not None else ():
-        ref_ids: dict[str, str] = {}
-        for pid in ref.iter("pub-id"):
-            kind = pid.get("pub-id-type")
-            value = _ID_FORMS[kind](pid.text) if kind in ("pmid", "doi") and kind not in ref_ids else None
-            if value:
-                ref_ids[kind] = value
-        citation = next((c for c in ref if c.tag in _CITATIONS), ref)
-        refs.append(Reference(ref.get("id"), text_of(citation), ref_ids.get("pmid"), ref_ids.get("doi")))
-    return refs
+    if back is None:
+        return []
+    refs = list(back.iter("ref"))
+    first_citation: dict[etree._Element, etree._Element] = {}  # the first citation child of each parent
+    for citation in back.iter(*_CITATIONS):
+        first_citation.setdefault(citation.getparent(), citation)
+    texts = texts_of([first_citation.get(ref, ref) for ref in refs])
+    return [Reference(ref.get("id"), text, *_reference_ids(ref)) for ref, text in zip(refs, texts)]
+
+
+def _reference_ids(ref: etree._Element) -> tuple[Optional[str], Optional[str]]:
+    """The first valid PMID and DOI among a reference's <pub-id>s."""
+    ids: dict[str, str] = {}
+    for pid in ref.iter("pub-id"):
+        kind = pid.get("pub-id-type")
+        value = _ID_FORMS[kind](pid.text) if kind in ("pmid", "doi") and kind not in ids else None
+        if value:
+            ids[kind] = value
+    return ids.get("pmid"), ids.get("doi")
 
 
 _CITATIONS = ("mixed-citation", "element-citation", "citation", "nlm-citation")
@@ -328,30 +367,16 @@ _CITATIONS = ("mixed-citation", "element-citation", "citation", "nlm-citation")
 def _abstract(meta: etree._Element) -> Optional[str]:
     abstracts = meta.findall("abstract")
     main = next((a for a in abstracts if not a.get("abstract-type")), abstracts[0] if abstracts else None)
-    return _clean(text_of(main)) if main is not None else None
+    return text_of(main) or None
 
 
 _FLOATS = ("fig", "fig-group", "table-wrap", "table-wrap-group", "supplementary-material")
 
 
-# One location path, not a union: libxml2 merges union node-sets in quadratic time.
-_TEXT_BLOCKS = etree.XPath(".//*[self::p or self::title][not(ancestor::p)]")
-
-
-def body_text(article: etree._Element) -> str:
-    """Section titles and paragraphs of the main body, one per block; call after floats are stripped."""
+def _body_blocks(article: etree._Element) -> list[etree._Element]:
+    """The body's <p> and <title> elements that are inside no <p>."""
     body = article.find("body")
-    if body is None:
-        return ""
-    blocks = (text_of(el) for el in _TEXT_BLOCKS(body))
-    return "\n\n".join(b for b in blocks if b)
-
-
-def _ancestors(el: etree._Element, stop: etree._Element) -> Iterator[etree._Element]:
-    parent = el.getparent()
-    while parent is not None and parent is not stop:
-        yield parent
-        parent = parent.getparent()
+    return [el for el in body.iter("p", "title") if next(el.iterancestors("p"), None) is None] if body is not None else []
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -392,7 +417,7 @@ def _graphics(fig: etree._Element) -> list[Graphic]:
 
 
 def _nested_in_inner_fig(g: etree._Element, fig: etree._Element) -> bool:
-    return any(a.tag == "fig" for a in _ancestors(g, fig))
+    return next(g.iterancestors("fig")) is not fig  # its nearest <fig> is another one, inside
 
 
 # A range of figures is expanded over at most this many existing figures: real ranges span a
@@ -502,7 +527,7 @@ def _figures(article: etree._Element) -> tuple[list[Figure], dict[str, list[str]
             fid = f"{fid}-{n}"
         taken.add(fid)
         id_of[fig] = fid
-        figures.append(Figure(fid, _clean(text_of(fig.find("label"))), _caption(fig), _graphics(fig)))
+        figures.append(Figure(fid, text_of(fig.find("label")) or None, _caption(fig), _graphics(fig)))
         alias.setdefault(xml_id, []).append(fid)
         for g in fig.iter("graphic"):
             if g.get("id"):
@@ -513,12 +538,11 @@ def _figures(article: etree._Element) -> tuple[list[Figure], dict[str, list[str]
     return figures, alias
 
 
-def _add_contexts(article: etree._Element, figures: list[Figure], alias: dict[str, list[str]]) -> None:
-    """Attach to each figure the paragraphs citing it, each once (call once floats are stripped)."""
+def _add_contexts(figures: list[Figure], alias: dict[str, list[str]], paragraphs: dict[etree._Element, str]) -> None:
+    """Attach to each figure the citing paragraphs (element: text) that cite it, each once."""
     citations = _Citations(figures, alias)
     contexts: dict[str, dict[str, None]] = {f.figure_id: {} for f in figures}  # ordered sets
-    for p in _citing_paragraphs(article):
-        text = text_of(p)
+    for p, text in paragraphs.items():
         if text:
             for fid in citations.cited_by(p):
                 contexts[fid].setdefault(text)
@@ -528,13 +552,14 @@ def _add_contexts(article: etree._Element, figures: list[Figure], alias: dict[st
 
 def _citing_paragraphs(article: etree._Element) -> Iterable[etree._Element]:
     """Innermost <p> elements holding a figure xref, outside captions and tables."""
+    outside = set(article.iterancestors())  # the article's own ancestors (an envelope) do not count
     seen = set()
-    for x in article.iterfind(".//xref[@ref-type='fig']"):
-        p = next((a for a in _ancestors(x, article) if a.tag == "p"), None)
-        if p is None or p in seen:
+    for x in article.iter("xref"):
+        p = next(x.iterancestors("p"), None) if x.get("ref-type") == "fig" else None
+        if p is None or p in seen or p in outside:
             continue
         seen.add(p)  # the element itself: lxml proxies' id() can be reused
-        if not any(a.tag in ("caption", "table-wrap") for a in _ancestors(p, article)):
+        if all(a in outside for a in p.iterancestors("caption", "table-wrap")):
             yield p
 
 
@@ -553,7 +578,7 @@ def parse(data: bytes) -> Article:
         pmcid=_pmcid(ids),
         pmid=ids.get("pmid"),
         doi=ids.get("doi"),
-        title=_clean(text_of(meta.find("title-group/article-title"))),
+        title=text_of(meta.find("title-group/article-title")) or None,
         date=publication_date(meta),
         volume=_clean(meta.findtext("volume")),
         issue=_clean(meta.findtext("issue")),
@@ -570,13 +595,17 @@ def parse(data: bytes) -> Article:
     )
     a.figures, alias = _figures(article)
     etree.strip_elements(article, *_FLOATS, with_tail=False)  # captions are not body text nor context
-    _add_contexts(article, a.figures, alias)
-    a.text = body_text(article)
+    # Citing paragraphs and body blocks are mostly the same elements: each is flattened once.
+    citing, blocks = list(_citing_paragraphs(article)), _body_blocks(article)
+    unique = list(dict.fromkeys([*citing, *blocks]))
+    text = dict(zip(unique, texts_of(unique)))
+    _add_contexts(a.figures, alias, {p: text[p] for p in citing})
+    a.text = "\n\n".join(t for t in (text[el] for el in blocks) if t)
     if jmeta is not None:
-        a.journal = _clean(text_of(jmeta.find(".//journal-title"))) or _journal_id(jmeta)
+        a.journal = text_of(jmeta.find(".//journal-title")) or _journal_id(jmeta)
         issns = {(i.get("pub-type") or i.get("publication-format") or ""): (i.text or "").strip() for i in jmeta.findall("issn")}
         a.issn = issns.get("epub") or issns.get("electronic") or next(iter(v for v in issns.values() if v), None)
-        a.publisher = _clean(text_of(jmeta.find("publisher/publisher-name")))
+        a.publisher = text_of(jmeta.find("publisher/publisher-name")) or None
     return a
 
 
