@@ -34,7 +34,7 @@ from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFI
                      schema_of, shard_config, shard_path)
 from .ownership import CARVE_SUFFIX
 from .state import BuildState
-from .writers import read_tables, write_file
+from .writers import read_tables, rows_where, write_file
 
 UNLABELLED = "(unlabelled)"
 _INDEX_COLUMNS = ["image_key", "article_accession_id", "image_hash", "image_phash", "image_primary_label"]
@@ -234,8 +234,8 @@ _ROUTE_COLUMNS = {**{c: _FIGURE_ROUTE for c in FIGURE_CONFIGS}, **{c: ["parent_i
 def _split(table: pa.Table, keep: list[bool], test: list[bool], test_tables: list[pa.Table]) -> pa.Table:
     """A row group's rows that stay in train; its test rows are set aside in ``test_tables``."""
     if any(test):
-        test_tables.append(table.filter(pa.array(test, pa.bool_())))
-    return table.filter(pa.array(keep, pa.bool_()))
+        test_tables.append(rows_where(table, test))
+    return rows_where(table, keep)
 
 
 class _Router:

@@ -31,7 +31,7 @@ from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
 from .spool import article_tables, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
-from .writers import ShardSet
+from .writers import ShardSet, rows_where
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,12 @@ class _Build:
     def run(self) -> BuildReport:
         started = time.time()
         self.config = self._start()
-        checkpoints = self.state.checkpoints()
         if not self.state.read().get("rows_done"):
-            checkpoints = RowWriter(self.config, self.run_options, self.state, checkpoints).write()
+            RowWriter(self.config, self.run_options, self.state, self.state.checkpoints()).write()
             self.state.update(rows_done=True)
         from .finish import finish
 
-        return finish(self.config, self.run_options, self.state, checkpoints, time.time() - started)
+        return finish(self.config, self.run_options, self.state, time.time() - started)
 
     def _start(self) -> BuildConfig:
         check_sources(self.config.sources)
@@ -137,7 +136,9 @@ class RowWriter:
                  published: Optional[Callable[[ArticlePackage], Optional[Published]]] = None):
         self.config, self.run, self.state = config, run, state
         self.out = Path(run.out_dir)
-        self.checkpoints = checkpoints
+        self.next_checkpoint = len(checkpoints)  # (the checkpoints themselves are not kept: memory stays flat)
+        self.next_index = Counter(c for cp in checkpoints for c in cp["files"])
+        self.resumed = sum(len(cp["articles"]) for cp in checkpoints)
         self.published = published
         self.done = {}
         for cp in checkpoints:
@@ -152,8 +153,7 @@ class RowWriter:
         self._local_stage = None
 
     def _shard_set(self) -> ShardSet:
-        next_index = Counter(c for cp in self.checkpoints for c in cp["files"])
-        return ShardSet(self.out, self.config.release, self.config.layout, dict(next_index), schema_of)
+        return ShardSet(self.out, self.config.release, self.config.layout, dict(self.next_index), schema_of)
 
     def _packages(self) -> Iterator[ArticlePackage]:
         for position, package in enumerate(open_sources(self.config.sources)):
@@ -172,9 +172,9 @@ class RowWriter:
             self._order.append(("result", position))
             yield package
 
-    def write(self) -> list[dict]:
-        bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress,
-                   initial=sum(len(c["articles"]) for c in self.checkpoints))
+    def write(self) -> None:
+        """Write every article's rows; each checkpoint goes to the journal (`BuildState.iter_checkpoints`)."""
+        bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
         batch: list[tuple[str, object]] = []
         results = 0
@@ -199,7 +199,6 @@ class RowWriter:
         finally:
             engine.close()
             bar.close()
-        return self.checkpoints
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""
@@ -267,8 +266,7 @@ class RowWriter:
             if config in FIGURE_CONFIGS and self.dedup is not None:
                 table = self._dedup(result, table, dropped, images)
             elif config in SUBFIGURE_CONFIGS and dropped:
-                keep = [k not in dropped for k in table.column("parent_image_key").to_pylist()]
-                table = table.filter(pa.array(keep, pa.bool_()))
+                table = rows_where(table, (k not in dropped for k in table.column("parent_image_key").to_pylist()))
             if table.num_rows:
                 self.shards.add(config, table)
                 counts[config] = table.num_rows
@@ -283,14 +281,15 @@ class RowWriter:
             result.skips.append(Skip(result.article_id, DUPLICATE_IMAGE,
                                      f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)",
                                      dup.key.split("/")[1]))
-        return table.filter(pa.array(mask, pa.bool_())) if found else table
+        return rows_where(table, mask) if found else table
 
     def _checkpoint(self) -> None:
         written = self.shards.close()
-        entry = {"checkpoint": len(self.checkpoints), "release": self.config.release,
+        entry = {"checkpoint": self.next_checkpoint, "release": self.config.release,
                  "files": {c: asdict(w) for c, w in written.items()}, "articles": self.summaries}
         self.state.record(entry)
-        self.checkpoints.append(entry)
+        self.next_checkpoint += 1
+        self.next_index.update(entry["files"].keys())
         self.summaries = []
         self.shards = self._shard_set()
 

@@ -25,19 +25,23 @@ from .state import BuildState
 log = logging.getLogger(__name__)
 
 
-def finish(config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict], elapsed: float) -> BuildReport:
+def finish(config: BuildConfig, run: RunOptions, state: BuildState, elapsed: float) -> BuildReport:
+    """The report, release index, release record, card and manifest of a build whose rows are all
+    written; the journal is read a checkpoint at a time."""
     out = Path(run.out_dir)
-    files = {w["path"]: OwnedFile(w["size"], w["sha256"], w["rows"], w["data_bytes"])
-             for cp in checkpoints for w in cp["files"].values()}
     report = BuildReport(options={"sources": list(config.sources) or ["<bundled sample>"], "shard": config.shard,
                                   "workers": run.workers, "release": config.release, **asdict(config.layout)},
                          license_table_version=licenses.TABLE_VERSION, pmc_hub_version=__version__,
                          elapsed_seconds=round(elapsed, 3))
-    for cp in checkpoints:
+    files: dict[str, OwnedFile] = {}
+    index = ReleaseIndex()
+    written = 0
+    for cp in state.iter_checkpoints():
+        files.update({w["path"]: OwnedFile(w["size"], w["sha256"], w["rows"], w["data_bytes"]) for w in cp["files"].values()})
         for summary in cp["articles"]:
             report.add(summary)
-    index = ReleaseIndex()
-    add_checkpoints(index, checkpoints)
+            written += bool(summary["article_written"])  # (a written article id is never written twice)
+        add_checkpoints(index, [cp])
     if config.benchmark and any(shard_config(p) and shard_config(p)[0] == "commercial" for p in files):
         from .benchmark import carve
 
@@ -46,8 +50,7 @@ def finish(config: BuildConfig, run: RunOptions, state: BuildState, checkpoints:
         mark_heldout(index, out, files)
     index.config = config
     index.write(out)
-    release = release_record(config.release, added=files, articles=len({s["article_id"] for cp in checkpoints
-                                                                      for s in cp["articles"] if s["article_written"]}))
+    release = release_record(config.release, added=files, articles=written)
     files = publish_folder(out, report, files, [config.release], {config.release: release}, write_card=run.write_card,
                            max_repo_files=config.layout.max_repo_files)
     state.update(complete=True, finished=time.time())

@@ -47,7 +47,16 @@ class IndexedArticle:
     release: str
     files: dict[str, str] = field(default_factory=dict)  # config -> shard path holding its rows
     heldout: bool = False
-    summary: dict = field(default_factory=dict)
+    summary_json: str = "{}"  # kept as text: a parsed summary costs ~8x the memory, for every article
+
+    @property
+    def summary(self) -> dict:
+        """Its journal summary (parsed on each access)."""
+        return json.loads(self.summary_json)
+
+    @summary.setter
+    def summary(self, value: dict) -> None:
+        self.summary_json = json.dumps(value, separators=(",", ":"))
 
     @property
     def images(self) -> list[tuple[str, str, Optional[str], bool]]:
@@ -64,7 +73,7 @@ class ReleaseIndex:
         folder = Path(out_dir) / INDEX_DIR
         folder.mkdir(parents=True, exist_ok=True)
         rows = [{"key": a.key, "version": a.version, "article_id": a.article_id, "release": a.release,
-                 "files": json.dumps(a.files), "heldout": a.heldout, "summary": json.dumps(a.summary)}
+                 "files": json.dumps(a.files), "heldout": a.heldout, "summary": a.summary_json}
                 for a in self.articles.values()]
         tmp = folder / "articles.parquet.tmp"
         pq.write_table(pa.Table.from_pylist(rows, schema=_ARTICLES), tmp, compression="zstd")
@@ -83,7 +92,7 @@ class ReleaseIndex:
             index = cls()
             for r in pq.read_table(folder / "articles.parquet").to_pylist():
                 index.articles[r["key"]] = IndexedArticle(r["key"], r["version"], r["article_id"], r["release"],
-                                                          json.loads(r["files"]), r["heldout"], json.loads(r["summary"]))
+                                                          json.loads(r["files"]), r["heldout"], r["summary"])
             raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             index.config = BuildConfig(**{**raw, "layout": ShardLayout(**raw["layout"]),
                                           "shard": tuple(raw["shard"]) if raw["shard"] else None})
@@ -103,4 +112,4 @@ def add_checkpoints(index: ReleaseIndex, checkpoints: Iterable[dict]) -> None:
             files = {config: cp["files"][config]["path"] for config in summary["rows"] if config in cp["files"]}
             index.articles.pop(key, None)  # a rebuilt article moves to where it was built again
             index.articles[key] = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"],
-                                                 files, summary=summary)
+                                                 files, summary_json=json.dumps(summary, separators=(",", ":")))

@@ -18,7 +18,7 @@ from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifes
                      read_manifest, schema_of)
 from .ownership import taken_over
 from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
-from .writers import ShardSet, read_tables
+from .writers import ShardSet, read_tables, rows_where
 
 
 class MergeError(DataError, ValueError):
@@ -121,7 +121,7 @@ def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: s
         column = "image_key" if config in FIGURE_CONFIGS else "parent_image_key" if config in SUBFIGURE_CONFIGS else None
         for table in _tables(folders, manifests, config, layout):
             if column and dropped:
-                table = table.filter(pa.array([k not in dropped for k in table.column(column).to_pylist()], pa.bool_()))
+                table = rows_where(table, (k not in dropped for k in table.column(column).to_pylist()))
             shards.add(config, table)
             pending.update(table.column("article_accession_id").to_pylist())
             if shards.files[config].bytes >= layout.shard_bytes:

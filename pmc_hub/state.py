@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from .output import STATE_DIR, OutputError
 
@@ -79,6 +79,21 @@ class BuildState:
             entries.append(entry)
             seen.add(line)
         return entries
+
+    def iter_checkpoints(self) -> Iterator[dict]:
+        """The finished checkpoints one at a time, for a journal `checkpoints` has read (and
+        repaired) before and this run appended to: memory stays that of one checkpoint."""
+        if not self.journal_path.is_file():
+            return
+        expected = 0
+        with open(self.journal_path, "rb") as fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                entry = json.loads(line)
+                if entry.get("checkpoint") == expected:  # (else a line repeated word for word)
+                    expected += 1
+                    yield entry
 
     def _entry(self, line: bytes, number: int, expected: int) -> Optional[dict]:
         where = f"{self.journal_path} line {number}"

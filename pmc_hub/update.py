@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-import pyarrow as pa
 
 from . import licenses
 from .version import __version__
@@ -37,7 +36,7 @@ from .report import BuildReport
 from .sources import check_sources, open_sources
 from .stage import package_version
 from .state import BuildState
-from .writers import read_tables, write_file
+from .writers import read_tables, rows_where, write_file
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +87,9 @@ class _Published:
             return LEAVE_OUT
         if entry is None or entry.version != package_version(package):
             return None
-        return Published(entry.article_id, entry.summary.get("origin", ""), tuple(entry.images),
-                         written=bool(entry.summary.get("article_written")), rebuild=not entry.heldout)
+        summary = entry.summary
+        return Published(entry.article_id, summary.get("origin", ""), tuple(tuple(i) for i in summary.get("images", ())),
+                         written=bool(summary.get("article_written")), rebuild=not entry.heldout)
 
 
 def update(sources: list[str], run: RunOptions, release: Optional[str] = None) -> BuildReport:
@@ -127,10 +127,10 @@ def update(sources: list[str], run: RunOptions, release: Optional[str] = None) -
 def _run(config: BuildConfig, run: RunOptions, state: BuildState, manifest, index: ReleaseIndex, plan: UpdatePlan,
          started: float) -> BuildReport:
     out = Path(run.out_dir)
-    checkpoints = state.checkpoints()
     if not state.read().get("rows_done"):
-        checkpoints = RowWriter(config, run, state, checkpoints, published=_Published(index, plan)).write()
+        RowWriter(config, run, state, state.checkpoints(), published=_Published(index, plan)).write()
         state.update(rows_done=True)
+    checkpoints = state.checkpoints()  # (what this update built: new, updated and rebuilt articles)
     rebuilt = [summary_key(s) for cp in checkpoints for s in cp["articles"] if s.get("replaces")]
     leaving = {k: index.articles[k] for k in (*plan.updated, *plan.removed, *rebuilt) if k in index.articles}
     edits = _drop_rows(out, state, manifest.files, {e.article_id: e for e in leaving.values()}, config)
@@ -156,7 +156,7 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                 raise BuildError(f"{out / rel} is needed to remove the rows of updated or removed articles and is not on "
                                  "disk; download it from the published dataset into the folder, then run the update again")
             config_name = shard_config(rel)[0]
-            kept = (t.filter(pa.array([a not in leaving for a in t.column("article_accession_id").to_pylist()], pa.bool_()))
+            kept = (rows_where(t, (a not in leaving for a in t.column("article_accession_id").to_pylist()))
                     for t in read_tables(out / rel, config.layout.row_group_rows))  # streamed: a row group at a time
             w = write_file(out, rel + UPDATE_SUFFIX, schema_of(config_name), kept, config.layout)
             if w is not None:

@@ -41,6 +41,13 @@ def compression(schema_name: str) -> dict[str, str]:
     return {p: "NONE" if p == IMAGE_BYTES else COMPRESSION for f in arrow_schema(schema_name) for p in leaves(f.type, f.name)}
 
 
+@lru_cache(maxsize=None)
+def encoded_columns(schema_name: str) -> list[str]:
+    """The columns given dictionaries and min/max statistics: all but image bytes (every image is
+    distinct, so a dictionary attempt and byte-wise comparisons are pure cost)."""
+    return [p for p in compression(schema_name) if p != IMAGE_BYTES]
+
+
 @dataclass(frozen=True)
 class WrittenFile:
     path: str  # relative to the output folder, POSIX
@@ -113,7 +120,9 @@ class ShardFile:
         if self._writer is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._sink = _HashingFile(self.tmp)
-            self._writer = pq.ParquetWriter(self._sink, self.schema, compression=compression(self.schema_name))
+            self._writer = pq.ParquetWriter(self._sink, self.schema, compression=compression(self.schema_name),
+                                           use_dictionary=encoded_columns(self.schema_name),
+                                           write_statistics=encoded_columns(self.schema_name))
         self._writer.write_table(table.slice(0, n), row_group_size=n)
 
     def close(self) -> Optional[WrittenFile]:
@@ -177,6 +186,23 @@ class ShardSet:
 
 def to_table(rows: list[dict], schema_name: str) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
+
+
+def rows_where(table: pa.Table, keep: Iterable[bool]) -> pa.Table:
+    """The rows where ``keep`` is true, as slices of ``table`` (a filter would copy every kept
+    image's bytes)."""
+    pieces, start, i = [], None, -1
+    for i, k in enumerate(keep):
+        if k and start is None:
+            start = i
+        elif not k and start is not None:
+            pieces.append(table.slice(start, i - start))
+            start = None
+    if start is not None:
+        pieces.append(table.slice(start, i + 1 - start))
+    if len(pieces) == 1:
+        return pieces[0]
+    return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
 
 
 def write_file(out_dir: Path, rel: str, schema_name: str, tables: Iterable[pa.Table], layout: ShardLayout) -> Optional[WrittenFile]:
