@@ -42,11 +42,15 @@ class SplitterConfig:
     max_side: int = 1024  # larger images are reduced first (speed); boxes are mapped back
     tolerance: int = 16  # per-channel difference from the background that counts as ink
     min_gap: int = 2  # pixels (working scale)
+    gap_specks: float = 0.003  # share of a line inside a gap that may be isolated specks (JPEG noise, a dot)
     separator_density: float = 0.9  # a 1-px gap counts between strips this full of ink (image montages)
     separator_noise: float = 0.05  # ... and when at most this share of it is ink
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
-    text_share: float = 0.03  # blobs at most this share of the longest side tall are text
+    text_share: float = 0.03  # glyph height assumed when a figure has too few glyph-like blobs to measure
+    graphic_size: float = 2.5  # text blobs are at most this many glyph heights high (or wide, rotated)
+    solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
+    solid_share: float = 0.5  # a piece at least this much ink is an image, not text
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
     edge_threshold: int = 40  # colour step across a panel boundary
@@ -122,8 +126,8 @@ class _Layout:
         self.ink, self.cfg = ink, cfg
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
-        self.text_size = max(8.0, cfg.text_share * max(h, w))
         self._comps: Components | None = None
+        self._glyph: float | None = None
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -146,7 +150,11 @@ class _Layout:
         prof = self.profile(r, axis)
         length = r[2] - r[0] if axis == 0 else r[3] - r[1]
         base = r[1] if axis == 0 else r[0]
-        empty = [(s, e) for s, e in _runs(prof == 0) if e - s >= self.cfg.min_gap]
+        blank = prof == 0
+        # a line with a few isolated specks (JPEG noise, a stray dot) between two blank lines
+        specks = np.zeros_like(blank)
+        specks[1:-1] = (prof[1:-1] <= max(1, self.cfg.gap_specks * length)) & blank[:-2] & blank[2:]
+        empty = [(s, e) for s, e in _runs(blank | specks) if e - s >= self.cfg.min_gap]
         hairlines = [(s, e) for s, e in _runs(prof <= self.cfg.separator_noise * length)
                      if e - s < self.cfg.min_gap and self._between_solid(prof, s, e, length)]
         return [(base + s, base + e) for s, e in sorted(empty + hairlines) if s > 0 and e < len(prof)]
@@ -341,7 +349,7 @@ class _Layout:
             for axis in (0, 1):
                 cuts = self.rules(r, axis) or self.edges(r, axis)
                 if cuts:
-                    yield self._panels(self.pieces(r, axis, cuts), axis, text=False)
+                    yield self._panels(self.pieces(r, axis, cuts), axis)
 
     def _gap_candidates(self, r: Region) -> Iterator[list[Region]]:
         gaps = {axis: self.gaps(r, axis) for axis in (0, 1)}
@@ -352,14 +360,14 @@ class _Layout:
                 if len(panels) >= 2:
                     yield panels
 
-    def _panels(self, pieces: list[Region], axis: int, text: bool = True) -> list[Region]:
+    def _panels(self, pieces: list[Region], axis: int) -> list[Region]:
         """Join pieces that cannot be panels to their neighbour across the narrower gap:
-        too thin, or (``text``: pieces cut at gaps) only text."""
+        too thin, or only text."""
         pieces = list(pieces)
         while len(pieces) >= 2:
             size = [(p[3] - p[1]) if axis == 0 else (p[2] - p[0]) for p in pieces]
             floor = max(self.min_panel, self.cfg.min_panel_share * max(size))
-            weak = [k for k, p in enumerate(pieces) if size[k] < floor or (text and self.is_text(p))]
+            weak = [k for k, p in enumerate(pieces) if size[k] < floor or self.is_text(p)]
             if not weak:
                 break
             k = min(weak, key=lambda k: size[k])
@@ -380,14 +388,33 @@ class _Layout:
             self._comps = connected_components(self.ink.mask)
         return self._comps
 
+    @property
+    def glyph_height(self) -> float:
+        """The height of the figure's text, measured on its glyph-shaped blobs (the median), so
+        that text is told from graphics whatever the figure's size."""
+        if self._glyph is None:
+            c = self.comps
+            h, w = c.y1 - c.y0, c.x1 - c.x0
+            limit = max(8.0, self.cfg.text_share * max(self.ink.width, self.ink.height))
+            glyphs = h[(h >= 4) & (h <= 2 * limit) & (w >= 0.15 * h) & (w <= 1.5 * h)]
+            self._glyph = float(np.median(glyphs)) if glyphs.size >= 8 else limit
+        return self._glyph
+
     def is_text(self, r: Region) -> bool:
-        """Only blobs of text size inside ``r``: no axis, frame, image or drawing. Where no blob
-        lies wholly inside (images joined by specks across a hairline), the parts of the blobs
-        inside are measured."""
+        """No graphics inside ``r``, only text: every blob is at most ``graphic_size`` glyph
+        heights high (glyphs, words, lines of text, rules, shaded rows) or that wide and not
+        solid (rotated words, brackets, braces), and ``r`` is not mostly ink (an image). So a
+        frame, plot, drawing, bar or axis line makes graphics. Blobs that cross the edges of
+        ``r`` (a table's grid, the frame shared by touching panels) are not measured, unless no
+        blob lies wholly inside (images joined by specks across a hairline): then their parts
+        inside are."""
         c = self.comps
         inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
         if inside.any():
+            if self.ink.count(*r) >= self.cfg.solid_share * _area(r):
+                return False
             heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
+            fill = c.pixels[inside] / (heights * widths)
         else:
             x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
             x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
@@ -395,14 +422,15 @@ class _Layout:
             if not seen.any():
                 return True
             heights, widths = (y1 - y0)[seen], (x1 - x0)[seen]
-        return bool(heights.max() <= self.text_size and widths.max() <= 4 * self.text_size)
+            fill = c.pixels[seen] / ((c.y1 - c.y0) * (c.x1 - c.x0))[seen]
+        size = self.cfg.graphic_size * self.glyph_height
+        return bool(((heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))).all())
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics; else it is one panel."""
         areas = [(r[2] - r[0]) * (r[3] - r[1]) for r in regions]
         big = max(areas)
-        # panels cut at colour edges touch and share blobs: only their size tells
         panels = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big
-                  and (self.use_edges or not self.is_text(r))]
+                  and not self.is_text(r)]
         return regions if len(panels) >= 2 else [self.trim((0, 0, self.ink.width, self.ink.height))]

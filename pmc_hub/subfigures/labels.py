@@ -73,22 +73,24 @@ def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
 
 
-def _parentheses(c: Components, k: int, order: np.ndarray) -> tuple[int, int] | None:
-    """Indices of a "(" just left and a ")" just right of glyph ``k``, if both are there."""
+def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[int | None, int | None]:
+    """Indices of a "(" just left of glyph ``k`` and of a ")" or "." just right of it ("(a)",
+    "a)", "a."), None where there is none. ``by_x``: component indices sorted by x0 (``x0s``)."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
-    near = order[(c.x1[order] > x0 - h) & (c.x0[order] < x1 + h) & (c.y1[order] > y0) & (c.y0[order] < y1)]
+    lo, hi = np.searchsorted(x0s, [x0 - 2 * h, x1 + h])
+    near = by_x[lo:hi]
+    near = near[(c.x1[near] > x0 - h) & (c.y1[near] > y0) & (c.y0[near] < y1) & (near != k)]
     left = right = None
     for j in near.tolist():
         jh, jw = int(c.y1[j] - c.y0[j]), int(c.x1[j] - c.x0[j])
         tall = jh >= 0.9 * h and jh <= 1.8 * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
-        if not tall:
-            continue
-        if c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
+        dot = jh <= 0.3 * h and jw <= 0.3 * h and abs(int(c.y1[j]) - y1) <= 0.15 * h
+        if tall and c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
             left = j
-        elif c.x0[j] >= x1 and c.x0[j] - x1 <= 0.5 * h:
-            right = j
-    return (left, right) if left is not None and right is not None else None
+        elif (tall or dot) and c.x0[j] >= x1 and c.x0[j] - x1 <= (0.5 if tall else 0.35) * h:
+            right = j if right is None or c.x0[j] < c.x0[right] else right
+    return left, right
 
 
 def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
@@ -104,6 +106,8 @@ def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig)
     max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
     heights = comps.y1 - comps.y0
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
+    by_x = np.argsort(comps.x0, kind="stable")
+    x0s = comps.x0[by_x]
     area = SummedArea(crisp)
     found = []
     for k in small.tolist():
@@ -111,10 +115,11 @@ def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig)
             continue
         core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
         box = core
-        parens = _parentheses(comps, k, small)
-        if parens:
-            l, r = parens
-            box = (int(comps.x0[l]), min(core[1], int(comps.y0[l])), int(comps.x1[r]), max(core[3], int(comps.y1[r])))
+        left, right = _marks(comps, k, by_x, x0s)
+        if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
+            first = k if left is None else left
+            box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
+                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), int(comps.y1[first])))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
         clear = _clear(area, box, h, cfg, cfg.clear_right, cfg.clear_bottom)
