@@ -62,6 +62,7 @@ class SplitterConfig:
     max_depth: int = 8
     read_labels: bool = True
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
+    max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
     labels: LabelConfig = field(default_factory=LabelConfig)
 
 
@@ -104,12 +105,14 @@ def _union(a: Region, b: Region) -> Region:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _lead_offset(r: Region, labels: list[PanelLabel]) -> float:
+def _lead_offset(r: Region, labels: list[PanelLabel], centred: bool = False) -> float:
     """How far (share of the region's width or height) the region's top-left label is from its
-    top-left corner: near 0 when the region is the panels those labels head."""
+    top-left corner (``centred``: from the middle of its top edge, a letter centred over its
+    panel): near 0 when the region is the panels those labels head."""
     lead = min(labels, key=lambda lab: lab.box[0] + lab.box[1])
     w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
-    return max((lead.box[0] - r[0]) / w, (lead.box[1] - r[1]) / h)
+    across = abs((lead.box[0] + lead.box[2]) - (r[0] + r[2])) / 2 if centred else lead.box[0] - r[0]
+    return max(across / w, (lead.box[1] - r[1]) / h)
 
 
 class _Unlabelled(Exception):
@@ -228,12 +231,20 @@ class _Layout:
                 panels = self.by_labels(root, labels, 0)
             except _Unlabelled:
                 panels = []
-            offsets = sorted(_lead_offset(r, [lab]) for r, lab in panels if lab)
-            # letters not at their panels' top left (drawn at another corner, or stray glyphs
-            # read as letters): the cut by letters is not to be trusted
-            if panels and offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+            # letters not at their panels' top left nor all centred over them (drawn at another
+            # corner, or stray glyphs read as letters): the cut by letters is not to be trusted
+            if panels and self._placed(panels):
                 return panels
         return [(r, None) for r in self.by_gaps(root)]
+
+    def _placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
+        """Whether the letters head the panels cut by them: most at their panel's top left, or
+        every one centred over its panel."""
+        lettered = [(r, lab) for r, lab in panels if lab]
+        offsets = sorted(_lead_offset(r, [lab]) for r, lab in lettered)
+        if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+            return True
+        return max(_lead_offset(r, [lab], centred=True) for r, lab in lettered) <= self.cfg.max_centred_offset
 
     def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
         if len(labels) == 1 or depth >= self.cfg.max_depth:
