@@ -63,6 +63,7 @@ class SplitterConfig:
     read_labels: bool = True
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
     max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
+    letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
     labels: LabelConfig = field(default_factory=LabelConfig)
 
 
@@ -265,6 +266,7 @@ class _Layout:
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
+                groups = self._before_labels(groups, axis)
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
                 key = (-max(_lead_offset(region, labs) for region, labs in groups), gap)
                 if best_key is None or key > best_key:
@@ -274,8 +276,32 @@ class _Layout:
         for axis in (0, 1):
             groups = self._group(self.pieces(r, axis, self.edges(r, axis)), labels)
             if len(groups) >= 2:
-                return groups
+                return self._before_labels(groups, axis)
         return self._cut_before_label(r, labels)
+
+    def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+        """Content that comes before a group's first letter along ``axis`` (no gap parts it
+        from the letter's panel: an axis title or a legend of the panel before touches it)
+        goes to the group before, cut at the emptiest line before the letter (nearest it)."""
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        out = list(groups)
+        for k in range(1, len(out)):
+            (prev, prev_labs), (r, labs) = out[k - 1], out[k]
+            start = min(lab.box[lo] for lab in labs)
+            height = max(lab.box[3] - lab.box[1] for lab in labs)
+            after = max([lab.box[hi] for lab in prev_labs] + [r[lo]])
+            if start - r[lo] <= self.cfg.letter_lead * height or start <= after:
+                continue
+            prof = self.profile(r, axis)[after - r[lo]:start - r[lo]]
+            across = (r[2] - r[0]) if axis == 0 else (r[3] - r[1])
+            cut = after + int(np.argmin(prof / max(1, across) + np.linspace(0.05, 0, prof.size)))
+            head = self.trim((r[0], r[1], r[2], cut) if axis == 0 else (r[0], r[1], cut, r[3]))
+            tail = self.trim((r[0], cut, r[2], r[3]) if axis == 0 else (cut, r[1], r[2], r[3]))
+            if head is None or tail is None:
+                continue
+            out[k - 1] = (_union(prev, head), prev_labs)
+            out[k] = (tail, labs)
+        return out
 
     def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
         """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a
