@@ -44,6 +44,7 @@ class LabelConfig:
     clear_top: float = 0.25
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
+    crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
     max_doubt: float = 0.12  # ... and it may score at most this much below the glyph's best letter
     weak_score: float = 0.25  # enough for a glyph that sits between two found labels
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
@@ -102,13 +103,12 @@ def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: flo
     return ink.count(*outer) == own
 
 
-def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
+def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
     max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
     heights = comps.y1 - comps.y0
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
     x0s = comps.x0[by_x]
-    area = SummedArea(crisp)
     found = []
     for k in small.tolist():
         if not _shape_ok(comps, k, cfg, max_height):
@@ -131,6 +131,12 @@ def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig)
     return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
 
 
+def _first(area: SummedArea, g: _Glyph) -> bool:
+    """Nothing drawn left of ``g`` (down to its bottom) or above it: the first thing in the figure."""
+    x0, y0, x1, y1 = g.box
+    return area.count(0, 0, x0, y1) == 0 and area.count(0, 0, x1, y0) == 0
+
+
 def _height(g: _Glyph) -> int:
     return g.core[3] - g.core[1]
 
@@ -145,7 +151,8 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
         return x0 > last[0]
     if y0 > last[1]:
         return x0 <= last[0] + 0.8 * h
-    return x0 > last[0] and any(abs(y0 - r.box[1]) <= tol for r in run)
+    # the top of a new column: right of every label found (a layout read down its columns)
+    return x0 > max(r.box[0] for r in run) and any(abs(y0 - r.box[1]) <= tol for r in run)
 
 
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
@@ -240,13 +247,21 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     """The panel labels of a figure, in letter order (empty when fewer than two are found)."""
     cfg = cfg or LabelConfig()
     crisp = ink.strength > max(cfg.glyph_ink, 1)
-    glyphs = _glyphs(ink, crisp, connected_components(crisp), cfg)
+    area = SummedArea(crisp)
+    glyphs = _glyphs(ink, area, connected_components(crisp), cfg)
     best: list[tuple[_Glyph, int]] = []
-    starts = [g for g in glyphs if g.clear and _readable(g, 0, cfg)]
-    for start in sorted(starts, key=lambda g: -g.scores[0])[:4]:
+    clear = [g for g in glyphs if g.clear and _readable(g, 0, cfg)]
+    # an "a" crowded on its right or below (by its panel's title or first bar) that reads
+    # clearly, comes first in the figure (no ink left of it or above it) and heads a longer run
+    crowded = [g for g in glyphs if not g.clear and g.open_left and g.scores[0] >= cfg.crowded_start
+               and _readable(g, 0, cfg) and _first(area, g)]
+    starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
+    for start in starts:
         h = _height(start)
         alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
         run = _run(start, alike, cfg)
+        if not start.clear and len(run) < 3:
+            continue
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
