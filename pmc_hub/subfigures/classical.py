@@ -256,9 +256,13 @@ class _Layout:
         return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
 
     def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
-        """``r`` cut into pieces that each hold at least one label: at gaps, else at colour
-        edges, else just before a label. Of the two axes, the cut whose pieces start nearest
-        their first label wins (a letter sits at its panel's top left), then the wider gaps."""
+        """``r`` cut into pieces that each hold at least one label: at gaps, else (or when no gap
+        cut leaves the letters at their pieces' top left) at colour edges or just before a
+        label. The cut whose pieces start nearest their first label wins (a letter sits at its
+        panel's top left), then the wider gaps."""
+        def key(groups: list[tuple[Region, list[PanelLabel]]], gap: int) -> tuple[float, int]:
+            return -max(_lead_offset(region, labs) for region, labs in groups), gap
+
         best, best_key = [], None
         for axis in (0, 1):
             pieces = self.pieces(r, axis, self.gaps(r, axis))
@@ -268,16 +272,15 @@ class _Layout:
             if len(groups) >= 2:
                 groups = self._before_labels(groups, axis)
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
-                key = (-max(_lead_offset(region, labs) for region, labs in groups), gap)
-                if best_key is None or key > best_key:
-                    best, best_key = groups, key
-        if best:
+                if best_key is None or key(groups, gap) > best_key:
+                    best, best_key = groups, key(groups, gap)
+        if best and -best_key[0] <= self.cfg.max_label_offset:
             return best
-        for axis in (0, 1):
-            groups = self._group(self.pieces(r, axis, self.edges(r, axis)), labels)
-            if len(groups) >= 2:
-                return self._before_labels(groups, axis)
-        return self._cut_before_label(r, labels)
+        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels), axis) for axis in (0, 1)]
+        for groups in others + [self._cut_before_label(r, labels)]:
+            if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
+                best, best_key = groups, key(groups, 0)
+        return best
 
     def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
         """Content that comes before a group's first letter along ``axis`` (no gap parts it

@@ -45,6 +45,7 @@ class LabelConfig:
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
+    strong_score: float = 0.8  # a glyph that reads this well may be the next letter wherever it follows the last
     max_doubt: float = 0.12  # ... and it may score at most this much below the glyph's best letter
     weak_score: float = 0.25  # enough for a glyph that sits between two found labels
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
@@ -203,7 +204,9 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     run: list[_Glyph | None] = [start]
     placed = [start]
     for letter in range(1, min(cfg.max_labels, len(ALPHABET))):
-        fits = [c for c in clear if c not in placed and _readable(c, letter, cfg) and _in_place(placed, c, h)
+        # in the layout's reading order; or anywhere after the last label when it reads very well
+        fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
+                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _follows(placed[-1], c, h)))
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
         if g is None:
