@@ -48,7 +48,7 @@ class SplitterConfig:
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
     text_share: float = 0.03  # glyph height assumed when a figure has too few glyph-like blobs to measure
-    graphic_size: float = 2.5  # text blobs are at most this many glyph heights high (or wide, rotated)
+    graphic_size: float = 3.0  # text blobs are at most this many glyph heights high (or wide, rotated)
     solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
     solid_share: float = 0.5  # a piece at least this much ink is an image, not text
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
