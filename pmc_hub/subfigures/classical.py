@@ -52,6 +52,8 @@ class SplitterConfig:
     solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
     solid_share: float = 0.5  # a piece at least this much ink is an image, not text
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
+    max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
@@ -468,9 +470,18 @@ class _Layout:
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
-        two of its pieces are panels of some size holding graphics; else it is one panel."""
-        areas = [(r[2] - r[0]) * (r[3] - r[1]) for r in regions]
+        two of its pieces are panels of some size holding graphics; else it is one panel. Of a
+        compound figure, the fragments (pieces far smaller than the largest: a stray connector
+        line, a small legend) join the panel they hardly grow, else are left out."""
+        areas = [_area(r) for r in regions]
         big = max(areas)
-        panels = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big
-                  and not self.is_text(r)]
-        return regions if len(panels) >= 2 else [self.trim((0, 0, self.ink.width, self.ink.height))]
+        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) for r, a in zip(regions, areas)) < 2:
+            return [self.trim((0, 0, self.ink.width, self.ink.height))]
+        small = [a < self.cfg.fragment_share * big for a in areas]
+        panels = [r for r, s in zip(regions, small) if not s]
+        for r in (r for r, s in zip(regions, small) if s):
+            grown = [(_area(_union(p, r)) / _area(p), k) for k, p in enumerate(panels)]
+            growth, k = min(grown)
+            if growth <= 1 + self.cfg.max_growth:
+                panels[k] = _union(panels[k], r)
+        return panels
