@@ -108,14 +108,28 @@ def _union(a: Region, b: Region) -> Region:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _lead_offset(r: Region, labels: list[PanelLabel], centred: bool = False) -> float:
+def _lead_offset(r: Region, labels: list[PanelLabel]) -> float:
     """How far (share of the region's width or height) the region's top-left label is from its
-    top-left corner (``centred``: from the middle of its top edge, a letter centred over its
-    panel): near 0 when the region is the panels those labels head."""
+    top-left corner: near 0 when the region is the panels those labels head."""
     lead = min(labels, key=lambda lab: lab.box[0] + lab.box[1])
     w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
-    across = abs((lead.box[0] + lead.box[2]) - (r[0] + r[2])) / 2 if centred else lead.box[0] - r[0]
-    return max(across / w, (lead.box[1] - r[1]) / h)
+    return max((lead.box[0] - r[0]) / w, (lead.box[1] - r[1]) / h)
+
+
+def _foot_offset(r: Region, label: PanelLabel) -> float:
+    """How far (share of the region's width or height) ``label`` is from the bottom left corner
+    or the middle of the bottom edge of the region: a letter under its panel."""
+    w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
+    across = min(label.box[0] - r[0], abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2)
+    return max(across / w, (r[3] - label.box[3]) / h)
+
+
+def _centred_offset(r: Region, label: PanelLabel) -> float:
+    """How far (share of the region's width or height) ``label`` is from the middle of the
+    region's top edge: a letter centred over its panel."""
+    w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
+    across = abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2
+    return max(across / w, (label.box[1] - r[1]) / h)
 
 
 class _Unlabelled(Exception):
@@ -242,12 +256,14 @@ class _Layout:
 
     def _placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
         """Whether the letters head the panels cut by them: most at their panel's top left, or
-        every one centred over its panel."""
+        every one centred over its panel, or every one under it (at its left or middle)."""
         lettered = [(r, lab) for r, lab in panels if lab]
         offsets = sorted(_lead_offset(r, [lab]) for r, lab in lettered)
         if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
             return True
-        return max(_lead_offset(r, [lab], centred=True) for r, lab in lettered) <= self.cfg.max_centred_offset
+        if max(_centred_offset(r, lab) for r, lab in lettered) <= self.cfg.max_centred_offset:
+            return True
+        return max(_foot_offset(r, lab) for r, lab in lettered) <= self.cfg.max_label_offset
 
     def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
         if len(labels) == 1 or depth >= self.cfg.max_depth:
