@@ -47,7 +47,7 @@ class SplitterConfig:
     separator_noise: float = 0.05  # ... and when at most this share of it is ink
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
-    text_share: float = 0.03  # glyph height assumed when a figure has too few glyph-like blobs to measure
+    text_share: float = 0.03  # the tallest glyph measured, as a share of the longest side (at least 8 px)
     graphic_size: float = 3.0  # text blobs are at most this many glyph heights high (or wide, rotated)
     solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
     solid_share: float = 0.5  # a piece at least this much ink is an image, not text
@@ -256,11 +256,16 @@ class _Layout:
 
     def _placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
         """Whether the letters head the panels cut by them: most at their panel's top left, or
-        every one centred over its panel, or every one under it (at its left or middle)."""
+        (when they run from "a" without a gap) every one centred over its panel, or every one
+        under it (at its left or middle)."""
         lettered = [(r, lab) for r, lab in panels if lab]
         offsets = sorted(_lead_offset(r, [lab]) for r, lab in lettered)
         if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
             return True
+        # other placements only when no letter was missed (a panel without its letter would
+        # join its neighbour the wrong way)
+        if "".join(sorted(lab.letter for _, lab in lettered)) != "abcdefghijklmnopqrstuvwxyz"[:len(lettered)]:
+            return False
         if max(_centred_offset(r, lab) for r, lab in lettered) <= self.cfg.max_centred_offset:
             return True
         return max(_foot_offset(r, lab) for r, lab in lettered) <= self.cfg.max_label_offset
@@ -274,10 +279,10 @@ class _Layout:
         return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
 
     def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
-        """``r`` cut into pieces that each hold at least one label: at gaps, else (or when no gap
-        cut leaves the letters at their pieces' top left) at colour edges or just before a
-        label. The cut whose pieces start nearest their first label wins (a letter sits at its
-        panel's top left), then the wider gaps."""
+        """``r`` cut into pieces that each hold at least one label: at gaps, else (or when the
+        gap cut leaves some letters at their pieces' top left and others far from it) at colour
+        edges or just before a label. The cut whose pieces start nearest their first label wins
+        (a letter sits at its panel's top left), then the wider gaps."""
         def key(groups: list[tuple[Region, list[PanelLabel]]], gap: int) -> tuple[float, int]:
             return -max(_lead_offset(region, labs) for region, labs in groups), gap
 
@@ -292,8 +297,12 @@ class _Layout:
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
                 if best_key is None or key(groups, gap) > best_key:
                     best, best_key = groups, key(groups, gap)
-        if best and -best_key[0] <= self.cfg.max_label_offset:
-            return best
+        if best:
+            offsets = [_lead_offset(region, labs) for region, labs in best]
+            # letters placed at their pieces' top left, or all of them elsewhere (at another
+            # corner: the cut by letters is then refused as a whole, see ``_placed``)
+            if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
+                return best
         others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels), axis) for axis in (0, 1)]
         for groups in others + [self._cut_before_label(r, labels)]:
             if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
@@ -304,6 +313,8 @@ class _Layout:
         """Content that comes before a group's first letter along ``axis`` (no gap parts it
         from the letter's panel: an axis title or a legend of the panel before touches it)
         goes to the group before, cut at the emptiest line before the letter (nearest it)."""
+        if min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
+            return groups  # no letter at its piece's top left: letters placed another way
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         out = list(groups)
         for k in range(1, len(out)):
@@ -455,7 +466,8 @@ class _Layout:
             h, w = c.y1 - c.y0, c.x1 - c.x0
             limit = max(8.0, self.cfg.text_share * max(self.ink.width, self.ink.height))
             glyphs = h[(h >= 4) & (h <= 2 * limit) & (w >= 0.15 * h) & (w <= 1.5 * h)]
-            self._glyph = float(np.median(glyphs)) if glyphs.size >= 8 else limit
+            # too few to measure: text as tall as a third of the tallest glyph
+            self._glyph = float(np.median(glyphs)) if glyphs.size >= 8 else limit / self.cfg.graphic_size
         return self._glyph
 
     def is_text(self, r: Region) -> bool:

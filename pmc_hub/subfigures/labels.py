@@ -45,7 +45,7 @@ class LabelConfig:
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
-    strong_score: float = 0.8  # a glyph that reads this well may be the next letter wherever it follows the last
+    strong_score: float = 0.8  # a glyph that reads this well may be the next letter lower and right of the last
     max_doubt: float = 0.12  # ... and it may score at most this much below the glyph's best letter
     weak_score: float = 0.25  # enough for a glyph that sits between two found labels
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
@@ -185,6 +185,12 @@ def _follows(a: _Glyph, b: _Glyph, h: float) -> bool:
     return dy > 0 or dx > tol
 
 
+def _diagonal(a: _Glyph, b: _Glyph, h: float) -> bool:
+    """Whether ``b`` is on a lower row than ``a`` and right of it (the panel after a panel that
+    spans rows, in a column of its own)."""
+    return b.box[1] - a.box[1] > 0.6 * h and b.box[0] > a.box[0]
+
+
 def _readable(g: _Glyph, letter: int, cfg: LabelConfig) -> bool:
     """``g`` clearly reads as ``letter``: well, and not much worse than as its best letter."""
     score = g.scores[letter]
@@ -204,9 +210,9 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     run: list[_Glyph | None] = [start]
     placed = [start]
     for letter in range(1, min(cfg.max_labels, len(ALPHABET))):
-        # in the layout's reading order; or anywhere after the last label when it reads very well
+        # in the layout's reading order; or lower and right of the last label when it reads very well
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
-                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _follows(placed[-1], c, h)))
+                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
         if g is None:
@@ -240,6 +246,14 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     return [(g, letter) for letter, g in enumerate(run) if g is not None]
 
 
+def _in_grid(run: list[tuple[_Glyph, int]], h: float) -> bool:
+    """Whether the labels make a layout: at least half of them level with, or in the column of,
+    another one (stray glyphs read as a run of letters are scattered)."""
+    glyphs = [g for g, _ in run]
+    aligned = sum(_aligned([o for o in glyphs if o is not g], g, h) for g in glyphs)
+    return 2 * aligned >= len(glyphs)
+
+
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     """How good a set of labels is: every label adds how much better than barely readable it
     reads (so a longer run of doubtful glyphs does not beat two clear labels)."""
@@ -263,7 +277,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
         h = _height(start)
         alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
         run = _run(start, alike, cfg)
-        if not start.clear and len(run) < 3:
+        if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
