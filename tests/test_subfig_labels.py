@@ -132,5 +132,5 @@ def test_labels_of_the_real_development_set():
                          for letter, (x, y, w, h) in drawn.get(im["id"], []))
     total = sum(map(len, drawn.values()))
     assert total == 537
-    # 432 of 452 read letters right, 432 of 537 drawn letters found when the set grew to 228 figures
-    assert right / found >= 0.94 and right / total >= 0.79
+    # precision 0.957, recall 0.832 of 537 drawn letters (0.872 / 0.670 before the splitter's second round)
+    assert right / found >= 0.94 and right / total >= 0.81
