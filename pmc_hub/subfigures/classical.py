@@ -42,12 +42,18 @@ class SplitterConfig:
     max_side: int = 1024  # larger images are reduced first (speed); boxes are mapped back
     tolerance: int = 16  # per-channel difference from the background that counts as ink
     min_gap: int = 2  # pixels (working scale)
+    gap_specks: float = 0.003  # share of a line inside a gap that may be isolated specks (JPEG noise, a dot)
     separator_density: float = 0.9  # a 1-px gap counts between strips this full of ink (image montages)
     separator_noise: float = 0.05  # ... and when at most this share of it is ink
     min_panel: int = 16  # pixels: thinner pieces are never panels
     min_panel_share: float = 0.3  # pieces thinner than this share of the largest sibling merge back
-    text_share: float = 0.03  # blobs at most this share of the longest side tall are text
+    text_share: float = 0.03  # the tallest glyph measured, as a share of the longest side (at least 8 px)
+    graphic_size: float = 3.0  # text blobs are at most this many glyph heights high (or wide, rotated)
+    solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
+    solid_share: float = 0.5  # a piece at least this much ink is an image, not text
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
+    max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
@@ -58,6 +64,8 @@ class SplitterConfig:
     max_depth: int = 8
     read_labels: bool = True
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
+    max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
+    letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
     labels: LabelConfig = field(default_factory=LabelConfig)
 
 
@@ -108,6 +116,22 @@ def _lead_offset(r: Region, labels: list[PanelLabel]) -> float:
     return max((lead.box[0] - r[0]) / w, (lead.box[1] - r[1]) / h)
 
 
+def _foot_offset(r: Region, label: PanelLabel) -> float:
+    """How far (share of the region's width or height) ``label`` is from the bottom left corner
+    or the middle of the bottom edge of the region: a letter under its panel."""
+    w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
+    across = min(label.box[0] - r[0], abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2)
+    return max(across / w, (r[3] - label.box[3]) / h)
+
+
+def _centred_offset(r: Region, label: PanelLabel) -> float:
+    """How far (share of the region's width or height) ``label`` is from the middle of the
+    region's top edge: a letter centred over its panel."""
+    w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
+    across = abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2
+    return max(across / w, (label.box[1] - r[1]) / h)
+
+
 class _Unlabelled(Exception):
     """The letters read cannot place the panels (some panel has none)."""
 
@@ -122,8 +146,8 @@ class _Layout:
         self.ink, self.cfg = ink, cfg
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
-        self.text_size = max(8.0, cfg.text_share * max(h, w))
         self._comps: Components | None = None
+        self._glyph: float | None = None
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -146,7 +170,11 @@ class _Layout:
         prof = self.profile(r, axis)
         length = r[2] - r[0] if axis == 0 else r[3] - r[1]
         base = r[1] if axis == 0 else r[0]
-        empty = [(s, e) for s, e in _runs(prof == 0) if e - s >= self.cfg.min_gap]
+        blank = prof == 0
+        # a line with a few isolated specks (JPEG noise, a stray dot) between two blank lines
+        specks = np.zeros_like(blank)
+        specks[1:-1] = (prof[1:-1] <= max(1, self.cfg.gap_specks * length)) & blank[:-2] & blank[2:]
+        empty = [(s, e) for s, e in _runs(blank | specks) if e - s >= self.cfg.min_gap]
         hairlines = [(s, e) for s, e in _runs(prof <= self.cfg.separator_noise * length)
                      if e - s < self.cfg.min_gap and self._between_solid(prof, s, e, length)]
         return [(base + s, base + e) for s, e in sorted(empty + hairlines) if s > 0 and e < len(prof)]
@@ -220,12 +248,27 @@ class _Layout:
                 panels = self.by_labels(root, labels, 0)
             except _Unlabelled:
                 panels = []
-            offsets = sorted(_lead_offset(r, [lab]) for r, lab in panels if lab)
-            # letters not at their panels' top left (drawn at another corner, or stray glyphs
-            # read as letters): the cut by letters is not to be trusted
-            if panels and offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+            # letters not at their panels' top left nor all centred over them (drawn at another
+            # corner, or stray glyphs read as letters): the cut by letters is not to be trusted
+            if panels and self._placed(panels):
                 return panels
         return [(r, None) for r in self.by_gaps(root)]
+
+    def _placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
+        """Whether the letters head the panels cut by them: most at their panel's top left, or
+        (when they run from "a" without a gap) every one centred over its panel, or every one
+        under it (at its left or middle)."""
+        lettered = [(r, lab) for r, lab in panels if lab]
+        offsets = sorted(_lead_offset(r, [lab]) for r, lab in lettered)
+        if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
+            return True
+        # other placements only when no letter was missed (a panel without its letter would
+        # join its neighbour the wrong way)
+        if "".join(sorted(lab.letter for _, lab in lettered)) != "abcdefghijklmnopqrstuvwxyz"[:len(lettered)]:
+            return False
+        if max(_centred_offset(r, lab) for r, lab in lettered) <= self.cfg.max_centred_offset:
+            return True
+        return max(_foot_offset(r, lab) for r, lab in lettered) <= self.cfg.max_label_offset
 
     def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
         if len(labels) == 1 or depth >= self.cfg.max_depth:
@@ -236,9 +279,13 @@ class _Layout:
         return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
 
     def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
-        """``r`` cut into pieces that each hold at least one label: at gaps, else at colour
-        edges, else just before a label. Of the two axes, the cut whose pieces start nearest
-        their first label wins (a letter sits at its panel's top left), then the wider gaps."""
+        """``r`` cut into pieces that each hold at least one label: at gaps, else (or when the
+        gap cut leaves some letters at their pieces' top left and others far from it) at colour
+        edges or just before a label. The cut whose pieces start nearest their first label wins
+        (a letter sits at its panel's top left), then the wider gaps."""
+        def key(groups: list[tuple[Region, list[PanelLabel]]], gap: int) -> tuple[float, int]:
+            return -max(_lead_offset(region, labs) for region, labs in groups), gap
+
         best, best_key = [], None
         for axis in (0, 1):
             pieces = self.pieces(r, axis, self.gaps(r, axis))
@@ -246,17 +293,47 @@ class _Layout:
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
+                groups = self._before_labels(groups, axis)
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
-                key = (-max(_lead_offset(region, labs) for region, labs in groups), gap)
-                if best_key is None or key > best_key:
-                    best, best_key = groups, key
+                if best_key is None or key(groups, gap) > best_key:
+                    best, best_key = groups, key(groups, gap)
         if best:
-            return best
-        for axis in (0, 1):
-            groups = self._group(self.pieces(r, axis, self.edges(r, axis)), labels)
-            if len(groups) >= 2:
-                return groups
-        return self._cut_before_label(r, labels)
+            offsets = [_lead_offset(region, labs) for region, labs in best]
+            # letters placed at their pieces' top left, or all of them elsewhere (at another
+            # corner: the cut by letters is then refused as a whole, see ``_placed``)
+            if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
+                return best
+        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels), axis) for axis in (0, 1)]
+        for groups in others + [self._cut_before_label(r, labels)]:
+            if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
+                best, best_key = groups, key(groups, 0)
+        return best
+
+    def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+        """Content that comes before a group's first letter along ``axis`` (no gap parts it
+        from the letter's panel: an axis title or a legend of the panel before touches it)
+        goes to the group before, cut at the emptiest line before the letter (nearest it)."""
+        if min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
+            return groups  # no letter at its piece's top left: letters placed another way
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        out = list(groups)
+        for k in range(1, len(out)):
+            (prev, prev_labs), (r, labs) = out[k - 1], out[k]
+            start = min(lab.box[lo] for lab in labs)
+            height = max(lab.box[3] - lab.box[1] for lab in labs)
+            after = max([lab.box[hi] for lab in prev_labs] + [r[lo]])
+            if start - r[lo] <= self.cfg.letter_lead * height or start <= after:
+                continue
+            prof = self.profile(r, axis)[after - r[lo]:start - r[lo]]
+            across = (r[2] - r[0]) if axis == 0 else (r[3] - r[1])
+            cut = after + int(np.argmin(prof / max(1, across) + np.linspace(0.05, 0, prof.size)))
+            head = self.trim((r[0], r[1], r[2], cut) if axis == 0 else (r[0], r[1], cut, r[3]))
+            tail = self.trim((r[0], cut, r[2], r[3]) if axis == 0 else (cut, r[1], r[2], r[3]))
+            if head is None or tail is None:
+                continue
+            out[k - 1] = (_union(prev, head), prev_labs)
+            out[k] = (tail, labs)
+        return out
 
     def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
         """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a
@@ -341,7 +418,7 @@ class _Layout:
             for axis in (0, 1):
                 cuts = self.rules(r, axis) or self.edges(r, axis)
                 if cuts:
-                    yield self._panels(self.pieces(r, axis, cuts), axis, text=False)
+                    yield self._panels(self.pieces(r, axis, cuts), axis)
 
     def _gap_candidates(self, r: Region) -> Iterator[list[Region]]:
         gaps = {axis: self.gaps(r, axis) for axis in (0, 1)}
@@ -352,14 +429,14 @@ class _Layout:
                 if len(panels) >= 2:
                     yield panels
 
-    def _panels(self, pieces: list[Region], axis: int, text: bool = True) -> list[Region]:
+    def _panels(self, pieces: list[Region], axis: int) -> list[Region]:
         """Join pieces that cannot be panels to their neighbour across the narrower gap:
-        too thin, or (``text``: pieces cut at gaps) only text."""
+        too thin, or only text."""
         pieces = list(pieces)
         while len(pieces) >= 2:
             size = [(p[3] - p[1]) if axis == 0 else (p[2] - p[0]) for p in pieces]
             floor = max(self.min_panel, self.cfg.min_panel_share * max(size))
-            weak = [k for k, p in enumerate(pieces) if size[k] < floor or (text and self.is_text(p))]
+            weak = [k for k, p in enumerate(pieces) if size[k] < floor or self.is_text(p)]
             if not weak:
                 break
             k = min(weak, key=lambda k: size[k])
@@ -380,14 +457,34 @@ class _Layout:
             self._comps = connected_components(self.ink.mask)
         return self._comps
 
+    @property
+    def glyph_height(self) -> float:
+        """The height of the figure's text, measured on its glyph-shaped blobs (the median), so
+        that text is told from graphics whatever the figure's size."""
+        if self._glyph is None:
+            c = self.comps
+            h, w = c.y1 - c.y0, c.x1 - c.x0
+            limit = max(8.0, self.cfg.text_share * max(self.ink.width, self.ink.height))
+            glyphs = h[(h >= 4) & (h <= 2 * limit) & (w >= 0.15 * h) & (w <= 1.5 * h)]
+            # too few to measure: text as tall as a third of the tallest glyph
+            self._glyph = float(np.median(glyphs)) if glyphs.size >= 8 else limit / self.cfg.graphic_size
+        return self._glyph
+
     def is_text(self, r: Region) -> bool:
-        """Only blobs of text size inside ``r``: no axis, frame, image or drawing. Where no blob
-        lies wholly inside (images joined by specks across a hairline), the parts of the blobs
-        inside are measured."""
+        """No graphics inside ``r``, only text: every blob is at most ``graphic_size`` glyph
+        heights high (glyphs, words, lines of text, rules, shaded rows) or that wide and not
+        solid (rotated words, brackets, braces), and ``r`` is not mostly ink (an image). So a
+        frame, plot, drawing, bar or axis line makes graphics. Blobs that cross the edges of
+        ``r`` (a table's grid, the frame shared by touching panels) are not measured, unless no
+        blob lies wholly inside (images joined by specks across a hairline): then their parts
+        inside are."""
         c = self.comps
         inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
         if inside.any():
+            if self.ink.count(*r) >= self.cfg.solid_share * _area(r):
+                return False
             heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
+            fill = c.pixels[inside] / (heights * widths)
         else:
             x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
             x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
@@ -395,14 +492,24 @@ class _Layout:
             if not seen.any():
                 return True
             heights, widths = (y1 - y0)[seen], (x1 - x0)[seen]
-        return bool(heights.max() <= self.text_size and widths.max() <= 4 * self.text_size)
+            fill = c.pixels[seen] / ((c.y1 - c.y0) * (c.x1 - c.x0))[seen]
+        size = self.cfg.graphic_size * self.glyph_height
+        return bool(((heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))).all())
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
-        two of its pieces are panels of some size holding graphics; else it is one panel."""
-        areas = [(r[2] - r[0]) * (r[3] - r[1]) for r in regions]
+        two of its pieces are panels of some size holding graphics; else it is one panel. Of a
+        compound figure, the fragments (pieces far smaller than the largest: a stray connector
+        line, a small legend) join the panel they hardly grow, else are left out."""
+        areas = [_area(r) for r in regions]
         big = max(areas)
-        # panels cut at colour edges touch and share blobs: only their size tells
-        panels = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big
-                  and (self.use_edges or not self.is_text(r))]
-        return regions if len(panels) >= 2 else [self.trim((0, 0, self.ink.width, self.ink.height))]
+        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) for r, a in zip(regions, areas)) < 2:
+            return [self.trim((0, 0, self.ink.width, self.ink.height))]
+        small = [a < self.cfg.fragment_share * big for a in areas]
+        panels = [r for r, s in zip(regions, small) if not s]
+        for r in (r for r, s in zip(regions, small) if s):
+            grown = [(_area(_union(p, r)) / _area(p), k) for k, p in enumerate(panels)]
+            growth, k = min(grown)
+            if growth <= 1 + self.cfg.max_growth:
+                panels[k] = _union(panels[k], r)
+        return panels

@@ -44,6 +44,8 @@ class LabelConfig:
     clear_top: float = 0.25
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
+    crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
+    strong_score: float = 0.8  # a glyph that reads this well may be the next letter lower and right of the last
     max_doubt: float = 0.12  # ... and it may score at most this much below the glyph's best letter
     weak_score: float = 0.25  # enough for a glyph that sits between two found labels
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
@@ -73,22 +75,24 @@ def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
 
 
-def _parentheses(c: Components, k: int, order: np.ndarray) -> tuple[int, int] | None:
-    """Indices of a "(" just left and a ")" just right of glyph ``k``, if both are there."""
+def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[int | None, int | None]:
+    """Indices of a "(" just left of glyph ``k`` and of a ")" or "." just right of it ("(a)",
+    "a)", "a."), None where there is none. ``by_x``: component indices sorted by x0 (``x0s``)."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
-    near = order[(c.x1[order] > x0 - h) & (c.x0[order] < x1 + h) & (c.y1[order] > y0) & (c.y0[order] < y1)]
+    lo, hi = np.searchsorted(x0s, [x0 - 2 * h, x1 + h])
+    near = by_x[lo:hi]
+    near = near[(c.x1[near] > x0 - h) & (c.y1[near] > y0) & (c.y0[near] < y1) & (near != k)]
     left = right = None
     for j in near.tolist():
         jh, jw = int(c.y1[j] - c.y0[j]), int(c.x1[j] - c.x0[j])
         tall = jh >= 0.9 * h and jh <= 1.8 * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
-        if not tall:
-            continue
-        if c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
+        dot = jh <= 0.3 * h and jw <= 0.3 * h and abs(int(c.y1[j]) - y1) <= 0.15 * h
+        if tall and c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
             left = j
-        elif c.x0[j] >= x1 and c.x0[j] - x1 <= 0.5 * h:
-            right = j
-    return (left, right) if left is not None and right is not None else None
+        elif (tall or dot) and c.x0[j] >= x1 and c.x0[j] - x1 <= (0.5 if tall else 0.35) * h:
+            right = j if right is None or c.x0[j] < c.x0[right] else right
+    return left, right
 
 
 def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
@@ -100,21 +104,23 @@ def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: flo
     return ink.count(*outer) == own
 
 
-def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
+def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
     max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
     heights = comps.y1 - comps.y0
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
-    area = SummedArea(crisp)
+    by_x = np.argsort(comps.x0, kind="stable")
+    x0s = comps.x0[by_x]
     found = []
     for k in small.tolist():
         if not _shape_ok(comps, k, cfg, max_height):
             continue
         core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
         box = core
-        parens = _parentheses(comps, k, small)
-        if parens:
-            l, r = parens
-            box = (int(comps.x0[l]), min(core[1], int(comps.y0[l])), int(comps.x1[r]), max(core[3], int(comps.y1[r])))
+        left, right = _marks(comps, k, by_x, x0s)
+        if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
+            first = k if left is None else left
+            box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
+                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), int(comps.y1[first])))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
         clear = _clear(area, box, h, cfg, cfg.clear_right, cfg.clear_bottom)
@@ -124,6 +130,12 @@ def _glyphs(ink: InkMap, crisp: np.ndarray, comps: Components, cfg: LabelConfig)
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
     return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
+
+
+def _first(area: SummedArea, g: _Glyph) -> bool:
+    """Nothing drawn left of ``g`` (down to its bottom) or above it: the first thing in the figure."""
+    x0, y0, x1, y1 = g.box
+    return area.count(0, 0, x0, y1) == 0 and area.count(0, 0, x1, y0) == 0
 
 
 def _height(g: _Glyph) -> int:
@@ -140,7 +152,8 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
         return x0 > last[0]
     if y0 > last[1]:
         return x0 <= last[0] + 0.8 * h
-    return x0 > last[0] and any(abs(y0 - r.box[1]) <= tol for r in run)
+    # the top of a new column: right of every label found (a layout read down its columns)
+    return x0 > max(r.box[0] for r in run) and any(abs(y0 - r.box[1]) <= tol for r in run)
 
 
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
@@ -172,6 +185,12 @@ def _follows(a: _Glyph, b: _Glyph, h: float) -> bool:
     return dy > 0 or dx > tol
 
 
+def _diagonal(a: _Glyph, b: _Glyph, h: float) -> bool:
+    """Whether ``b`` is on a lower row than ``a`` and right of it (the panel after a panel that
+    spans rows, in a column of its own)."""
+    return b.box[1] - a.box[1] > 0.6 * h and b.box[0] > a.box[0]
+
+
 def _readable(g: _Glyph, letter: int, cfg: LabelConfig) -> bool:
     """``g`` clearly reads as ``letter``: well, and not much worse than as its best letter."""
     score = g.scores[letter]
@@ -191,7 +210,9 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     run: list[_Glyph | None] = [start]
     placed = [start]
     for letter in range(1, min(cfg.max_labels, len(ALPHABET))):
-        fits = [c for c in clear if c not in placed and _readable(c, letter, cfg) and _in_place(placed, c, h)
+        # in the layout's reading order; or lower and right of the last label when it reads very well
+        fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
+                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
         if g is None:
@@ -225,6 +246,14 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     return [(g, letter) for letter, g in enumerate(run) if g is not None]
 
 
+def _in_grid(run: list[tuple[_Glyph, int]], h: float) -> bool:
+    """Whether the labels make a layout: at least half of them level with, or in the column of,
+    another one (stray glyphs read as a run of letters are scattered)."""
+    glyphs = [g for g, _ in run]
+    aligned = sum(_aligned([o for o in glyphs if o is not g], g, h) for g in glyphs)
+    return 2 * aligned >= len(glyphs)
+
+
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     """How good a set of labels is: every label adds how much better than barely readable it
     reads (so a longer run of doubtful glyphs does not beat two clear labels)."""
@@ -235,13 +264,21 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     """The panel labels of a figure, in letter order (empty when fewer than two are found)."""
     cfg = cfg or LabelConfig()
     crisp = ink.strength > max(cfg.glyph_ink, 1)
-    glyphs = _glyphs(ink, crisp, connected_components(crisp), cfg)
+    area = SummedArea(crisp)
+    glyphs = _glyphs(ink, area, connected_components(crisp), cfg)
     best: list[tuple[_Glyph, int]] = []
-    starts = [g for g in glyphs if g.clear and _readable(g, 0, cfg)]
-    for start in sorted(starts, key=lambda g: -g.scores[0])[:4]:
+    clear = [g for g in glyphs if g.clear and _readable(g, 0, cfg)]
+    # an "a" crowded on its right or below (by its panel's title or first bar) that reads
+    # clearly, comes first in the figure (no ink left of it or above it) and heads a longer run
+    crowded = [g for g in glyphs if not g.clear and g.open_left and g.scores[0] >= cfg.crowded_start
+               and _readable(g, 0, cfg) and _first(area, g)]
+    starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
+    for start in starts:
         h = _height(start)
         alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
         run = _run(start, alike, cfg)
+        if (not start.clear and len(run) < 3) or not _in_grid(run, h):
+            continue
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
