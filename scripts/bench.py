@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Speed and memory of pmc-hub on a synthetic corpus; prints a table and writes JSON (docs/performance.md).
+"""Speed and memory of pmc-hub on a synthetic corpus; prints a table and writes JSON (docs/benchmark.md).
 
     python scripts/bench.py [--articles 150] [--workers N] [--repeat 3] [--corpus DIR] [--json bench.json]
                             [--skip-parse] [--skip-build] [--skip-read]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The monthly-release cycle at scale, on this machine (issue 11; numbers in docs/performance.md).
+"""The monthly-release cycle at scale, on this machine (issue 11; numbers in docs/benchmark.md).
 
     python scripts/scale_run.py [--articles 5000] [--new 1000] [--updated 200] [--removed 100]
                                 [--jobs 4] [--workers 2] [--work-dir DIR] [--json scale.json]
