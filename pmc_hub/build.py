@@ -150,7 +150,7 @@ class RowWriter:
         self.shards = self._shard_set()
         self.summaries: list[dict] = []
         self._order: deque = deque()  # what comes between two engine results, in source order
-        self._local_stage = None
+        self._rebuilder = None  # a one-worker engine for unchanged articles built again (`_replay`)
 
     def _shard_set(self) -> ShardSet:
         return ShardSet(self.out, self.config.release, self.config.layout, dict(self.next_index), schema_of)
@@ -198,6 +198,8 @@ class RowWriter:
             raise
         finally:
             engine.close()
+            if self._rebuilder is not None:
+                self._rebuilder.close()
             bar.close()
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
@@ -234,11 +236,13 @@ class RowWriter:
         if same and self.dedup is not None:
             same = self.dedup.would_keep([(k, sha, ph) for k, sha, ph, _ in kept.images]) == [k for *_, k in kept.images]
         if not same and kept.rebuild:
-            if self._local_stage is None:
-                from .stage import ArticleStage
+            if self._rebuilder is None:  # in a worker, under the per-article budgets, like every other article
+                from .engines.local import LocalEngine
 
-                self._local_stage = ArticleStage(self.config, self.run.subfigure_batch)
-            result = article_tables(self._local_stage(package() if callable(package) else package))
+                self._rebuilder = LocalEngine(self.config, article_seconds=self.run.article_seconds,
+                                              article_memory_mb=self.run.article_memory_mb,
+                                              subfigure_batch=self.run.subfigure_batch)
+            result = article_tables(self._rebuilder.run_one(package() if callable(package) else package))
             if self.mesh is not None:
                 _apply_mesh(self.mesh, [result])
             self._add({**self._place(result, position), "replaces": True})

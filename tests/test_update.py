@@ -183,3 +183,20 @@ def test_a_merge_of_shard_jobs_takes_updates_like_a_build(months, scratch, tmp_p
     got, want = rows_by_key(merged), rows_by_key(scratch)
     for config in CONFIGS:
         assert got[config].keys() == want[config].keys(), config
+
+
+def test_articles_built_again_run_in_a_worker_under_the_budgets(months, scratch, tmp_path, monkeypatch):
+    # an unchanged article whose duplicate decision flipped is built again like any other article:
+    # in a worker under the per-article time and memory budgets, never in the main process
+    from pmc_hub import stage
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("an article was built in the main process")
+
+    out = tmp_path / "out"
+    run_build([months[0]], out, release="2026-11")
+    monkeypatch.setattr(stage.ArticleStage, "__init__", not_here)
+    update([str(months[1])], RunOptions(out_dir=out, progress=False), release="2026-12")
+    assert json.loads((out / "releases" / "2026-12.json").read_text())["articles"]["rebuilt"] >= 1
+    got, want = rows_by_key(out), rows_by_key(scratch)
+    assert all(got[c].keys() == want[c].keys() for c in CONFIGS)

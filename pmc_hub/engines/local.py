@@ -109,9 +109,7 @@ class LocalEngine:
         return fresh
 
     def results(self, packages: Iterable[ArticlePackage]) -> Iterator[ArticleResult]:
-        if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool"])
-        self._slots = [self._start() for _ in range(self.workers)]
+        self._begin(self.workers)
         source = enumerate(packages)
         done: dict[int, ArticleResult] = {}
         next_out, exhausted = 0, False
@@ -128,6 +126,23 @@ class LocalEngine:
         finally:
             self.close()
 
+    def run_one(self, package: ArticlePackage) -> ArticleResult:
+        """One article in a worker, under the same budgets, outside any `results` stream (an
+        update's unchanged article built again: decided only when the articles before it are
+        placed). The worker stays up for the next call until `close`."""
+        if not self._slots:
+            self._begin(1)
+        slot, done = self._slots[0], {}
+        self._send(slot, (0, package), done)
+        while 0 not in done:
+            self._collect([slot], done)
+        return unspool(done.pop(0))
+
+    def _begin(self, workers: int) -> None:
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool"])
+        self._slots = [self._start() for _ in range(workers)]
+
     def _dispatch(self, source: Iterator, done: dict, next_out: int, exhausted: bool) -> bool:
         for slot in self._slots:
             if exhausted or slot.seq is not None or len(done) >= self.backlog:
@@ -135,14 +150,17 @@ class LocalEngine:
             item = next(source, None)
             if item is None:
                 return True
-            slot.seq, slot.package = item
-            slot.started = time.monotonic()
-            slot.baseline_mb = _rss_mb(slot.process.pid) or 0.0
-            try:
-                slot.conn.send(item)
-            except (OSError, ValueError):  # the worker is gone (crashed at start, killed from outside)
-                self._give_up(slot, done, WORKER_DIED, self._death(slot))
+            self._send(slot, item, done)
         return exhausted
+
+    def _send(self, slot: _Slot, item: tuple[int, ArticlePackage], done: dict) -> None:
+        slot.seq, slot.package = item
+        slot.started = time.monotonic()
+        slot.baseline_mb = _rss_mb(slot.process.pid) or 0.0
+        try:
+            slot.conn.send(item)
+        except (OSError, ValueError):  # the worker is gone (crashed at start, killed from outside)
+            self._give_up(slot, done, WORKER_DIED, self._death(slot))
 
     def _collect(self, busy: list[_Slot], done: dict) -> None:
         ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=_POLL_SECONDS)
