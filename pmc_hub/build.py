@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .config import BuildConfig, RunOptions
 from .dedup import DuplicateIndex, keep_first
-from .engines import make_engine
+from .engines import local_engine, make_engine
 from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
@@ -130,7 +130,8 @@ class RowWriter:
     duplicate index at its place; an update passes ``published(package)``, which names the
     articles it leaves as they are (`Published`), and each is replayed through the duplicate
     index at its place; one whose decisions would now differ (its duplicate's original left, or a
-    new article came before it) is built again, here, and its old rows leave (``replaces``)."""
+    new article came before it) is built again (in a worker, as every article) and its old rows
+    leave (``replaces``)."""
 
     def __init__(self, config: BuildConfig, run: RunOptions, state: BuildState, checkpoints: list[dict],
                  published: Optional[Callable[[ArticlePackage], Optional[Published]]] = None):
@@ -237,11 +238,7 @@ class RowWriter:
             same = self.dedup.would_keep([(k, sha, ph) for k, sha, ph, _ in kept.images]) == [k for *_, k in kept.images]
         if not same and kept.rebuild:
             if self._rebuilder is None:  # in a worker, under the per-article budgets, like every other article
-                from .engines.local import LocalEngine
-
-                self._rebuilder = LocalEngine(self.config, article_seconds=self.run.article_seconds,
-                                              article_memory_mb=self.run.article_memory_mb,
-                                              subfigure_batch=self.run.subfigure_batch)
+                self._rebuilder = local_engine(self.config, self.run)
             result = article_tables(self._rebuilder.run_one(package() if callable(package) else package))
             if self.mesh is not None:
                 _apply_mesh(self.mesh, [result])

@@ -21,6 +21,7 @@ from .output import (CARD_FILE, FIGURE_CONFIGS, RELEASES_DIR, REPORT_FILE, Manif
 from .index import ReleaseIndex, add_checkpoints
 from .report import BuildReport
 from .state import BuildState
+from .writers import checkpoint_files
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def finish(config: BuildConfig, run: RunOptions, state: BuildState, elapsed: flo
     index = ReleaseIndex()
     written = 0
     for cp in state.iter_checkpoints():
-        files.update({w["path"]: OwnedFile(w["size"], w["sha256"], w["rows"], w["data_bytes"]) for w in cp["files"].values()})
+        files.update(checkpoint_files([cp]))
         for summary in cp["articles"]:
             report.add(summary)
             written += bool(summary["article_written"])  # (a written article id is never written twice)

@@ -60,8 +60,13 @@ class IndexedArticle:
 
     @property
     def images(self) -> list[tuple[str, str, Optional[str], bool]]:
-        """Its figure images as built: (key, SHA-256, pHash, kept by the duplicate index)."""
-        return [tuple(image) for image in self.summary.get("images", ())]
+        """Its figure images as built (`summary_images`)."""
+        return summary_images(self.summary)
+
+
+def summary_images(summary: dict) -> list[tuple[str, str, Optional[str], bool]]:
+    """A journal summary's figure images as built: (key, SHA-256, pHash, kept by the duplicate index)."""
+    return [tuple(image) for image in summary.get("images", ())]
 
 
 @dataclass

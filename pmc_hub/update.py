@@ -21,13 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-
 from . import licenses
 from .version import __version__
 from .build import LEAVE_OUT, BuildError, Published, RowWriter, in_shard
 from .config import BuildConfig, RunOptions
 from .finish import publish_folder, release_record
-from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key, summary_key
+from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key, summary_images, summary_key
 from .models import ArticlePackage, Skip
 from .output import (CARD_FILE, OwnedFile, check_release, default_release, locked, read_manifest, schema_of,
                      shard_config)
@@ -36,7 +35,7 @@ from .report import BuildReport
 from .sources import check_sources, open_sources
 from .stage import package_version
 from .state import BuildState
-from .writers import read_tables, rows_where, write_file
+from .writers import checkpoint_files, read_tables, rows_where, write_file
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class _Published:
         if entry is None or entry.version != package_version(package):
             return None
         summary = entry.summary
-        return Published(entry.article_id, summary.get("origin", ""), tuple(tuple(i) for i in summary.get("images", ())),
+        return Published(entry.article_id, summary.get("origin", ""), tuple(summary_images(summary)),
                          written=bool(summary.get("article_written")), rebuild=not entry.heldout)
 
 
@@ -180,8 +179,7 @@ def _finish(config: BuildConfig, run: RunOptions, state: BuildState, manifest, i
     for key in leaving:
         index.articles.pop(key, None)
     add_checkpoints(index, checkpoints)
-    new = {w["path"]: OwnedFile(w["size"], w["sha256"], w["rows"], w["data_bytes"])
-           for cp in checkpoints for w in cp["files"].values()}
+    new = checkpoint_files(checkpoints)
     rewritten = {p: OwnedFile(**e) for p, e in edits["rewritten"].items()}
     files = {p: f for p, f in manifest.files.items() if p not in edits["removed"]}
     files.update(rewritten)

@@ -60,6 +60,11 @@ class WrittenFile:
         return OwnedFile(self.size, self.sha256, self.rows, self.data_bytes)
 
 
+def checkpoint_files(checkpoints: Iterable[dict]) -> dict[str, OwnedFile]:
+    """The shards journal checkpoints record (each file a `WrittenFile` as a dict), as manifest entries."""
+    return {w["path"]: WrittenFile(**w).owned() for cp in checkpoints for w in cp["files"].values()}
+
+
 class _HashingFile(io.RawIOBase):
     """A write-only file that hashes what goes through it (no second read of the shard)."""
 

@@ -7,10 +7,14 @@ writes the same output.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol
 
 from ..config import BuildConfig, RunOptions
 from ..models import ArticlePackage, ArticleResult
+
+if TYPE_CHECKING:
+    from .local import LocalEngine
 
 
 class Engine(Protocol):
@@ -28,8 +32,14 @@ def make_engine(config: BuildConfig, run: RunOptions) -> Engine:
         return RayEngine(config, window=run.ray_window, shared_fs=run.ray_shared_fs, address=run.ray_address,
                          subfigure_batch=run.subfigure_batch)
     from ..spool import fresh_spool
+
+    return local_engine(config, run, workers=run.workers, spool_dir=fresh_spool(run.out_dir))
+
+
+def local_engine(config: BuildConfig, run: RunOptions, workers: int = 1, spool_dir: Optional[Path] = None) -> LocalEngine:
+    """Worker processes under ``run``'s per-article time and memory budgets; rows come back through
+    ``spool_dir`` when given, else pickled."""
     from .local import LocalEngine
 
-    return LocalEngine(config, workers=run.workers, article_seconds=run.article_seconds,
-                       article_memory_mb=run.article_memory_mb, subfigure_batch=run.subfigure_batch,
-                       spool_dir=fresh_spool(run.out_dir))
+    return LocalEngine(config, workers=workers, article_seconds=run.article_seconds, article_memory_mb=run.article_memory_mb,
+                       subfigure_batch=run.subfigure_batch, spool_dir=spool_dir)
