@@ -116,5 +116,5 @@ def add_checkpoints(index: ReleaseIndex, checkpoints: Iterable[dict]) -> None:
                 continue
             files = {config: cp["files"][config]["path"] for config in summary["rows"] if config in cp["files"]}
             index.articles.pop(key, None)  # a rebuilt article moves to where it was built again
-            index.articles[key] = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"],
-                                                 files, summary_json=json.dumps(summary, separators=(",", ":")))
+            entry = index.articles[key] = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"], files)
+            entry.summary = summary

@@ -8,11 +8,11 @@ from typing import Iterator, Optional
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import ShardLayout
+from .config import BuildConfig, ShardLayout
 from .dedup import DuplicateIndex, keep_first
 from .errors import DataError
 from .finish import publish_folder, release_record
-from .index import IndexedArticle, ReleaseIndex
+from .index import IndexedArticle, ReleaseIndex, summary_images
 from .models import Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release,
                      read_manifest, schema_of)
@@ -48,10 +48,11 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     merged = _sum_reports([r for _, r in inputs], folders)
     _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
     indexes = [ReleaseIndex.read(f) for f in folders]
-    dropped = _cross_duplicates(indexes, dedup_distance, merged) if dedup_distance is not None else set()
+    entries = _entries_in_source_order(indexes)
+    dropped = _cross_duplicates(entries, dedup_distance, merged) if dedup_distance is not None else set()
     with taken_over(out_dir, "merge"):
         files, placed = _write(folders, [m for m, _ in inputs], out_dir, release, layout, dropped)
-        _merged_index(indexes, placed, dropped, release, merged).write(out_dir)
+        _merged_index(indexes[0].config, entries, placed, dropped, release, merged).write(out_dir)
         publish_folder(out_dir, merged, files, [release], {release: release_record(release, files, merged.articles_written)},
                        write_card=write_card)
     return merged
@@ -82,11 +83,11 @@ def _entries_in_source_order(indexes: list[ReleaseIndex]) -> list[IndexedArticle
     return [e for *_, e in sorted(entries, key=lambda t: t[:3])]
 
 
-def _cross_duplicates(indexes: list[ReleaseIndex], max_distance: int, report: BuildReport) -> set[str]:
-    """The images that are duplicates across the builds, decided in source order as one build
-    would decide them; each is counted and reported."""
+def _cross_duplicates(entries: list[IndexedArticle], max_distance: int, report: BuildReport) -> set[str]:
+    """The images that are duplicates across the builds, decided in source order (``entries``) as
+    one build would decide them; each is counted and reported."""
     index, dropped = DuplicateIndex(max_distance), set()
-    for entry in _entries_in_source_order(indexes):
+    for entry in entries:
         kept = [(k, sha, ph) for k, sha, ph, was_kept in entry.images if was_kept]
         for dup in keep_first(index, kept)[1]:
             dropped.add(dup.key)
@@ -139,8 +140,8 @@ def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout:
                 yield from read_tables(folder / path, layout.row_group_rows)
 
 
-def _merged_index(indexes: list[ReleaseIndex], placed: dict[str, dict[str, str]], dropped: set[str], release: str,
-                  report: BuildReport) -> ReleaseIndex:
+def _merged_index(config: BuildConfig, entries: list[IndexedArticle], placed: dict[str, dict[str, str]], dropped: set[str],
+                  release: str, report: BuildReport) -> ReleaseIndex:
     """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
     take monthly updates; the images dropped as duplicates across the builds are no longer kept."""
     merged = ReleaseIndex()
@@ -148,12 +149,13 @@ def _merged_index(indexes: list[ReleaseIndex], placed: dict[str, dict[str, str]]
     for s in report.skipped:
         if s["reason"] == DUPLICATE_IMAGE:
             skips.setdefault(s["article"], []).append(s)
-    merged.config = replace(indexes[0].config, shard=None, release=release)
-    for entry in _entries_in_source_order(indexes):
+    merged.config = replace(config, shard=None, release=release)
+    for entry in entries:
         entry.files = placed.get(entry.article_id, {})
         entry.release = release
-        entry.summary = {**entry.summary, "skips": [*entry.summary.get("skips", []), *skips.get(entry.article_id, [])],
-                         "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in entry.images]}
+        summary = entry.summary  # (parsed once: the index keeps it as text)
+        entry.summary = {**summary, "skips": [*summary.get("skips", []), *skips.get(entry.article_id, [])],
+                         "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in summary_images(summary)]}
         merged.articles[entry.key] = entry
     return merged
 
