@@ -31,7 +31,7 @@ from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
 from .spool import article_tables, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
-from .writers import ShardSet, rows_where
+from .writers import ShardSet, rows_where, rows_without
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class RowWriter:
             if config in FIGURE_CONFIGS and self.dedup is not None:
                 table = self._dedup(result, table, dropped, images)
             elif config in SUBFIGURE_CONFIGS and dropped:
-                table = rows_where(table, (k not in dropped for k in table.column("parent_image_key").to_pylist()))
+                table = rows_without(table, "parent_image_key", dropped)
             if table.num_rows:
                 self.shards.add(config, table)
                 counts[config] = table.num_rows

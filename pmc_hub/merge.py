@@ -18,7 +18,7 @@ from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifes
                      read_manifest, schema_of)
 from .ownership import taken_over
 from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
-from .writers import ShardSet, read_tables, rows_where
+from .writers import ShardSet, read_tables, rows_without
 
 
 class MergeError(DataError, ValueError):
@@ -122,7 +122,7 @@ def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: s
         column = "image_key" if config in FIGURE_CONFIGS else "parent_image_key" if config in SUBFIGURE_CONFIGS else None
         for table in _tables(folders, manifests, config, layout):
             if column and dropped:
-                table = rows_where(table, (k not in dropped for k in table.column(column).to_pylist()))
+                table = rows_without(table, column, dropped)
             shards.add(config, table)
             pending.update(table.column("article_accession_id").to_pylist())
             if shards.files[config].bytes >= layout.shard_bytes:

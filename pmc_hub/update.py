@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -35,7 +35,7 @@ from .report import BuildReport
 from .sources import check_sources, open_sources
 from .stage import package_version
 from .state import BuildState
-from .writers import checkpoint_files, read_tables, rows_where, write_file
+from .writers import checkpoint_files, read_tables, rows_without, write_file
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +155,11 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                 raise BuildError(f"{out / rel} is needed to remove the rows of updated or removed articles and is not on "
                                  "disk; download it from the published dataset into the folder, then run the update again")
             config_name = shard_config(rel)[0]
-            kept = (rows_where(t, (a not in leaving for a in t.column("article_accession_id").to_pylist()))
+            kept = (rows_without(t, "article_accession_id", leaving)
                     for t in read_tables(out / rel, config.layout.row_group_rows))  # streamed: a row group at a time
             w = write_file(out, rel + UPDATE_SUFFIX, schema_of(config_name), kept, config.layout)
             if w is not None:
-                prepared["rewritten"][rel] = {"size": w.size, "sha256": w.sha256, "rows": w.rows, "data_bytes": w.data_bytes}
+                prepared["rewritten"][rel] = asdict(w.owned())
                 prepared["renames"].append([rel + UPDATE_SUFFIX, rel])
             else:
                 prepared["removed"].append(rel)
