@@ -65,9 +65,13 @@ def _features(out: Any):
     return out
 
 
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (all-zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def _normalise(x) -> np.ndarray:
-    x = x.detach().float().cpu().numpy()
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return unit_rows(x.detach().float().cpu().numpy()).astype(np.float32)
 
 
 def _load(name_or_path: str, processor_class: str, what: str):

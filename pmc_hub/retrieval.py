@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .embed import unit_rows
 from .errors import DataError
 from .output import shard_files
 
@@ -129,8 +130,7 @@ def _check_pairs(images: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.
         raise RetrievalError("no pairs to evaluate")
     if not (np.isfinite(images).all() and np.isfinite(texts).all()):
         raise RetrievalError("embeddings contain NaN or infinite values")
-    norm = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    return norm(images), norm(texts)
+    return unit_rows(images), unit_rows(texts)
 
 
 def load_embeddings(image_path: Path, text_path: Path) -> tuple[np.ndarray, np.ndarray]:

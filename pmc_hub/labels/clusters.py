@@ -9,6 +9,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
+from ..embed import unit_rows
 from ..errors import UsageError
 from .labeler import Labeler, with_label
 from .taxonomy import Taxonomy, TaxonomyError, load_taxonomy
@@ -33,7 +34,7 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50) -> tuple[np.nd
     if k < 1 or len(x) < k:
         raise ClusteringError(f"k-means needs 1 <= k <= number of embeddings (k={k}, n={len(x)}); "
                               "ask for fewer clusters")
-    x = _normalise(np.asarray(x, dtype=np.float64))
+    x = unit_rows(np.asarray(x, dtype=np.float64))
     rng = np.random.default_rng(seed)
     centroids = [x[rng.integers(len(x))]]
     for _ in range(1, k):
@@ -48,12 +49,8 @@ def kmeans(x: np.ndarray, k: int, seed: int = 0, iters: int = 50) -> tuple[np.nd
         assign = new
         for j in range(k):
             if np.any(assign == j):
-                c[j] = _normalise(x[assign == j].mean(axis=0, keepdims=True))[0]
+                c[j] = unit_rows(x[assign == j].mean(axis=0, keepdims=True))[0]
     return c.astype(np.float32), assign
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def load_cluster_labels(path: Path, taxonomy: Optional[Taxonomy] = None) -> dict[int, ClusterLabel]:
@@ -130,7 +127,7 @@ class ClusterLabeler(Labeler):
         from ..embed import ImageEncoder
 
         self.encoder = ImageEncoder.load(self.model, device=self.device)
-        self.centroids = _normalise(np.asarray(self.centroids, dtype=np.float32))
+        self.centroids = unit_rows(np.asarray(self.centroids, dtype=np.float32))
 
     def label_batch(self, rows: list[dict]) -> list[dict]:
         from ..embed import row_image
