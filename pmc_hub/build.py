@@ -27,7 +27,7 @@ from .engines import local_engine, make_engine
 from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
-from .report import DUPLICATE_ARTICLE, DUPLICATE_IMAGE, BuildReport, summarize
+from .report import DUPLICATE_ARTICLE, BuildReport, duplicate_image_skip, summarize
 from .spool import article_tables, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
@@ -279,9 +279,7 @@ class RowWriter:
         images.extend([key, sha, phash, keep] for key, sha, phash, keep in zip(*cols, mask))
         for dup in found:
             dropped.add(dup.key)
-            result.skips.append(Skip(result.article_id, DUPLICATE_IMAGE,
-                                     f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)",
-                                     dup.key.split("/")[1]))
+            result.skips.append(duplicate_image_skip(result.article_id, dup))
         return rows_where(table, mask) if found else table
 
     def _checkpoint(self) -> None:

@@ -13,11 +13,10 @@ from .dedup import DuplicateIndex, keep_first
 from .errors import DataError
 from .finish import publish_folder, release_record
 from .index import IndexedArticle, ReleaseIndex, summary_images
-from .models import Skip
 from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifest, OwnedFile, check_release,
                      read_manifest, schema_of)
 from .ownership import taken_over
-from .report import DUPLICATE_IMAGE, BuildReport, REPORT_FILE
+from .report import BuildReport, REPORT_FILE, duplicate_image_skip
 from .writers import ShardSet, read_tables, rows_without
 
 
@@ -49,10 +48,10 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
     indexes = [ReleaseIndex.read(f) for f in folders]
     entries = _entries_in_source_order(indexes)
-    dropped = _cross_duplicates(entries, dedup_distance, merged) if dedup_distance is not None else set()
+    dropped, cross_skips = _cross_duplicates(entries, dedup_distance, merged) if dedup_distance is not None else (set(), {})
     with taken_over(out_dir, "merge"):
         files, placed = _write(folders, [m for m, _ in inputs], out_dir, release, layout, dropped)
-        _merged_index(indexes[0].config, entries, placed, dropped, release, merged).write(out_dir)
+        _merged_index(indexes[0].config, entries, placed, dropped, cross_skips, release).write(out_dir)
         publish_folder(out_dir, merged, files, [release], {release: release_record(release, files, merged.articles_written)},
                        write_card=write_card)
     return merged
@@ -83,20 +82,20 @@ def _entries_in_source_order(indexes: list[ReleaseIndex]) -> list[IndexedArticle
     return [e for *_, e in sorted(entries, key=lambda t: t[:3])]
 
 
-def _cross_duplicates(entries: list[IndexedArticle], max_distance: int, report: BuildReport) -> set[str]:
+def _cross_duplicates(entries: list[IndexedArticle], max_distance: int,
+                      report: BuildReport) -> tuple[set[str], dict[str, list[dict]]]:
     """The images that are duplicates across the builds, decided in source order (``entries``) as
-    one build would decide them; each is counted and reported."""
-    index, dropped = DuplicateIndex(max_distance), set()
+    one build would decide them, and their skips by article id; each is counted and reported."""
+    index, dropped, skips = DuplicateIndex(max_distance), set(), {}
     for entry in entries:
         kept = [(k, sha, ph) for k, sha, ph, was_kept in entry.images if was_kept]
         for dup in keep_first(index, kept)[1]:
             dropped.add(dup.key)
-            article, figure = dup.key.split("/")[:2]
-            skip = Skip(article, DUPLICATE_IMAGE, f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)", figure)
-            report.skipped.append(skip.__dict__)
-            report.skip_counts[DUPLICATE_IMAGE] = report.skip_counts.get(DUPLICATE_IMAGE, 0) + 1
+            skip = duplicate_image_skip(entry.article_id, dup).__dict__
+            skips.setdefault(entry.article_id, []).append(skip)
+            report.add_skips([skip])
             report.images_written -= 1
-    return dropped
+    return dropped, skips
 
 
 def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: str, layout: ShardLayout,
@@ -141,20 +140,17 @@ def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout:
 
 
 def _merged_index(config: BuildConfig, entries: list[IndexedArticle], placed: dict[str, dict[str, str]], dropped: set[str],
-                  release: str, report: BuildReport) -> ReleaseIndex:
+                  cross_skips: dict[str, list[dict]], release: str) -> ReleaseIndex:
     """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
-    take monthly updates; the images dropped as duplicates across the builds are no longer kept."""
+    take monthly updates; the images dropped as duplicates across the builds are no longer kept,
+    and their skips (``cross_skips``, by article id) join their articles' summaries."""
     merged = ReleaseIndex()
-    skips = {}
-    for s in report.skipped:
-        if s["reason"] == DUPLICATE_IMAGE:
-            skips.setdefault(s["article"], []).append(s)
     merged.config = replace(config, shard=None, release=release)
     for entry in entries:
         entry.files = placed.get(entry.article_id, {})
         entry.release = release
         summary = entry.summary  # (parsed once: the index keeps it as text)
-        entry.summary = {**summary, "skips": [*summary.get("skips", []), *skips.get(entry.article_id, [])],
+        entry.summary = {**summary, "skips": [*summary.get("skips", []), *cross_skips.get(entry.article_id, [])],
                          "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in summary_images(summary)]}
         merged.articles[entry.key] = entry
     return merged

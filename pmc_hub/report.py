@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .models import ArticleResult, Skip  # noqa: F401  (Skip: re-exported for report readers)
 from .output import FIGURE_CONFIGS, REPORT_FILE
@@ -23,6 +24,12 @@ ARTICLE_TIMEOUT = "article timed out"  # over the per-article time budget
 ARTICLE_MEMORY = "article over memory budget"
 WORKER_DIED = "worker died"  # the worker process crashed while on this article
 UNWRITABLE = "unwritable record"  # rows that cannot be stored (e.g. text Parquet cannot encode)
+
+
+def duplicate_image_skip(article_id: str, dup) -> Skip:
+    """The skip of an image left out as a copy of one kept before it (``dup``: a `pmc_hub.dedup.Duplicate`)."""
+    return Skip(article_id, DUPLICATE_IMAGE, f"{dup.kind} duplicate of {dup.duplicate_of} ({dup.distance} bits)",
+                dup.key.split("/")[1])
 
 
 def summarize(result: ArticleResult, rows: dict[str, int]) -> dict:
@@ -72,8 +79,12 @@ class BuildReport:
             codes = self.license_codes.setdefault(category, {})
             codes[code] = codes.get(code, 0) + 1
         self.images_written += sum(n for config, n in summary["rows"].items() if config in FIGURE_CONFIGS)
-        self.skipped.extend(summary["skips"])
-        for skip in summary["skips"]:
+        self.add_skips(summary["skips"])
+
+    def add_skips(self, skips: Iterable[dict]) -> None:
+        """List skips (`Skip` as dicts) and count them by reason."""
+        for skip in skips:
+            self.skipped.append(skip)
             self.skip_counts[skip["reason"]] = self.skip_counts.get(skip["reason"], 0) + 1
 
     def to_json(self) -> str:

@@ -187,9 +187,7 @@ def _finish(config: BuildConfig, run: RunOptions, state: BuildState, manifest, i
     report = _report(config, run, index, elapsed, manifest)
     held = [Skip(index.articles[k].article_id, HELD_OUT,
                  "a new version of an article of the benchmark's test split is never put in train") for k in plan.heldout]
-    report.skipped.extend(s.__dict__ for s in held)
-    if held:
-        report.skip_counts[HELD_OUT] = report.skip_counts.get(HELD_OUT, 0) + len(held)
+    report.add_skips(s.__dict__ for s in held)
     index.write(out)
     rebuilt = sum(1 for cp in checkpoints for s in cp["articles"] if s.get("replaces"))
     record = release_record(config.release, added=new, updated=rewritten, removed=edits["removed"], articles=plan.new,
