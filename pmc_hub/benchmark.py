@@ -31,7 +31,7 @@ from .config import ShardLayout
 from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
 from .errors import DataError
 from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
-                     schema_of, shard_config, shard_path)
+                     schema_of, shard_config, shard_path, write_text_atomic)
 from .ownership import CARVE_SUFFIX
 from .state import BuildState
 from .writers import read_tables, rows_where, write_file
@@ -177,7 +177,7 @@ def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layo
     for rel in prepared["removed"]:
         new.pop(rel, None)
     new.update(_entries(prepared["files"]))
-    _save(work / "done.json", {"files": {p: asdict(f) for p, f in new.items()}, "report": prepared["report"]})
+    write_text_atomic(work / "done.json", json.dumps({"files": {p: asdict(f) for p, f in new.items()}, "report": prepared["report"]}))
     return new, _report_from(prepared["report"])
 
 
@@ -222,7 +222,7 @@ def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, l
     report.test_rows = test_table.num_rows
     prepared = {"renames": renames, "removed": removed, "files": {p: asdict(f) for p, f in written.items()},
                 "report": report.to_dict()}
-    _save(work / "prepared.json", prepared)
+    write_text_atomic(work / "prepared.json", json.dumps(prepared))
     return prepared
 
 
@@ -297,13 +297,6 @@ def _load(path: Path) -> Optional[dict]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         raise BenchmarkError(f"{path} is damaged; run the build with --fresh to start over") from None
-
-
-def _save(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def carve_benchmark(out_dir: Path, n: int, seed: int = 0, source_configs: Sequence[str] = ("commercial",),

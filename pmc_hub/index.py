@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .config import BuildConfig, ShardLayout
-from .output import STATE_DIR, OutputError
+from .output import STATE_DIR, OutputError, write_text_atomic
 from .records import package_pmcid
 
 INDEX_DIR = f"{STATE_DIR}/index"
@@ -84,9 +84,7 @@ class ReleaseIndex:
         pq.write_table(pa.Table.from_pylist(rows, schema=_ARTICLES), tmp, compression="zstd")
         os.replace(tmp, folder / "articles.parquet")
         if self.config is not None:
-            tmp = folder / "config.json.tmp"
-            tmp.write_text(json.dumps(asdict(self.config)), encoding="utf-8")
-            os.replace(tmp, folder / "config.json")
+            write_text_atomic(folder / "config.json", json.dumps(asdict(self.config)))
 
     @classmethod
     def read(cls, out_dir: Path) -> "ReleaseIndex":

@@ -153,12 +153,17 @@ def read_manifest(out_dir: Path) -> Optional[Manifest]:
     return Manifest.from_json(path.read_text(encoding="utf-8", errors="replace"), str(path))
 
 
-def write_manifest(out_dir: Path, manifest: Manifest) -> None:
-    path = Path(out_dir) / MANIFEST_FILE
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file whole or not at all: a temporary beside it, then a rename (a reader,
+    or a run after a kill, never sees half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(manifest.to_json(), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_manifest(out_dir: Path, manifest: Manifest) -> None:
+    write_text_atomic(Path(out_dir) / MANIFEST_FILE, manifest.to_json())
 
 
 def shard_files(out_dir: Path, config: str, split: str = SPLIT) -> list[Path]:
@@ -201,10 +206,7 @@ def owned_file(path: Path) -> OwnedFile:
 def write_owned_text(out_dir: Path, rel: str, text: str) -> OwnedFile:
     """Write a small text file of the build atomically and return its manifest entry."""
     path = Path(out_dir) / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
     return owned_file(path)
 
 

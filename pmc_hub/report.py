@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .models import ArticleResult, Skip  # noqa: F401  (Skip: re-exported for report readers)
-from .output import FIGURE_CONFIGS, REPORT_FILE
+from .output import FIGURE_CONFIGS, REPORT_FILE, write_text_atomic
 
 # Skip reasons, one name per cause, so reports can be compared and counted.
 BAD_XML = "bad XML"
@@ -92,9 +92,7 @@ class BuildReport:
 
     def write(self, out_dir: Path) -> Path:
         path = out_dir / REPORT_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(path, self.to_json())
         return path
 
     @classmethod

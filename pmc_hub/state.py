@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from .output import STATE_DIR, OutputError
+from .output import STATE_DIR, OutputError, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,7 @@ class BuildState:
         return state
 
     def update(self, **values: Any) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name("state.json.tmp")
-        tmp.write_text(json.dumps({**self.read(), **values}), encoding="utf-8")
-        os.replace(tmp, self.state_path)
+        write_text_atomic(self.state_path, json.dumps({**self.read(), **values}))
 
     def checkpoints(self) -> list[dict]:
         """The finished checkpoints, in order. A last line cut off by a crash is removed from the

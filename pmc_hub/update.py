@@ -29,7 +29,7 @@ from .finish import publish_folder, release_record
 from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key, summary_images, summary_key
 from .models import ArticlePackage, Skip
 from .output import (CARD_FILE, OwnedFile, check_release, default_release, locked, read_manifest, schema_of,
-                     shard_config)
+                     shard_config, write_text_atomic)
 from .ownership import UPDATE_SUFFIX, claim
 from .report import BuildReport
 from .sources import check_sources, open_sources
@@ -163,13 +163,13 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                 prepared["renames"].append([rel + UPDATE_SUFFIX, rel])
             else:
                 prepared["removed"].append(rel)
-        _save(prepared_path, prepared)
+        write_text_atomic(prepared_path, json.dumps(prepared))
     for tmp, final in prepared["renames"]:
         if (out / tmp).exists():
             os.replace(out / tmp, out / final)
     for rel in prepared["removed"]:
         (out / rel).unlink(missing_ok=True)
-    _save(done, prepared)
+    write_text_atomic(done, json.dumps(prepared))
     return prepared
 
 
@@ -209,10 +209,3 @@ def _report(config: BuildConfig, run: RunOptions, index: ReleaseIndex, elapsed: 
     for entry in index.articles.values():
         report.add(entry.summary)
     return report
-
-
-def _save(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
