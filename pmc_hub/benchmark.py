@@ -16,8 +16,6 @@ are rewritten (same path, new content).
 """
 from __future__ import annotations
 
-import json
-import os
 import random
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -31,8 +29,8 @@ from .config import ShardLayout
 from .dedup import DEFAULT_MAX_DISTANCE, DuplicateIndex
 from .errors import DataError
 from .output import (ARTICLES, BENCHMARK, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, TEST_SPLIT, OwnedFile,
-                     schema_of, shard_config, shard_path, write_text_atomic)
-from .ownership import CARVE_SUFFIX
+                     schema_of, shard_config, shard_path)
+from .ownership import CARVE_SUFFIX, apply_edit
 from .state import BuildState
 from .writers import read_tables, rows_where, write_file
 
@@ -150,8 +148,8 @@ def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layo
     """Carve the benchmark from the shards listed in ``files`` (a build's manifest entries); return
     the new entries (rewritten shards, the benchmark's) and the report. Resumable (see the module)."""
     out_dir = Path(out_dir)
-    work = BuildState(out_dir).edit_dir(BENCHMARK)
-    done = _load(work / "done.json")
+    state = BuildState(out_dir)
+    done = state.edit_record(BENCHMARK, "done")
     if done is not None:
         asked = (done["report"]["requested"], done["report"]["seed"])
         if asked != (n, seed):
@@ -165,26 +163,23 @@ def carve(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layo
     missing = [c for c in source_configs if not _shards(files, c)]
     if missing:
         raise BenchmarkError(f"{out_dir}: no {SPLIT} shards for source config(s) {', '.join(missing)}")
-    prepared = _load(work / "prepared.json")
+    prepared = state.edit_record(BENCHMARK, "prepared")
     if prepared is None:
-        prepared = _prepare(out_dir, files, n, release, layout, seed, source_configs, max_distance, work)
-    for tmp, final in prepared["renames"]:
-        if (out_dir / tmp).exists():
-            os.replace(out_dir / tmp, out_dir / final)
-    for rel in prepared["removed"]:
-        (out_dir / rel).unlink(missing_ok=True)
+        prepared = _prepare(out_dir, files, n, release, layout, seed, source_configs, max_distance)
+        state.save_edit_record(BENCHMARK, "prepared", prepared)
+    apply_edit(out_dir, prepared)
     new = dict(files)
     for rel in prepared["removed"]:
         new.pop(rel, None)
     new.update(_entries(prepared["files"]))
-    write_text_atomic(work / "done.json", json.dumps({"files": {p: asdict(f) for p, f in new.items()}, "report": prepared["report"]}))
+    state.save_edit_record(BENCHMARK, "done", {"files": {p: asdict(f) for p, f in new.items()}, "report": prepared["report"]})
     return new, _report_from(prepared["report"])
 
 
 def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, layout: ShardLayout, seed: int,
-             source_configs: Sequence[str], max_distance: int, work: Path) -> dict:
-    """Select the test pairs and write every changed shard beside its original; returns (and
-    saves) what to rename, what to remove and the new manifest entries."""
+             source_configs: Sequence[str], max_distance: int) -> dict:
+    """Select the test pairs and write every changed shard beside its original; returns what to
+    rename, what to remove and the new manifest entries."""
     report = BenchmarkReport(BENCHMARK, TEST_SPLIT, list(source_configs), seed, max_distance, n)
     candidates = [c for cfg in source_configs for c in _candidates(out_dir, _shards(files, cfg))]
     chosen, test_index = select_test(candidates, n, seed, max_distance)
@@ -209,7 +204,7 @@ def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, l
             w = write_file(out_dir, rel + _TMP, schema_of(cfg), tables, layout)
             if w is not None:
                 renames.append((rel + _TMP, rel))
-                written[rel] = OwnedFile(w.size, w.sha256, w.rows, w.data_bytes)
+                written[rel] = w.owned()
             else:  # an emptied shard is removed: an empty config cannot be loaded
                 removed.append(rel)
         if cfg in FIGURE_CONFIGS and before:
@@ -218,12 +213,10 @@ def _prepare(out_dir: Path, files: dict[str, OwnedFile], n: int, release: str, l
     test_table = _in_order(pa.concat_tables(test_tables), [c.key for c in chosen])
     w = write_file(out_dir, test_rel + _TMP, "figure", [test_table], layout)
     renames.append((test_rel + _TMP, test_rel))
-    written[test_rel] = OwnedFile(w.size, w.sha256, w.rows, w.data_bytes)
+    written[test_rel] = w.owned()
     report.test_rows = test_table.num_rows
-    prepared = {"renames": renames, "removed": removed, "files": {p: asdict(f) for p, f in written.items()},
-                "report": report.to_dict()}
-    write_text_atomic(work / "prepared.json", json.dumps(prepared))
-    return prepared
+    return {"renames": renames, "removed": removed, "files": {p: asdict(f) for p, f in written.items()},
+            "report": report.to_dict()}
 
 
 _FIGURE_ROUTE = ["image_key", "article_accession_id", "image_hash", "image_phash"]
@@ -288,15 +281,6 @@ def _entries(data: dict) -> dict[str, OwnedFile]:
 
 def _report_from(data: dict) -> BenchmarkReport:
     return BenchmarkReport(**{k: v for k, v in data.items() if k != "dropped_counts"})
-
-
-def _load(path: Path) -> Optional[dict]:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        raise BenchmarkError(f"{path} is damaged; run the build with --fresh to start over") from None
 
 
 def carve_benchmark(out_dir: Path, n: int, seed: int = 0, source_configs: Sequence[str] = ("commercial",),

@@ -37,6 +37,16 @@ UPDATE_SUFFIX = ".update.tmp"
 EDIT_SUFFIXES = (CARVE_SUFFIX, UPDATE_SUFFIX)
 
 
+def apply_edit(out: Path, prepared: dict) -> None:
+    """Phase two of a two-phase shard edit: each prepared shard renamed over the one it replaces
+    (``renames``), each emptied shard removed (``removed``). Safe to run again after a kill."""
+    for tmp, final in prepared["renames"]:
+        if (out / tmp).exists():
+            os.replace(out / tmp, out / final)
+    for rel in prepared["removed"]:
+        (out / rel).unlink(missing_ok=True)
+
+
 def _base(path: str) -> str:
     for suffix in (*EDIT_SUFFIXES, ".tmp"):
         if path.endswith(suffix):

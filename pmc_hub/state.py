@@ -117,6 +117,20 @@ class BuildState:
         for name in EDITS:
             shutil.rmtree(self.edit_dir(name), ignore_errors=True)
 
+    def edit_record(self, name: str, step: str) -> Optional[dict]:
+        """What the two-phase shard edit ``name`` saved after ``step`` (``prepared``, ``done``);
+        None before it got there. A damaged record is told in one line."""
+        path = self.edit_dir(name) / f"{step}.json"
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return self._damaged(f"{path} is damaged")
+
+    def save_edit_record(self, name: str, step: str, record: dict) -> None:
+        write_text_atomic(self.edit_dir(name) / f"{step}.json", json.dumps(record))
+
     def edit_dir(self, name: str) -> Path:
         """The resumable state of a two-phase shard edit (``benchmark`` carve, ``update`` removals)."""
         return self.dir / name

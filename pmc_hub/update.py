@@ -13,9 +13,7 @@ benchmark carve: every changed shard is written beside the original, recorded, t
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -29,8 +27,8 @@ from .finish import publish_folder, release_record
 from .index import IndexedArticle, ReleaseIndex, add_checkpoints, package_key, summary_images, summary_key
 from .models import ArticlePackage, Skip
 from .output import (CARD_FILE, OwnedFile, check_release, default_release, locked, read_manifest, schema_of,
-                     shard_config, write_text_atomic)
-from .ownership import UPDATE_SUFFIX, claim
+                     shard_config)
+from .ownership import UPDATE_SUFFIX, apply_edit, claim
 from .report import BuildReport
 from .sources import check_sources, open_sources
 from .stage import package_version
@@ -140,14 +138,11 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                config: BuildConfig) -> dict:
     """Rewrite every shard holding rows of the leaving articles without them (two-phase, resumable);
     returns {"rewritten": {path: entry}, "removed": [paths]}."""
-    work = state.edit_dir("update")
-    done = work / "done.json"
-    if done.is_file():
-        return json.loads(done.read_text(encoding="utf-8"))
-    prepared_path = work / "prepared.json"
-    if prepared_path.is_file():
-        prepared = json.loads(prepared_path.read_text(encoding="utf-8"))
-    else:
+    done = state.edit_record("update", "done")
+    if done is not None:
+        return done
+    prepared = state.edit_record("update", "prepared")
+    if prepared is None:
         prepared = {"rewritten": {}, "removed": [], "renames": []}
         shards = sorted({path for entry in leaving.values() for path in entry.files.values() if path in files})
         for rel in shards:
@@ -163,13 +158,9 @@ def _drop_rows(out: Path, state: BuildState, files: dict[str, OwnedFile], leavin
                 prepared["renames"].append([rel + UPDATE_SUFFIX, rel])
             else:
                 prepared["removed"].append(rel)
-        write_text_atomic(prepared_path, json.dumps(prepared))
-    for tmp, final in prepared["renames"]:
-        if (out / tmp).exists():
-            os.replace(out / tmp, out / final)
-    for rel in prepared["removed"]:
-        (out / rel).unlink(missing_ok=True)
-    write_text_atomic(done, json.dumps(prepared))
+        state.save_edit_record("update", "prepared", prepared)
+    apply_edit(out, prepared)
+    state.save_edit_record("update", "done", prepared)
     return prepared
 
 

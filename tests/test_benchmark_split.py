@@ -125,7 +125,8 @@ def test_build_with_benchmark_resumes_from_any_kill_point_and_never_leaks(corpus
     result, and no test image or article is left in any train config."""
     import os
 
-    from pmc_hub import benchmark
+    from pmc_hub import benchmark, ownership
+    from pmc_hub.state import BuildState
 
     sources = [corpus / "sample", corpus / "copies"]
     reference = tmp_path / "ref"
@@ -133,7 +134,7 @@ def test_build_with_benchmark_resumes_from_any_kill_point_and_never_leaks(corpus
     want = {c: sorted(r.get("image_key") or r["article_accession_id"] for r in _rows(reference, c, s))
             for c, s in (("commercial", "train"), ("noncommercial", "train"), ("articles", "train"), ("benchmark", "test"))}
     points = {"write": 0, "rename": 0}
-    real_write, real_replace = benchmark.write_file, os.replace
+    real_write, real_replace, real_save = benchmark.write_file, os.replace, BuildState.save_edit_record
 
     for kind in ("write", "rename"):
         k = 0
@@ -149,15 +150,21 @@ def test_build_with_benchmark_resumes_from_any_kill_point_and_never_leaks(corpus
                     return real(*a, **kw)
                 return f
 
-            monkeypatch.setattr(benchmark, "write_file" if kind == "write" else "os", dying(real_write) if kind == "write"
-                                else type("os", (), {"replace": staticmethod(dying(real_replace))}))
+            if kind == "write":
+                monkeypatch.setattr(benchmark, "write_file", dying(real_write))
+            else:  # the carve's renames, and the saves of its resumable record (each a rename)
+                fake_os = type("os", (), {"replace": staticmethod(dying(real_replace)),
+                                          "__getattr__": lambda self, name: getattr(os, name)})()
+                monkeypatch.setattr(ownership, "os", fake_os)
+                monkeypatch.setattr(BuildState, "save_edit_record", dying(real_save))
             try:
                 run_build(sources, out, dedup=False, benchmark=10, benchmark_seed=3)
                 died = False
             except SystemExit:
                 died = True
             monkeypatch.setattr(benchmark, "write_file", real_write)
-            monkeypatch.setattr(benchmark, "os", os)
+            monkeypatch.setattr(ownership, "os", os)
+            monkeypatch.setattr(BuildState, "save_edit_record", real_save)
             if not died:
                 break
             points[kind] += 1

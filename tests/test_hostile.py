@@ -249,6 +249,19 @@ def test_damaged_state_is_one_line_and_fresh_starts_over(tmp_path, two_articles)
     assert fresh.returncode == 0, fresh.stderr
 
 
+def test_a_damaged_record_of_a_shard_edit_is_one_line(tmp_path):
+    # the carve's and the update's resumable records: a damaged one is told, never a raw JSON error
+    from pmc_hub.state import BuildState
+
+    for edit in ("benchmark", "update"):
+        folder = tmp_path / ".pmc-hub" / edit
+        folder.mkdir(parents=True)
+        (folder / "prepared.json").write_text('{"renames": [')
+        with pytest.raises(OutputError, match=rf"{edit}/prepared.json is damaged.*--fresh"):
+            BuildState(tmp_path).edit_record(edit, "prepared")
+        assert BuildState(tmp_path).edit_record(edit, "done") is None
+
+
 def test_journal_lines_repeated_or_out_of_order(tmp_path, two_articles, monkeypatch):
     from pmc_hub.state import BuildState
 
