@@ -120,6 +120,9 @@ class LocalEngine:
                 if not busy and exhausted:
                     break
                 self._collect(busy, done)
+                # A worker whose result just came back gets its next article before that result
+                # is written: the worker builds while the main process writes.
+                exhausted = self._dispatch(source, done, next_out, exhausted)
                 while next_out in done:
                     yield unspool(done.pop(next_out))
                     next_out += 1
