@@ -150,7 +150,11 @@ def test_bench_script_at_tiny_size_writes_every_section(tmp_path):
                     "--workers", "1", "--repeat", "1", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
                    capture_output=True, text=True, check=True, timeout=300)
     report = json.loads(out.read_text())
-    assert {"machine", "corpus", "parse", "work_floor", "build", "build_vs_floor", "projection", "read"} <= set(report)
+    assert {"machine", "corpus", "parse", "work_floor", "build", "build_vs_floor", "projection", "read",
+            "stage_breakdown"} <= set(report)
+    steps = report["stage_breakdown"]
+    assert {"jats_extraction", "image_inspection", "labels", "validation", "arrow_handover", "other"} <= set(steps)
+    assert steps["stage_total"] >= steps["image_inspection"] > 0 and steps["floor_image_work"] > 0
     assert report["work_floor"]["images"] == report["corpus"]["figures"]
     assert report["build_vs_floor"]["build_vs_floor_wall"] > 0 and report["build_vs_floor"]["build_vs_floor_cpu"] > 0
     assert report["corpus"]["articles"] == 3
