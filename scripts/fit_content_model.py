@@ -13,8 +13,9 @@ an article the fit has seen:
    classes of each figure, fitted on image probabilities from models that had not seen the
    figure's article.
 3. The score calibration: a logistic fit of "the label is right" on the winner's probability
-   (one slope, an offset per source: caption and image agreeing, caption alone, image alone), on
-   decisions made by combinations fitted without the figure's article.
+   (one slope, an offset per `image.CALIBRATION_KEYS`: caption and image agreeing, caption alone,
+   image alone beside a caption, image alone with no caption), on decisions made by combinations
+   fitted without the figure's article.
 4. ``min_image_score``: on the same decisions, the score below which an image-only label is not
    written: the highest that still labels `MIN_COVERAGE` of the captioned figures (the build
    writes captioned figures only), and never below 0.5 (more likely wrong than right).
@@ -37,16 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
-from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler  # noqa: E402
+from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
 from pmc_hub.labels.evaluate import figure_rows, load_labelled  # noqa: E402
-from pmc_hub.labels.image import (FEATURES, GRAPHIC, MODEL_FILE, PHOTOGRAPHIC, ImageModel, Logistic,  # noqa: E402
-                                  image_features)
+from pmc_hub.labels.image import (CALIBRATION_KEYS, FEATURES, GRAPHIC, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
+                                  ImageModel, Logistic, image_features)
 
 FOLDS = 10
 L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 COMBINATION_L2 = 1.0
 MIN_COVERAGE = 0.95
-SOURCES = ("caption+image", "caption", "image")  # where a label comes from (image_label_source)
 # The statistics each step reads (image.FEATURES explains them).
 STEPS = {
     "gate": (("white", "soft", "top8", "photo_area"), ("graphic", "photographic")),
@@ -179,7 +179,7 @@ def main() -> None:
     def labeler(weights: np.ndarray) -> ContentLabeler:
         return ContentLabeler(taxonomy, rules=rules, model={
             "image": image, "weights": dict(zip(COMBINATION, weights.tolist())),
-            "calibration": {"slope": 1.0, **dict.fromkeys(SOURCES, 0.0)},
+            "calibration": {"slope": 1.0, **dict.fromkeys(CALIBRATION_KEYS, 0.0)},
             "min_image_score": 0.0})
 
     candidates = [labeler(np.zeros(len(COMBINATION))).candidates(ev, p) for ev, p in zip(evidence, held_out_probs)]
@@ -192,26 +192,29 @@ def main() -> None:
         for i in np.flatnonzero(folds == fold):
             decisions[i] = fold_labeler.decide(evidence[i], held_out_probs[i])
 
-    # 3. calibration of the winner's probability on those decisions, an offset per source
+    # 3. calibration of the winner's probability on those decisions, an offset per calibration key
+    captioned = np.array([bool((f.caption or "").strip()) for f in figures])
     p = np.array([d[1] for d in decisions])
     right = np.array([d[0] == t for d, t in zip(decisions, truth)], dtype=float)
-    source = np.array([[d[2] == k for k in SOURCES] for d in decisions], dtype=float)
+    source = np.array([[calibration_key(d[2], c) == k for k in CALIBRATION_KEYS] for d, c in zip(decisions, captioned)],
+                      dtype=float)
 
     def logistic_loss(theta: np.ndarray) -> float:
         q = 1 / (1 + np.exp(-(theta[0] * p + source @ theta[1:])))
         return -(right * np.log(q + 1e-9) + (1 - right) * np.log(1 - q + 1e-9)).mean() + 1e-3 * (theta ** 2).sum()
 
-    theta = minimize(logistic_loss, np.zeros(1 + len(SOURCES)), method="Nelder-Mead", options={"maxiter": 4000}).x
-    calibration = {"slope": round(float(theta[0]), 4), **{k: round(float(v), 4) for k, v in zip(SOURCES, theta[1:])}}
+    theta = minimize(logistic_loss, np.zeros(1 + len(CALIBRATION_KEYS)), method="Nelder-Mead",
+                     options={"maxiter": 4000}).x
+    calibration = {"slope": round(float(theta[0]), 4),
+                   **{k: round(float(v), 4) for k, v in zip(CALIBRATION_KEYS, theta[1:])}}
     score = 1 / (1 + np.exp(-(theta[0] * p + source @ theta[1:])))
-    print(f"calibration: P(right) = sigmoid(slope * p + offset[source]): {calibration}")
-    for k in SOURCES:
-        m = source[:, SOURCES.index(k)] == 1
+    print(f"calibration: P(right) = sigmoid(slope * p + offset[key]): {calibration}")
+    for k in CALIBRATION_KEYS:
+        m = source[:, CALIBRATION_KEYS.index(k)] == 1
         print(f"  {k}: {int(m.sum())} decisions, {right[m].mean():.3f} right, mean score {score[m].mean():.3f}")
 
     # 4. the image-only floor
     image_only = np.array([d[2] == "image" for d in decisions])
-    captioned = np.array([bool(f.caption) for f in figures])
 
     def written(floor: float) -> np.ndarray:
         return ~image_only | (score >= floor)

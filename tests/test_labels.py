@@ -284,6 +284,10 @@ def test_custom_taxonomy_is_checked(tmp_path):
     ("(A–C) Growth; (D) death.", "multiple"),
     ("Histology of lung. a Control. b Infected.", "multiple"),
     ("a, b Eight-week-old mice.", "multiple"),
+    # BMC / Springer style: a capital letter and a space before the panel's first word
+    ("Identification of DEGs and their function. A Functional-validated DEGs. B The overlap.", "multiple"),
+    ("A The bar chart displays gene sets. B Significant pathways were shown.", "multiple"),
+    ("Results. A Western blot of lysates. The loading control is shown.", None),
 ])
 def test_panel_letters_need_two_real_panel_labels(caption, expected):
     from pmc_hub.labels import caption_panel_type

@@ -60,16 +60,31 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
     out = list(labeler.for_thumbnails(thumbnails).label(rows))
     assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    # measured (docs/taxonomy.md): precision 0.816 at coverage 0.877, panel type 0.904, on all 292
-    assert result.coverage >= 0.85 and result.precision >= 0.8 and result.panel_accuracy >= 0.89, (
-        result.coverage, result.precision, result.panel_accuracy)
-    # the figures a build writes (captioned): precision 0.833 at coverage 0.959
+    # measured (docs/taxonomy.md): precision 0.829 at coverage 0.840, panel type 0.911, on all 313
+    assert result.precision >= 0.8 and result.panel_accuracy >= 0.9, (result.precision, result.panel_accuracy)
+    # the figures a build writes (captioned): precision 0.829 at coverage 0.992
     captioned = [i for i, f in enumerate(figures) if f.caption]
     with_caption = evaluate(labeler.for_thumbnails(thumbnails), [figures[i] for i in captioned], [rows[i] for i in captioned])
-    assert with_caption.precision >= 0.82 and with_caption.coverage >= 0.95, (with_caption.precision, with_caption.coverage)
+    assert with_caption.precision >= 0.8 and with_caption.coverage >= 0.95, (with_caption.precision, with_caption.coverage)
     # the caption rules alone label far fewer figures
     rules = evaluate(RuleLabeler(), figures, rows)
     assert rules.coverage < 0.7 and result.correct > rules.correct + 30
+
+
+def test_a_figure_without_a_caption_is_labelled_only_when_the_image_is_sure(labeler, devset):
+    # with no caption the image model alone decides, and on the tuning figures it was right for a
+    # quarter of them: such labels get their own, lower calibration and most stay unwritten
+    figures, rows, thumbnails = devset
+    silent = [i for i, f in enumerate(figures) if not f.caption]
+    assert len(silent) >= 40
+    out = list(labeler.for_thumbnails(thumbnails).label([rows[i] for i in silent]))
+    assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # the panel type still is
+    assert sum(r.get("image_primary_label") is not None for r in out) <= 0.2 * len(out)
+    assert labeler.calibrated(0.9, "image, no caption") < labeler.min_image_score <= labeler.calibrated(0.9, "image")
+    # the same image with a caption that names nothing is an image-only label, and written
+    chart = next(i for i in silent if figures[i].primary == "Plots and Charts")
+    named_nothing = labeler.for_thumbnails(thumbnails).label_row(dict(rows[chart], caption="Results of the survey."))
+    assert named_nothing["image_label_source"] == "image" and named_nothing["image_primary_label"] == "Plots and Charts"
 
 
 def test_scores_say_how_often_a_label_is_right(labeler, devset):
@@ -171,3 +186,9 @@ def test_a_broken_content_model_file_is_a_clear_error(tmp_path):
         load_content_model(bad)
     with pytest.raises(ContentModelError, match="missing.json"):
         load_content_model(tmp_path / "missing.json")
+    # a file fitted before captionless figures had their own calibration
+    raw = json.loads((ROOT / "pmc_hub" / "labels" / "content_model.json").read_text())
+    del raw["calibration"]["image, no caption"]
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ContentModelError, match="calibration has no image, no caption; refit it"):
+        load_content_model(bad)

@@ -13,8 +13,9 @@ conditional logit over `COMBINATION`:
     + w_unnamed * [the caption names other classes but not this one]
 
 with weights fitted on the development set's tuning part (`scripts/fit_content_model.py`). The
-winner's softmax probability goes through a logistic calibration (one slope, an offset per source:
-caption and image agreeing, the caption alone, the image alone) fitted on decisions about
+winner's softmax probability goes through a logistic calibration (one slope, an offset per
+`image.CALIBRATION_KEYS`: caption and image agreeing, the caption alone, the image alone beside a
+caption that names nothing, the image alone with no caption at all) fitted on decisions about
 figures the fit had not seen, so the score estimates how often such a label is right; a label
 that only the image suggests (the caption names and hints at nothing of it) is not written when
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
@@ -64,6 +65,11 @@ PRIMARY_KINDS = {
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
 COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
+
+
+def calibration_key(source: str, captioned: bool) -> str:
+    """The calibration offset a decision of this source takes (`image.CALIBRATION_KEYS`)."""
+    return "image, no caption" if source == "image" and not captioned else source
 
 
 @dataclass
@@ -130,7 +136,7 @@ class ContentLabeler(Labeler):
         if decision is None:
             return out
         primary, probability, source = decision
-        score = self.calibrated(probability, source)
+        score = self.calibrated(probability, calibration_key(source, bool((row.get("caption") or "").strip())))
         if source == "image" and score < self.min_image_score:
             return out
         order = self.rules.order
@@ -174,6 +180,7 @@ class ContentLabeler(Labeler):
                     float(bool(named) and c not in named))
                 for c in classes}
 
-    def calibrated(self, probability: float, source: str) -> float:
-        """How often a label of this probability and source is right (the fitted calibration)."""
-        return 1.0 / (1.0 + math.exp(-(self.calibration["slope"] * probability + self.calibration[source])))
+    def calibrated(self, probability: float, key: str) -> float:
+        """How often a label of this probability is right, by its `calibration_key` (the fitted
+        calibration)."""
+        return 1.0 / (1.0 + math.exp(-(self.calibration["slope"] * probability + self.calibration[key])))

@@ -191,6 +191,12 @@ def _softmax(logits: list[float]) -> list[float]:
     return [v / total for v in e]
 
 
+# The score calibration's offsets: one per source (`image_label_source`), and image-only labels
+# of figures without any caption apart: there the image model decides with nothing to check it
+# against, and it is right far less often than where a caption exists but names nothing.
+CALIBRATION_KEYS = ("caption+image", "caption", "image", "image, no caption")
+
+
 @lru_cache(maxsize=4)
 def load_content_model(path: Optional[Path] = None) -> dict:
     """The fitted parameters (``content_model.json``): the image model and the caption/image
@@ -199,6 +205,9 @@ def load_content_model(path: Optional[Path] = None) -> dict:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         raw["image"] = ImageModel.from_dict(raw["image"])
+        missing = [k for k in ("slope", *CALIBRATION_KEYS) if k not in raw["calibration"]]
+        if missing:
+            raise ValueError(f"its score calibration has no {', '.join(missing)}")
         return raw
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ContentModelError(f"{path}: not a valid content model: {exc}; refit it with "

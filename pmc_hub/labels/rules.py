@@ -27,14 +27,17 @@ _LETTER = re.compile(r"[A-Za-z]")
 # lowercase at a sentence start ("a Major ...") or after a comma ("..., b FESEM image"), where
 # English would not put a lone lowercase letter (except the article "a" after a comma). Each
 # pattern starts with a literal or a small set, so the regex engine skips ahead to candidates; a
-# caption start is tried on its own.
+# caption start is tried on its own. BMC and Springer captions put a capital letter and a space
+# before the panel's capitalised first word ("... function. A Functional analysis ... B The"):
+# the article "A" can stand there too, but no caption's "B" can, and a and b are both needed.
 _BARE_PANELS = (
     re.compile(r"[.;:]\s*([A-H])[.,:)]\s+"),
     re.compile(r"([A-H]),\s+(?=[A-Z])"),  # ... and not after a letter, digit, "(" or "-" (checked)
     re.compile(r"[.;:]\s+([a-h])[.,:)]?\s+"),
     re.compile(r",\s+([b-h])[.,:)]?\s+"),
+    re.compile(r"[.;:]\s+([A-H])\s+(?=[A-Z])"),
 )
-_FIRST_PANEL = (re.compile(r"([A-H])[.,:)]\s+"), re.compile(r"([a-h])[.,:)]?\s+"))
+_FIRST_PANEL = (re.compile(r"([A-H])[.,:)]\s+"), re.compile(r"([A-H])\s+(?=[A-Z])"), re.compile(r"([a-h])[.,:)]?\s+"))
 _NOT_BEFORE_BARE = re.compile(r"[\w(\-]")
 
 
