@@ -81,12 +81,25 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-_FLOOR = r"""
-import hashlib, io, json, sys, time
+# The floor's work on one image, shared by the floor and the stage breakdown.
+_FLOOR_IMAGE = r"""
+import hashlib, io
+from PIL import Image
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif")
+def floor_image(data):
+    hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as im:
+        if im.format == "JPEG":
+            im.draft("L", (128, 128))
+        factor = min(im.size) // 128
+        (im.reduce(factor) if factor > 1 else im).convert("L").resize((32, 32))
+"""
+
+_FLOOR = _FLOOR_IMAGE + r"""
+import json, sys, time
 from pathlib import Path
 import pyarrow as pa, pyarrow.parquet as pq
 from lxml import etree
-from PIL import Image
 corpus, out = Path(sys.argv[1]), Path(sys.argv[2])
 t0 = time.perf_counter()
 parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -98,14 +111,8 @@ with pq.ParquetWriter(out, schema, compression={"key": "ZSTD", "image": "NONE"})
             data = f.read_bytes()
             if f.suffix == ".xml":
                 etree.fromstring(data, parser)
-            elif f.suffix.lower() in (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif"):
-                hashlib.sha256(data).hexdigest()
-                with Image.open(io.BytesIO(data)) as im:
-                    if im.format == "JPEG":
-                        im.draft("L", (128, 128))
-                    factor = min(im.size) // 128
-                    small = im.reduce(factor) if factor > 1 else im
-                    small.convert("L").resize((32, 32))
+            elif f.name.lower().endswith(IMAGE_SUFFIXES):
+                floor_image(data)
                 rows.append({"key": f"{folder.name}/{f.name}", "image": data})
                 images += 1
                 if len(rows) == 100:
@@ -166,11 +173,10 @@ def bench_build(corpus: Path, work: Path, workers: int, input_bytes: int, articl
     return results
 
 
-_BREAKDOWN = r"""
-import collections, functools, hashlib, io, json, sys, tempfile, time
+_BREAKDOWN = _FLOOR_IMAGE + r"""
+import collections, functools, json, sys, tempfile, time
 from pathlib import Path
 from lxml import etree
-from PIL import Image
 from pmc_hub import jats, media, spool, stage
 from pmc_hub.config import BuildConfig
 from pmc_hub.labels.content import ContentLabeler
@@ -196,13 +202,6 @@ packages = list(open_sources((sys.argv[1],)))
 art = stage.ArticleStage(BuildConfig(sources=(sys.argv[1],)))
 folder = Path(tempfile.mkdtemp())
 parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-def floor_image(data):
-    hashlib.sha256(data).hexdigest()
-    with Image.open(io.BytesIO(data)) as im:
-        if im.format == "JPEG":
-            im.draft("L", (128, 128))
-        factor = min(im.size) // 128
-        (im.reduce(factor) if factor > 1 else im).convert("L").resize((32, 32))
 best = {}
 for attempt in range(int(sys.argv[2]) + 1):  # the first pass warms caches and loads models: not counted
     spent.clear()
@@ -217,7 +216,7 @@ for attempt in range(int(sys.argv[2]) + 1):  # the first pass warms caches and l
     start = time.perf_counter()
     for package in packages:
         for name, read in package.media.items():
-            if name.lower().endswith((".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif")):
+            if name.lower().endswith(IMAGE_SUFFIXES):
                 floor_image(read())
     spent["floor_image_work"] = time.perf_counter() - start
     for path in folder.iterdir():
