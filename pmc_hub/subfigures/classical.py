@@ -15,7 +15,8 @@
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
-   piece is one box (a plain chart stays whole). A figure without any gap that is mostly ink is
+   piece, not counting text strips (a tree's label column, a legend), is one box (a plain chart
+   stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 
@@ -541,12 +542,13 @@ class _Layout:
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
-        two of its pieces are panels of some size holding graphics; else it is one panel. Of a
+        two of its pieces are panels of some size holding graphics, not text strips (a label
+        column, a legend: ink mostly text, `text_share`); else it is one panel. Of a
         compound figure, the fragments (pieces far smaller than the largest: a stray connector
         line, a small legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and self.text_share(r) < self.cfg.text_strip
+        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) and self.text_share(r) < self.cfg.text_strip
                for r, a in zip(regions, areas)) < 2:
             return [self.trim((0, 0, self.ink.width, self.ink.height))]
         small = [a < self.cfg.fragment_share * big for a in areas]
