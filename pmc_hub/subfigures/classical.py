@@ -516,7 +516,7 @@ class _Layout:
                 text -= float(near.max())
         return text / max(1, int(blobs.pixels.sum()))
 
-    def _blobs(self, r: Region) -> "_Blobs | None":
+    def _blobs(self, r: Region) -> _Blobs | None:
         """Per blob of ``r``: its size, its ink and whether it is text; None when ``r`` is mostly
         ink (an image). Text blobs are at most ``graphic_size`` glyph heights high (glyphs,
         words, lines of text, rules, shaded rows) or that wide and not solid (rotated words,
