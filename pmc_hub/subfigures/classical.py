@@ -15,7 +15,8 @@
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
-   piece is one box (a plain chart stays whole). A figure without any gap that is mostly ink is
+   piece, not counting text strips (a tree's label column, a legend), is one box (a plain chart
+   stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 
@@ -51,6 +52,8 @@ class SplitterConfig:
     graphic_size: float = 3.0  # text blobs are at most this many glyph heights high (or wide, rotated)
     solid_fill: float = 0.6  # ... and a narrow upright blob this full of ink is a bar or axis, not text
     solid_share: float = 0.5  # a piece at least this much ink is an image, not text
+    text_strip: float = 0.8  # a piece whose ink is this much text is a label column or legend, no panel
+    marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
     fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
     max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
@@ -130,6 +133,27 @@ def _centred_offset(r: Region, label: PanelLabel) -> float:
     w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
     across = abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2
     return max(across / w, (label.box[1] - r[1]) / h)
+
+
+_KEY = 1 << 16  # blob height * _KEY + width: one integer per blob size
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values`` at ``wanted`` among the sorted ``keys``, 0 where absent."""
+    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    return np.where(keys[at] == wanted, values[at], 0.0)
+
+
+@dataclass
+class _Blobs:
+    """The connected components of a region: bounding-box sizes, ink pixels, the share of the
+    box they fill, text or not."""
+
+    heights: np.ndarray
+    widths: np.ndarray
+    pixels: np.ndarray
+    fill: np.ndarray
+    text: np.ndarray
 
 
 class _Unlabelled(Exception):
@@ -471,39 +495,61 @@ class _Layout:
         return self._glyph
 
     def is_text(self, r: Region) -> bool:
-        """No graphics inside ``r``, only text: every blob is at most ``graphic_size`` glyph
-        heights high (glyphs, words, lines of text, rules, shaded rows) or that wide and not
-        solid (rotated words, brackets, braces), and ``r`` is not mostly ink (an image). So a
-        frame, plot, drawing, bar or axis line makes graphics. Blobs that cross the edges of
-        ``r`` (a table's grid, the frame shared by touching panels) are not measured, unless no
-        blob lies wholly inside (images joined by specks across a hairline): then their parts
-        inside are."""
+        """No graphics inside ``r``, only text (see `_blobs`)."""
+        blobs = self._blobs(r)
+        return blobs is not None and bool(blobs.text.all())
+
+    def text_share(self, r: Region) -> float:
+        """The share of ``r``'s ink that is text (see `_blobs`); 0 for an image. Solid round
+        blobs of one size (within a pixel) holding half of the text-sized ink are a chart's
+        markers (a scatter plot's dots), not text."""
+        blobs = self._blobs(r)
+        if blobs is None:
+            return 0.0
+        text = float(blobs.pixels[blobs.text].sum())
+        dots = blobs.text & (blobs.fill >= self.cfg.solid_fill) & (np.abs(blobs.heights - blobs.widths) <= 1)
+        if dots.any():
+            keys, at = np.unique(blobs.heights[dots] * _KEY + blobs.widths[dots], return_inverse=True)
+            per_size = np.bincount(at, weights=blobs.pixels[dots])
+            near = sum(_lookup(keys, per_size, keys + dh * _KEY + dw) for dh in (-1, 0, 1) for dw in (-1, 0, 1))
+            if near.max() >= self.cfg.marker_share * text:
+                text -= float(near.max())
+        return text / max(1, int(blobs.pixels.sum()))
+
+    def _blobs(self, r: Region) -> _Blobs | None:
+        """Per blob of ``r``: its size, its ink and whether it is text; None when ``r`` is mostly
+        ink (an image). Text blobs are at most ``graphic_size`` glyph heights high (glyphs,
+        words, lines of text, rules, shaded rows) or that wide and not solid (rotated words,
+        brackets, braces), so a frame, plot, drawing, bar or axis line is graphics. Blobs that
+        cross the edges of ``r`` (a table's grid, the frame shared by touching panels) are not
+        measured, unless no blob lies wholly inside (images joined by specks across a
+        hairline): then their parts inside are."""
         c = self.comps
         inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
         if inside.any():
             if self.ink.count(*r) >= self.cfg.solid_share * _area(r):
-                return False
-            heights, widths = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside]
-            fill = c.pixels[inside] / (heights * widths)
+                return None
+            heights, widths, pixels = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside], c.pixels[inside]
+            fill = pixels / (heights * widths)
         else:
             x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
             x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
             seen = (x1 > x0) & (y1 > y0)
-            if not seen.any():
-                return True
-            heights, widths = (y1 - y0)[seen], (x1 - x0)[seen]
-            fill = c.pixels[seen] / ((c.y1 - c.y0) * (c.x1 - c.x0))[seen]
+            heights, widths, pixels = (y1 - y0)[seen], (x1 - x0)[seen], c.pixels[seen]
+            fill = pixels / ((c.y1 - c.y0) * (c.x1 - c.x0))[seen]
         size = self.cfg.graphic_size * self.glyph_height
-        return bool(((heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))).all())
+        return _Blobs(heights, widths, pixels, fill, (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill)))
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
-        two of its pieces are panels of some size holding graphics; else it is one panel. Of a
+        two of its pieces are panels of some size holding graphics, not text strips (a label
+        column, a legend: ink mostly text, `text_share`); else it is one panel. Of a
         compound figure, the fragments (pieces far smaller than the largest: a stray connector
         line, a small legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) for r, a in zip(regions, areas)) < 2:
+        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) and self.text_share(r) < self.cfg.text_strip
+               for r, a in zip(regions, areas)) < 2:
             return [self.trim((0, 0, self.ink.width, self.ink.height))]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
