@@ -2,7 +2,7 @@
 """Score and time a subfigure detector on generated compound figures, or on the real development set.
 
     python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
-    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--model PATH_OR_ID] [--json out.json]
+    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--model PATH_OR_ID] [--json out.json]
 
 Generated figures: the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
 precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; decoding the
@@ -14,6 +14,8 @@ subcaptions of the lettered panels (from the caption alone, with the true boxes 
 on them, with the detected boxes), the right subcaptions of the held-out eLife captions
 (subcaptions.elife.json beside the COCO file), and CPU figures per second per core with label
 detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1).
+With ``--captions`` the detector is given each figure's caption from the COCO file (caption-guided);
+without it, the image alone.
 """
 from __future__ import annotations
 
@@ -71,10 +73,11 @@ def real(args) -> dict:
         with Image.open(root / im["file_name"]) as f:
             f.load()
             image = f.convert("RGB")
+        captions = [im.get("caption")] if args.captions else None
         start = time.process_time()
-        found[im["id"]] = detector.detect([image])[0]
+        found[im["id"]] = detector.detect([image], captions)[0]
         seconds += time.process_time() - start
-    out: dict = {"detector": detector.name, "figures": len(coco["images"])}
+    out: dict = {"detector": detector.name, "captions": bool(args.captions), "figures": len(coco["images"])}
     for split in ("all", "tune", "holdout"):
         chosen = [im for im in coco["images"] if split in ("all", im["split"])]
         compound = [im["id"] for im in chosen if im["kind"] == "compound"]
@@ -159,6 +162,7 @@ def _read(true: Box, found: list[Box]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--real", help="score on this real COCO set instead (tests/data/figures/subfigures.coco.json)")
+    p.add_argument("--captions", action="store_true", help="--real: give the detector each figure's caption")
     p.add_argument("--count", type=int, default=500)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")

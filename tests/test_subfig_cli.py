@@ -30,7 +30,7 @@ def test_detect_writes_coco_results_with_the_truth_files_ids(tmp_path, monkeypat
     first = [r for r in results if r["image_id"] == ids[IMAGES[0]]]
     assert sorted(r["label"] for r in first) == list("abcdef")  # the letters read on the panels
     assert all(r["category_id"] == 1 and len(r["bbox"]) == 4 for r in results)
-    assert f"{len(results)} boxes in 2 images (classical-xycut)" in capsys.readouterr().out
+    assert f"{len(results)} boxes in 2 images (classical-xycut, 2 with their caption)" in capsys.readouterr().out
     # scored against the truth file: the two figures are found, no other figure is
     scores = tmp_path / "scores.json"
     assert main(["eval", "subfigures", "--pred", str(out), "--truth", str(TRUTH), "--out", str(scores)]) == 0
@@ -46,6 +46,20 @@ def test_ids_count_from_one_without_truth_and_match_by_base_name(tmp_path):
     # fig1.jpg is the base name of several truth images: the full path decides
     assert main(["subfigures", "detect", str(ROOT / IMAGES[0]), "--truth", str(TRUTH), "--out", str(out)]) == 0
     assert {r["image_id"] for r in json.loads(out.read_text())} == {_ids()[IMAGES[0]]}
+
+
+def test_detect_uses_the_captions_of_the_truth_file(tmp_path, monkeypatch, capsys):
+    # eLife 46793 fig 8 supplement 1: its caption names panels A-E, whose letters the image alone
+    # cannot place (see test_subfig_classical)
+    monkeypatch.chdir(ROOT)
+    image = "tests/data/figures/stencila__encoda__src__codecs__jats____fixtures____elife-46793-v1__fig8-figsupp1.jpg"
+    guided, alone = tmp_path / "guided.json", tmp_path / "alone.json"
+    assert main(["subfigures", "detect", image, "--truth", str(TRUTH), "--out", str(guided)]) == 0
+    assert "1 with their caption" in capsys.readouterr().out
+    assert main(["subfigures", "detect", image, "--truth", str(TRUTH), "--no-captions", "--out", str(alone)]) == 0
+    assert "0 with their caption" in capsys.readouterr().out
+    assert sorted(r["label"] for r in json.loads(guided.read_text())) == list("abcde")
+    assert all(r["label"] is None for r in json.loads(alone.read_text()))
 
 
 @pytest.mark.parametrize("argv, words", [

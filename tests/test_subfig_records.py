@@ -1,6 +1,8 @@
 """Subfigure rows from figure rows: lossless crops, subcaptions, parent metadata, schema."""
 import io
+import shutil
 
+import datasets
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -113,3 +115,43 @@ def test_schema_shares_parent_field_definitions_and_rows_load_with_datasets(comp
                                cache_dir=str(tmp_path / "cache"))
     assert ds.features == features("subfigure")
     assert ds[1]["subcaption"] == "The second panel." and ds[1]["image"].size == tuple(rows[1]["image_size"].values())
+
+
+def _touching_images() -> Image.Image:
+    """A photo beside its drawn key, touching, no gutter: alone, the colour edge between them cuts it."""
+    rng = np.random.default_rng(1)
+    im = Image.new("RGB", (420, 200), "white")
+    for x0, w, base in ((0, 300, (120, 100, 90)), (300, 120, (40, 60, 160))):
+        noise = np.clip(np.array(base)[None, None, :] + rng.normal(0, 25, (200, w, 3)), 0, 255).astype(np.uint8)
+        im.paste(Image.fromarray(noise), (x0, 0))
+    return im
+
+
+def test_the_figure_rows_caption_guides_the_split():
+    im = _touching_images()
+    assert len(ClassicalSplitter().split(im)) == 2  # the image alone
+    plain = figure_row(_png(im), article="PMC5", figure_id="F5", file_name="f5.png", caption="Map of the study site and its key.")
+    lettered = figure_row(_png(im), article="PMC5", figure_id="F6", file_name="f6.png", caption="(a) The site. (b) Its key.")
+    for rows in (list(subfigure_rows(plain, ClassicalSplitter())),
+                 [r for r in iter_subfigure_rows([plain, lettered], ClassicalSplitter()) if r["parent_image_key"].endswith("f5.png")]):
+        assert [(r["subfigure_count"], r["subfigure_box"]) for r in rows] == [(1, [0, 0, 420, 200])]
+    rows = [r for r in iter_subfigure_rows([plain, lettered], ClassicalSplitter()) if r["parent_image_key"].endswith("f6.png")]
+    assert [r["subcaption"] for r in rows] == ["The site.", "Its key."]
+
+
+def test_a_subfigures_build_passes_each_figures_caption(tmp_path):
+    from conftest import run_build
+    from pmc_hub.output import SUBFIGURE_CONFIGS
+    from pmc_hub.resources import sample_dir
+
+    # the bundled PLOS ONE article, its figure 1 ("Study locations. ...", no panels named) drawn
+    # as two touching images
+    article = tmp_path / "plosone-0091296"
+    shutil.copytree(sample_dir() / "plosone-0091296", article)
+    _touching_images().save(article / "g001.png")
+    out = tmp_path / "out"
+    run_build([article], out, subfigures=True)
+    commercial = next(c for c in SUBFIGURE_CONFIGS if c.endswith("_commercial"))
+    subs = datasets.load_dataset(str(out), commercial, split="train")
+    first = [r for r in subs if r["parent_image_key"].endswith("g001.png")]
+    assert [(r["subfigure_count"], r["subfigure_box"], r["alignment_method"]) for r in first] == [(1, [0, 0, 420, 200], "single-panel")]

@@ -275,3 +275,14 @@ def test_position_words_pick_boxes_by_geometry():
     result = align([Box(0, 120, 100, 200), Box(0, 0, 100, 100)], split)
     assert [(a.box.y0, a.subcaption, a.method) for a in result] == [(0, "the front view.", POSITION),
                                                                    (120, "the side view.", POSITION)]
+
+
+@pytest.mark.parametrize("caption, count", [
+    ("Study locations. Papua New Guinea with details (insets) of two islands.", 0),
+    ("(A) Cells. (B–D) Counts of (B) BRCA1, (C) TOP1 and (D) GAR1.", 4),
+    ("Gene A (left) and gene B (right) silenced.", 2),
+    ("", 0),
+])
+def test_panel_count_is_what_the_caption_names(caption, count):
+    # the splitter's evidence from the caption: 0 raises its bar for cutting, k guides its letters
+    assert split_caption(caption).panel_count == count

@@ -20,11 +20,15 @@ def register(subparsers) -> None:
         "detect", help="detect subfigure boxes and write them as COCO results",
         description="Detect the panels of each IMAGE and write COCO results ([{image_id, category_id, bbox: "
                     "[x, y, w, h], score, label}], label: the panel letter read on it or null). Image ids come "
-                    "from --truth (matched by file name) or else count from 1 in the order given.")
+                    "from --truth (matched by file name) or else count from 1 in the order given. When the "
+                    "--truth images carry a 'caption', the detector is given it (the panels a caption names "
+                    "guide the CPU splitter); --no-captions scores the image alone.")
     d.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     d.add_argument("--out", required=True, type=Path, help="write the COCO results here")
     d.add_argument("--model", help="transformers object-detection model folder or Hub id (default: the CPU splitter)")
-    d.add_argument("--truth", type=Path, help="COCO dataset JSON whose image ids the results use")
+    d.add_argument("--truth", type=Path, help="COCO dataset JSON whose image ids (and captions, where its images "
+                                              "carry them) the results use")
+    d.add_argument("--no-captions", action="store_true", help="ignore the captions of --truth: detect from the image alone")
     d.add_argument("--batch-size", type=int, default=16, help="images per detector call (default: 16)")
     d.set_defaults(func=run_detect)
 
@@ -33,16 +37,19 @@ def run_detect(args) -> int:
     from ..subfigures.detector import load_detector
     from ..subfigures.metrics import coco_results
 
-    ids = _image_ids(args.images, args.truth)
+    ids, captions = _image_ids(args.images, args.truth)
+    if args.no_captions:
+        captions = [None] * len(ids)
     detector = load_detector(args.model)
     found = []
     size = max(1, args.batch_size)
     for start in range(0, len(args.images), size):
-        found.extend(detector.detect([_open(path) for path in args.images[start:start + size]]))
+        found.extend(detector.detect([_open(path) for path in args.images[start:start + size]], captions[start:start + size]))
     results = coco_results(ids, found)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print(f"{len(results)} boxes in {len(ids)} images ({detector.name}) -> {args.out}")
+    guided = sum(c is not None for c in captions)
+    print(f"{len(results)} boxes in {len(ids)} images ({detector.name}, {guided} with their caption) -> {args.out}")
     return 0
 
 
@@ -55,15 +62,17 @@ def _open(path: Path) -> Image.Image:
     return image
 
 
-def _image_ids(images: list[Path], truth: Path | None) -> list[int]:
-    """Each image's id: from the truth file, by its file name (relative to the working folder or to
-    the truth file, else by base name when that is unique); else 1, 2... in the order given."""
+def _image_ids(images: list[Path], truth: Path | None) -> tuple[list[int], list[str | None]]:
+    """Each image's id and caption: from the truth file, by its file name (relative to the working
+    folder or to the truth file, else by base name when that is unique), the caption where its
+    image entry has one; else ids 1, 2... in the order given and no captions."""
     if truth is None:
-        return list(range(1, len(images) + 1))
-    from ..subfigures.metrics import MetricsInputError, load_coco_truth
+        return list(range(1, len(images) + 1)), [None] * len(images)
+    from ..subfigures.metrics import MetricsInputError, load_coco_captions, load_coco_truth
 
     try:
         _, names, _ = load_coco_truth(truth)
+        captions = load_coco_captions(truth)
     except MetricsInputError as e:
         raise UsageError(str(e)) from e
     by_path: dict[str, int] = {}
@@ -80,4 +89,4 @@ def _image_ids(images: list[Path], truth: Path | None) -> list[int]:
         if image_id is None:
             raise UsageError(f"{path}: no image of that file name in {truth}; name it as the truth file does")
         ids.append(image_id)
-    return ids
+    return ids, [captions.get(image_id) for image_id in ids]

@@ -68,8 +68,11 @@ def whole(image: Image.Image, score: float = 0.0) -> Box:
 
 
 class Detector(Protocol):
-    """Anything that finds subfigure boxes: one list of boxes per image, never empty."""
+    """Anything that finds subfigure boxes: one list of boxes per image, never empty.
+
+    ``captions`` (optional, one per image, None where unknown) is the figure's caption: a
+    detector may use the panels it names as evidence; without it, it judges the image alone."""
 
     name: str
 
-    def detect(self, images: Sequence[Image.Image]) -> list[list[Box]]: ...
+    def detect(self, images: Sequence[Image.Image], captions: Sequence[str | None] | None = None) -> list[list[Box]]: ...

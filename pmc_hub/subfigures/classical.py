@@ -34,6 +34,7 @@ from .boxes import Box, whole
 from .components import Components, connected_components
 from .ink import InkMap, ink_map
 from .labels import LabelConfig, PanelLabel, find_labels
+from .subcaptions import CaptionSplit, split_caption
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 
@@ -70,6 +71,14 @@ class SplitterConfig:
     max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
     letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
     labels: LabelConfig = field(default_factory=LabelConfig)
+    # The caption as evidence (only when one is given):
+    # the letters a caption names are looked for again with this looser reading, kept only when
+    # exactly the caption's letters are found
+    caption_labels: LabelConfig = field(default_factory=lambda: LabelConfig(
+        min_score=0.35, clear_left=0.22, clear_right=0.32, clear_top=0.12, clear_bottom=0.06,
+        crowded_start=0.5, max_height_share=0.15))
+    # a caption naming no panels: a figure without gaps is cut at colour edges only into this many panels
+    unnamed_edge_panels: int = 3
 
 
 class ClassicalSplitter:
@@ -80,20 +89,41 @@ class ClassicalSplitter:
     def __init__(self, config: SplitterConfig | None = None):
         self.config = config or SplitterConfig()
 
-    def detect(self, images: Sequence[Image.Image]) -> list[list[Box]]:
-        return [self.split(im) for im in images]
+    def detect(self, images: Sequence[Image.Image], captions: Sequence[str | None] | None = None) -> list[list[Box]]:
+        return [self.split(im, caption) for im, caption in zip(images, captions or [None] * len(images))]
 
-    def split(self, image: Image.Image) -> list[Box]:
+    def split(self, image: Image.Image, caption: str | None = None) -> list[Box]:
+        """The panels of ``image``; with its ``caption``, the panels the caption names guide the
+        split (see `_caption_labels` and `_Layout.by_gaps`)."""
         cfg = self.config
         ink = ink_map(image, cfg.max_side, cfg.tolerance)
+        named = split_caption(caption) if caption is not None else None
         labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
-        panels = _Layout(ink, cfg).run(labels)
+        panels = _Layout(ink, cfg, named).run(labels)
+        if named is not None and cfg.read_labels and not any(label for _, label in panels):
+            again = self._caption_labels(ink, named)
+            if again:
+                panels = _Layout(ink, cfg, named).run(again)
         if len(panels) < 2:
             return [whole(image, 0.0)]
         s = ink.scale
         boxes = [Box(x0 * s, y0 * s, x1 * s, y1 * s, 1.0, label.letter if label else None).clipped(image.width, image.height)
                  for (x0, y0, x1, y1), label in panels]
         return sorted(boxes, key=lambda b: (b.y0, b.x0))
+
+
+    def _caption_labels(self, ink: InkMap, named: CaptionSplit) -> list[PanelLabel]:
+        """For a figure the letters read did not split (none read, or they could not place the
+        panels) whose caption names two or more letters: the letters a looser reading finds, if
+        they are exactly the caption's, else none. A run that spells what the caption names is
+        no chance reading, so glyphs crowded by their panel or a little weak are trusted then.
+        (A figure the letters did split is left as it is: filling in a letter missing from its
+        run misplaced it on the development set.)"""
+        letters = set(named.labels)
+        if len(letters) < 2:
+            return []
+        again = find_labels(ink, self.config.caption_labels)
+        return again if {lab.letter for lab in again} == letters else []
 
 
 def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
@@ -166,8 +196,8 @@ def _center_in(label: PanelLabel, r: Region) -> bool:
 
 
 class _Layout:
-    def __init__(self, ink: InkMap, cfg: SplitterConfig):
-        self.ink, self.cfg = ink, cfg
+    def __init__(self, ink: InkMap, cfg: SplitterConfig, named: CaptionSplit | None = None):
+        self.ink, self.cfg, self.named = ink, cfg, named
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
@@ -424,7 +454,13 @@ class _Layout:
         # a chart without gaps is mostly background, and its bars and frames make edges
         self.use_edges = top is None and self.ink.count(*root) >= self.cfg.edge_min_ink * _area(root)
         regions = self._cut(root, 0)
-        return self._substantial(regions) if len(regions) > 1 else regions
+        panels = self._substantial(regions) if len(regions) > 1 else regions
+        # a caption naming no panels raises the bar for the weakest evidence, colour edges
+        # parting two touching images (a photo beside its drawn key, a diagram's shaded halves)
+        if self.use_edges and self.named is not None and self.named.panel_count == 0 \
+                and len(panels) < self.cfg.unnamed_edge_panels:
+            return [root]
+        return panels
 
     def _cut(self, r: Region, depth: int) -> list[Region]:
         if depth >= self.cfg.max_depth:

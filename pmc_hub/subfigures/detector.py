@@ -79,7 +79,9 @@ class TransformerDetector:
             raise DetectorError(f"{model}: cannot load an object-detection model and image processor: {e}") from e
         self.model.to(self.device).eval()
 
-    def detect(self, images: Sequence[Image.Image]) -> list[list[Box]]:
+    def detect(self, images: Sequence[Image.Image], captions: Sequence[str | None] | None = None) -> list[list[Box]]:
+        """Boxes per image; ``captions`` are accepted for the `Detector` protocol and not used (the
+        model sees pixels only)."""
         out: list[list[Box]] = []
         size = max(1, self.settings.batch_size)
         for start in range(0, len(images), size):

@@ -171,6 +171,15 @@ def load_coco_truth(path: str | Path) -> tuple[list[int], dict[int, str], list[l
     return ids, names, [boxes[i] for i in ids]
 
 
+def load_coco_captions(path: str | Path) -> dict[int, str]:
+    """COCO dataset JSON -> id -> caption, for the image entries that carry a text ``caption``."""
+    data = _read_json(path)
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list):
+        raise MetricsInputError(f"{path}: not a COCO dataset file (needs 'images' and 'annotations')")
+    return {int(im["id"]): im["caption"] for im in images if isinstance(im.get("caption"), str)}
+
+
 def load_coco_predictions(path: str | Path, image_ids: Sequence[int]) -> list[list[Box]]:
     """COCO results JSON (a list of {image_id, bbox, score}) or a COCO dataset file whose
     annotations carry scores -> boxes per image, in ``image_ids`` order (missing -> none)."""

@@ -60,14 +60,16 @@ def crop_png(image: Image.Image, box: tuple[int, int, int, int]) -> bytes:
 
 
 def subfigure_rows(figure_row: dict, detector: Detector) -> Iterator[dict]:
-    """The subfigure rows of one figure row, in reading order (validated)."""
+    """The subfigure rows of one figure row, in reading order (validated); the detector is
+    given the row's caption."""
     image = decode(figure_row)
-    yield from _rows(figure_row, image, detector.detect([image])[0], detector.name)
+    yield from _rows(figure_row, image, detector.detect([image], [figure_row.get("caption")])[0], detector.name)
 
 
 def iter_subfigure_rows(figure_rows: Iterable[dict], detector: Detector, batch_size: int = 16,
                         on_error=None) -> Iterator[dict]:
-    """Subfigure rows of a stream of figure rows, detecting ``batch_size`` figures at a time.
+    """Subfigure rows of a stream of figure rows, detecting ``batch_size`` figures at a time,
+    each with its row's caption (the panels it names guide the split).
 
     A figure that cannot be decoded raises `SubfigureError`, or, with ``on_error``, is passed
     to ``on_error(figure_row, error)`` and skipped (the build reports it).
@@ -82,7 +84,7 @@ def iter_subfigure_rows(figure_rows: Iterable[dict], detector: Detector, batch_s
                 if on_error is None:
                     raise
                 on_error(row, e)
-        found = detector.detect([im for _, im in decoded]) if decoded else []
+        found = detector.detect([im for _, im in decoded], [row.get("caption") for row, _ in decoded]) if decoded else []
         for (row, image), boxes in zip(decoded, found):
             yield from _rows(row, image, boxes, detector.name)
 

@@ -77,6 +77,11 @@ class CaptionSplit:
     def for_label(self, label: str) -> Subcaption | None:
         return next((s for s in self.subcaptions if label in s.labels), None)
 
+    @property
+    def panel_count(self) -> int:
+        """How many panels the caption names: its letters, else its position words; 0 when none."""
+        return len(set(self.labels)) or len(self.subcaptions)
+
 
 @dataclass
 class _Marker:
