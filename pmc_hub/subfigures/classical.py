@@ -19,6 +19,10 @@
    stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
+5. Given the figure's caption (a build gives every figure's): when the letters read did not split
+   the figure and the caption names two or more, they are read again more loosely and used when
+   they are exactly the caption's letters; a caption naming no panels keeps a figure without gaps
+   whole unless colour edges part it into three or more panels. Without a caption, steps 1-4 alone.
 
 Boxes come back in the image's pixels, in reading order, each with the letter it holds.
 """
@@ -99,18 +103,18 @@ class ClassicalSplitter:
         ink = ink_map(image, cfg.max_side, cfg.tolerance)
         named = split_caption(caption) if caption is not None else None
         labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
-        panels = _Layout(ink, cfg, named).run(labels)
+        named_panels = named.panel_count if named is not None else None
+        panels = _Layout(ink, cfg, named_panels).run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
             if again:
-                panels = _Layout(ink, cfg, named).run(again)
+                panels = _Layout(ink, cfg, named_panels).run(again)
         if len(panels) < 2:
             return [whole(image, 0.0)]
         s = ink.scale
         boxes = [Box(x0 * s, y0 * s, x1 * s, y1 * s, 1.0, label.letter if label else None).clipped(image.width, image.height)
                  for (x0, y0, x1, y1), label in panels]
         return sorted(boxes, key=lambda b: (b.y0, b.x0))
-
 
     def _caption_labels(self, ink: InkMap, named: CaptionSplit) -> list[PanelLabel]:
         """For a figure the letters read did not split (none read, or they could not place the
@@ -196,8 +200,9 @@ def _center_in(label: PanelLabel, r: Region) -> bool:
 
 
 class _Layout:
-    def __init__(self, ink: InkMap, cfg: SplitterConfig, named: CaptionSplit | None = None):
-        self.ink, self.cfg, self.named = ink, cfg, named
+    def __init__(self, ink: InkMap, cfg: SplitterConfig, named_panels: int | None = None):
+        # named_panels: how many panels the figure's caption names (None: no caption given)
+        self.ink, self.cfg, self.named_panels = ink, cfg, named_panels
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
@@ -457,8 +462,7 @@ class _Layout:
         panels = self._substantial(regions) if len(regions) > 1 else regions
         # a caption naming no panels raises the bar for the weakest evidence, colour edges
         # parting two touching images (a photo beside its drawn key, a diagram's shaded halves)
-        if self.use_edges and self.named is not None and self.named.panel_count == 0 \
-                and len(panels) < self.cfg.unnamed_edge_panels:
+        if self.use_edges and self.named_panels == 0 and len(panels) < self.cfg.unnamed_edge_panels:
             return [root]
         return panels
 
