@@ -129,8 +129,21 @@ def _measured(args: list[str]) -> dict:
     return {**raw, "wall_with_start": raw["wall_seconds"]}
 
 
-def work_floor(corpus: Path, work: Path, repeat: int) -> dict:
-    runs = [_measured(["-c", _FLOOR, str(corpus), str(work / "floor.parquet")]) for _ in range(repeat)]
+def timed_runs(corpus: Path, work: Path, workers: int, repeat: int) -> dict:
+    """The floor and the 1- and N-worker builds, ``repeat`` rounds of one run each: interleaved, so
+    a drift in the machine's speed (other load on shared cores) reaches all three alike and their
+    ratios stay fair."""
+    script = work / "build_once.py"
+    script.write_text(_BUILD)
+    runs: dict = {"floor": [], **{n: [] for n in sorted({1, workers})}}
+    for _ in range(repeat):
+        runs["floor"].append(_measured(["-c", _FLOOR, str(corpus), str(work / "floor.parquet")]))
+        for n in sorted({1, workers}):
+            runs[n].append(_measured([str(script), str(corpus), str(work / f"build-{n}"), str(n)]))
+    return runs
+
+
+def work_floor(runs: list[dict]) -> dict:
     best = min(runs, key=lambda r: r["seconds"])
     return {"seconds": round(best["seconds"], 3), "cpu_seconds": round(min(r["cpu_seconds"] for r in runs), 3),
             "images": best["images"], "runs": [round(r["seconds"], 3) for r in runs]}
@@ -151,13 +164,12 @@ if __name__ == "__main__":
 """
 
 
-def bench_build(corpus: Path, work: Path, workers: int, input_bytes: int, articles: int, repeat: int) -> dict:
+def bench_build(all_runs: dict, work: Path, input_bytes: int, articles: int) -> dict:
     results = {}
-    script = work / "build_once.py"
-    script.write_text(_BUILD)
-    for n in sorted({1, workers}):
+    for n, runs in all_runs.items():
+        if n == "floor":
+            continue
         out = work / f"build-{n}"
-        runs = [_measured([str(script), str(corpus), str(out), str(n)]) for _ in range(repeat)]
         raw = min(runs, key=lambda r: r["seconds"])
         figures = sum(v.get("train", 0) for k, v in raw["configs"].items() if k != "articles")
         s = raw["seconds"]
@@ -292,7 +304,9 @@ def projection(build: dict, floor: dict | None, articles: int) -> dict:
 def comparison(build: dict, floor: dict, workers: int) -> dict:
     one, many = build["workers_1"], build.get(f"workers_{workers}")
     out = {"build_vs_floor_wall": round(one["seconds"] / floor["seconds"], 2),
-           "build_vs_floor_cpu": round(one["cpu_seconds"] / floor["cpu_seconds"], 2)}
+           "build_vs_floor_cpu": round(one["cpu_seconds"] / floor["cpu_seconds"], 2),
+           # each round's build over the same round's floor: how much the ratio moves with the machine
+           "build_vs_floor_wall_by_round": [round(b / f, 2) for b, f in zip(one["runs"], floor["runs"])]}
     if many and workers > 1:
         out[f"speedup_{workers}_workers"] = round(one["seconds"] / many["seconds"], 2)
     return out
@@ -364,8 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         report["parse"] = bench_parse(xmls, args.parse_files)
     if not args.skip_build:
         _measured(["-c", _FLOOR, str(corpus), str(work / "floor.parquet")])  # untimed: warms the page cache
-        report["work_floor"] = work_floor(corpus, work, args.repeat)
-        report["build"] = bench_build(corpus, work, args.workers, input_bytes, len(xmls), args.repeat)
+        runs = timed_runs(corpus, work, args.workers, args.repeat)
+        report["work_floor"] = work_floor(runs["floor"])
+        report["build"] = bench_build(runs, work, input_bytes, len(xmls))
         report["build_vs_floor"] = comparison(report["build"], report["work_floor"], args.workers)
         report["projection"] = projection(report["build"], report["work_floor"], len(xmls))
         report["stage_breakdown"] = stage_breakdown(corpus, args.repeat)
