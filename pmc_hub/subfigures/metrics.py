@@ -160,11 +160,16 @@ def subcaption_right(text: str, letter: str, truth: dict[str, list[str]], captio
 # --- COCO JSON in -------------------------------------------------------------------------
 
 
+def _coco_dataset(path: str | Path) -> dict:
+    data = _read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list) or "annotations" not in data:
+        raise MetricsInputError(f"{path}: not a COCO dataset file (needs 'images' and 'annotations')")
+    return data
+
+
 def load_coco_truth(path: str | Path) -> tuple[list[int], dict[int, str], list[list[Box]]]:
     """COCO dataset JSON -> (image ids in file order, id -> file_name, boxes per image)."""
-    data = _read_json(path)
-    if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
-        raise MetricsInputError(f"{path}: not a COCO dataset file (needs 'images' and 'annotations')")
+    data = _coco_dataset(path)
     ids = [int(im["id"]) for im in data["images"]]
     names = {int(im["id"]): im.get("file_name", str(im["id"])) for im in data["images"]}
     boxes = _group(path, data["annotations"], ids)
@@ -173,11 +178,7 @@ def load_coco_truth(path: str | Path) -> tuple[list[int], dict[int, str], list[l
 
 def load_coco_captions(path: str | Path) -> dict[int, str]:
     """COCO dataset JSON -> id -> caption, for the image entries that carry a text ``caption``."""
-    data = _read_json(path)
-    images = data.get("images") if isinstance(data, dict) else None
-    if not isinstance(images, list):
-        raise MetricsInputError(f"{path}: not a COCO dataset file (needs 'images' and 'annotations')")
-    return {int(im["id"]): im["caption"] for im in images if isinstance(im.get("caption"), str)}
+    return {int(im["id"]): im["caption"] for im in _coco_dataset(path)["images"] if isinstance(im.get("caption"), str)}
 
 
 def load_coco_predictions(path: str | Path, image_ids: Sequence[int]) -> list[list[Box]]:
