@@ -103,12 +103,12 @@ class ClassicalSplitter:
         ink = ink_map(image, cfg.max_side, cfg.tolerance)
         named = split_caption(caption) if caption is not None else None
         labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
-        named_panels = named.panel_count if named is not None else None
-        panels = _Layout(ink, cfg, named_panels).run(labels)
+        layout = _Layout(ink, cfg, named.panel_count if named is not None else None)
+        panels = layout.run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
-            if again:
-                panels = _Layout(ink, cfg, named_panels).run(again)
+            if again:  # the same layout: its connected components are not found twice
+                panels = layout.run(again)
         if len(panels) < 2:
             return [whole(image, 0.0)]
         s = ink.scale
@@ -539,13 +539,18 @@ class _Layout:
         blobs = self._blobs(r)
         return blobs is not None and bool(blobs.text.all())
 
-    def text_share(self, r: Region) -> float:
-        """The share of ``r``'s ink that is text (see `_blobs`); 0 for an image. Solid round
-        blobs of one size (within a pixel) holding half of the text-sized ink are a chart's
-        markers (a scatter plot's dots), not text."""
+    def holds_graphics(self, r: Region) -> bool:
+        """Whether ``r`` can be a panel: not text only (`is_text`) and not a text strip (a label
+        column, a legend: `text_share` at least ``text_strip``). Its blobs are measured once."""
         blobs = self._blobs(r)
-        if blobs is None:
-            return 0.0
+        text_only = blobs is not None and bool(blobs.text.all())
+        share = 0.0 if blobs is None else self.text_share(blobs)
+        return not text_only and share < self.cfg.text_strip
+
+    def text_share(self, blobs: _Blobs) -> float:
+        """The share of a region's ink that is text (its `_blobs`). Solid round blobs of one size
+        (within a pixel) holding half of the text-sized ink are a chart's markers (a scatter
+        plot's dots), not text."""
         text = float(blobs.pixels[blobs.text].sum())
         dots = blobs.text & (blobs.fill >= self.cfg.solid_fill) & (np.abs(blobs.heights - blobs.widths) <= 1)
         if dots.any():
@@ -583,13 +588,12 @@ class _Layout:
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics, not text strips (a label
-        column, a legend: ink mostly text, `text_share`); else it is one panel. Of a
+        column, a legend: `holds_graphics`); else it is one panel. Of a
         compound figure, the fragments (pieces far smaller than the largest: a stray connector
         line, a small legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and not self.is_text(r) and self.text_share(r) < self.cfg.text_strip
-               for r, a in zip(regions, areas)) < 2:
+        if sum(a >= self.cfg.min_area_share * big and self.holds_graphics(r) for r, a in zip(regions, areas)) < 2:
             return [self.trim((0, 0, self.ink.width, self.ink.height))]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
