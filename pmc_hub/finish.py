@@ -114,5 +114,4 @@ def mark_heldout(index: ReleaseIndex, out: Path, files: dict[str, OwnedFile]) ->
 
     test = {a for p in files if (shard_config(p) or ("",))[0] == "benchmark"
             for a in pq.read_table(out / p, columns=["article_accession_id"]).column(0).to_pylist()}
-    for entry in index.articles.values():
-        entry.heldout = entry.heldout or entry.article_id in test
+    index.articles.hold_out(test)

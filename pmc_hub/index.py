@@ -7,14 +7,20 @@ releases without their shards on disk.
   journal summary (counts, skips, and every figure image's key, SHA-256, pHash and whether the
   duplicate index kept it), in the order the articles were built;
 - ``config.json``: what the folder is built with (an update builds the same way).
+
+In a process the articles live in an `ArticleTable`, a private temporary SQLite file, not in
+memory: the index of the whole corpus (6.4M articles, 1-2 KB each) would not fit beside a build.
 """
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import threading
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -69,19 +75,111 @@ def summary_images(summary: dict) -> list[tuple[str, str, Optional[str], bool]]:
     return [tuple(image) for image in summary.get("images", ())]
 
 
+class ArticleTable(MutableMapping):
+    """key -> `IndexedArticle`, in the order the keys were first set, kept in a private temporary
+    SQLite file (deleted when the table is) so that memory does not grow with the corpus. Same
+    order as a dict: setting a key that is there keeps its place; `pop` then set moves it to the
+    end. Entries come back as copies: change one, then set it again."""
+
+    _FIELDS = ("key", "version", "article_id", "release", "files", "heldout", "summary")
+    _BATCH = 10_000  # rows per executemany / Parquet batch
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", check_same_thread=False)  # "": on disk, private, deleted on close
+        self._lock = threading.Lock()
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE a (seq INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, version TEXT, article_id TEXT,"
+            " release TEXT, files TEXT, heldout INTEGER, summary TEXT)")
+
+    @staticmethod
+    def _row(entry: IndexedArticle) -> tuple:
+        return (entry.key, entry.version, entry.article_id, entry.release, json.dumps(entry.files),
+                int(entry.heldout), entry.summary_json)
+
+    @staticmethod
+    def _entry(row: tuple) -> IndexedArticle:
+        key, version, article_id, release, files, heldout, summary = row
+        return IndexedArticle(key, version, article_id, release, json.loads(files), bool(heldout), summary)
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _pages(self, columns: str) -> Iterator[list[tuple]]:
+        """Every row's ``columns`` in order, a batch at a time (no cursor stays open between batches,
+        so the table may be changed while it is walked)."""
+        last = -1
+        while True:
+            rows = self._query(f"SELECT seq, {columns} FROM a WHERE seq > ? ORDER BY seq LIMIT {self._BATCH}", (last,))
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1:] for r in rows]
+
+    def __getitem__(self, key: str) -> IndexedArticle:
+        rows = self._query(f"SELECT {', '.join(self._FIELDS)} FROM a WHERE key = ?", (key,))
+        if not rows:
+            raise KeyError(key)
+        return self._entry(rows[0])
+
+    def __setitem__(self, key: str, entry: IndexedArticle) -> None:
+        if key != entry.key:
+            raise ValueError(f"entry {entry.key!r} set under another key {key!r}")
+        self.put([entry])
+
+    def put(self, entries: Iterable[IndexedArticle]) -> None:
+        """Set many entries at once (each under its key)."""
+        sql = (f"INSERT INTO a ({', '.join(self._FIELDS)}) VALUES ({', '.join('?' * len(self._FIELDS))}) ON CONFLICT(key) DO UPDATE SET "
+               + ", ".join(f"{f} = excluded.{f}" for f in self._FIELDS[1:]))
+        with self._lock:
+            self._db.executemany(sql, map(self._row, entries))
+
+    def __delitem__(self, key: str) -> None:
+        with self._lock:
+            if self._db.execute("DELETE FROM a WHERE key = ?", (key,)).rowcount == 0:
+                raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return bool(self._query("SELECT 1 FROM a WHERE key = ?", (key,)))
+
+    def __len__(self) -> int:
+        return self._query("SELECT count(*) FROM a")[0][0]
+
+    def __iter__(self) -> Iterator[str]:
+        for page in self._pages("key"):
+            yield from (key for (key,) in page)
+
+    def values(self) -> Iterator[IndexedArticle]:  # type: ignore[override]
+        for page in self._pages(", ".join(self._FIELDS)):
+            yield from map(self._entry, page)
+
+    def items(self) -> Iterator[tuple[str, IndexedArticle]]:  # type: ignore[override]
+        return ((e.key, e) for e in self.values())
+
+    def hold_out(self, article_ids: set[str]) -> None:
+        """Flag the entries of these article ids as held out for the benchmark."""
+        for page in self._pages("key, article_id"):
+            held = [(key,) for key, article_id in page if article_id in article_ids]
+            with self._lock:
+                self._db.executemany("UPDATE a SET heldout = 1 WHERE key = ?", held)
+
+
 @dataclass
 class ReleaseIndex:
-    articles: dict[str, IndexedArticle] = field(default_factory=dict)  # key -> entry, in build order
+    articles: ArticleTable = field(default_factory=ArticleTable)  # key -> entry, in build order
     config: Optional[BuildConfig] = None
 
     def write(self, out_dir: Path) -> None:
         folder = Path(out_dir) / INDEX_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        rows = [{"key": a.key, "version": a.version, "article_id": a.article_id, "release": a.release,
-                 "files": json.dumps(a.files), "heldout": a.heldout, "summary": a.summary_json}
-                for a in self.articles.values()]
         tmp = folder / "articles.parquet.tmp"
-        pq.write_table(pa.Table.from_pylist(rows, schema=_ARTICLES), tmp, compression="zstd")
+        with pq.ParquetWriter(tmp, _ARTICLES, compression="zstd") as writer:
+            for page in self.articles._pages(", ".join(ArticleTable._FIELDS)):  # streamed, a batch at a time
+                columns = list(zip(*page))
+                columns[5] = [bool(h) for h in columns[5]]
+                writer.write_table(pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, _ARTICLES)],
+                                                        schema=_ARTICLES))
         os.replace(tmp, folder / "articles.parquet")
         if self.config is not None:
             write_text_atomic(folder / "config.json", json.dumps(asdict(self.config)))
@@ -93,13 +191,14 @@ class ReleaseIndex:
             raise OutputError(f"{out_dir}: no release index ({INDEX_DIR}); it was built by an older pmc-hub: rebuild it once")
         try:
             index = cls()
-            for r in pq.read_table(folder / "articles.parquet").to_pylist():
-                index.articles[r["key"]] = IndexedArticle(r["key"], r["version"], r["article_id"], r["release"],
-                                                          json.loads(r["files"]), r["heldout"], r["summary"])
+            for batch in pq.ParquetFile(folder / "articles.parquet").iter_batches(ArticleTable._BATCH):
+                index.articles.put(IndexedArticle(r["key"], r["version"], r["article_id"], r["release"],
+                                                  json.loads(r["files"]), r["heldout"], r["summary"])
+                                   for r in batch.to_pylist())
             raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             index.config = BuildConfig(**{**raw, "layout": ShardLayout(**raw["layout"]),
                                           "shard": tuple(raw["shard"]) if raw["shard"] else None})
-        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, sqlite3.Error) as exc:
             raise OutputError(f"{folder} is damaged ({type(exc).__name__}); rebuild the folder") from None
         return index
 
@@ -114,5 +213,6 @@ def add_checkpoints(index: ReleaseIndex, checkpoints: Iterable[dict]) -> None:
                 continue
             files = {config: cp["files"][config]["path"] for config in summary["rows"] if config in cp["files"]}
             index.articles.pop(key, None)  # a rebuilt article moves to where it was built again
-            entry = index.articles[key] = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"], files)
+            entry = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"], files)
             entry.summary = summary
+            index.articles[key] = entry

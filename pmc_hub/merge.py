@@ -1,9 +1,10 @@
 """Merge the output folders of several `--shard I/N` builds into one Hub-ready folder."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -47,7 +48,7 @@ def merge_builds(folders: list[Path], out_dir: Path, layout: ShardLayout = Shard
     merged = _sum_reports([r for _, r in inputs], folders)
     _check_unique_articles([f / p for f, (m, _) in zip(folders, inputs) for p in m.shards(ARTICLES)])
     indexes = [ReleaseIndex.read(f) for f in folders]
-    entries = _entries_in_source_order(indexes)
+    entries = _SourceOrder(indexes)
     dropped, cross_skips = _cross_duplicates(entries, dedup_distance, merged) if dedup_distance is not None else (set(), {})
     with taken_over(out_dir, "merge"):
         files, placed = _write(folders, [m for m, _ in inputs], out_dir, release, layout, dropped)
@@ -74,15 +75,27 @@ def _sum_reports(reports: list[BuildReport], folders: list[Path]) -> BuildReport
     return merged
 
 
-def _entries_in_source_order(indexes: list[ReleaseIndex]) -> list[IndexedArticle]:
+class _SourceOrder:
     """Every input's articles in the order of their source (their position in it), input order
-    breaking ties (builds of different sources)."""
-    entries = [(e.summary.get("position", 0), i, n, e) for i, index in enumerate(indexes)
-               for n, e in enumerate(index.articles.values())]
-    return [e for *_, e in sorted(entries, key=lambda t: t[:3])]
+    breaking ties (builds of different sources): sorted by SQLite in a private temporary file, so
+    a corpus's articles need not fit in memory, and walked as often as needed."""
+
+    def __init__(self, indexes: list[ReleaseIndex]):
+        self.indexes = indexes
+        self._db = sqlite3.connect("")  # "": on disk, private, deleted on close
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                               "CREATE TABLE o (position INTEGER, input INTEGER, n INTEGER, key TEXT)")
+        for i, index in enumerate(indexes):
+            self._db.executemany("INSERT INTO o VALUES (?, ?, ?, ?)", ((e.summary.get("position", 0), i, n, e.key)
+                                                                       for n, e in enumerate(index.articles.values())))
+        self._db.execute("CREATE INDEX o_order ON o (position, input, n)")
+
+    def __iter__(self) -> Iterator[IndexedArticle]:
+        for i, key in self._db.execute("SELECT input, key FROM o ORDER BY position, input, n"):
+            yield self.indexes[i].articles[key]
 
 
-def _cross_duplicates(entries: list[IndexedArticle], max_distance: int,
+def _cross_duplicates(entries: Iterable[IndexedArticle], max_distance: int,
                       report: BuildReport) -> tuple[set[str], dict[str, list[dict]]]:
     """The images that are duplicates across the builds, decided in source order (``entries``) as
     one build would decide them, and their skips by article id; each is counted and reported."""
@@ -139,20 +152,21 @@ def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout:
                 yield from read_tables(folder / path, layout.row_group_rows)
 
 
-def _merged_index(config: BuildConfig, entries: list[IndexedArticle], placed: dict[str, dict[str, str]], dropped: set[str],
+def _merged_index(config: BuildConfig, entries: Iterable[IndexedArticle], placed: dict[str, dict[str, str]], dropped: set[str],
                   cross_skips: dict[str, list[dict]], release: str) -> ReleaseIndex:
     """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
     take monthly updates; the images dropped as duplicates across the builds are no longer kept,
     and their skips (``cross_skips``, by article id) join their articles' summaries."""
-    merged = ReleaseIndex()
-    merged.config = replace(config, shard=None, release=release)
-    for entry in entries:
+    def placed_entry(entry: IndexedArticle) -> IndexedArticle:
         entry.files = placed.get(entry.article_id, {})
         entry.release = release
         summary = entry.summary  # (parsed once: the index keeps it as text)
         entry.summary = {**summary, "skips": [*summary.get("skips", []), *cross_skips.get(entry.article_id, [])],
                          "images": [[k, sha, ph, kept and k not in dropped] for k, sha, ph, kept in summary_images(summary)]}
-        merged.articles[entry.key] = entry
+        return entry
+
+    merged = ReleaseIndex(config=replace(config, shard=None, release=release))
+    merged.articles.put(map(placed_entry, entries))
     return merged
 
 
