@@ -71,18 +71,22 @@ def test_one_index_spans_configs_and_splits_keep_first(originals):
     assert [d.duplicate_of for d in dups] == [r["image_key"] for r in test_split]
 
 
-def test_band_index_matches_brute_force():
+@pytest.mark.parametrize("run", [8192, 16, 1])  # all unsorted, sorted in every 16 images, every image sorted in
+@pytest.mark.parametrize("distance", [3, 6, 9])  # some chunk of a near copy within 0, 1 or 2 bits of the query's
+def test_band_index_matches_brute_force(run, distance, monkeypatch):
+    from pmc_hub import dedup
+
+    monkeypatch.setattr(dedup._NearIndex, "_RUN", run)
     rng = random.Random(3)
     base = [rng.getrandbits(64) for _ in range(200)]
-    hashes = base + [h ^ sum(1 << rng.randrange(64) for _ in range(rng.randrange(0, 9))) for h in base[:150]]
+    hashes = base + [h ^ sum(1 << b for b in rng.sample(range(64), rng.randrange(0, 12))) for h in base[:150]]
     rng.shuffle(hashes)
-    index = DuplicateIndex(max_distance=6)
+    index = DuplicateIndex(max_distance=distance)
     seen: list[tuple[str, int]] = []
     for i, h in enumerate(hashes):
-        hexed = f"{h:016x}"
         expected = min(((bin(h ^ v).count("1"), j, k) for j, (k, v) in enumerate(seen)
-                        if bin(h ^ v).count("1") <= 6), default=None)
-        dup = index.add(f"k{i}", f"sha{i}", hexed)
+                        if bin(h ^ v).count("1") <= distance), default=None)
+        dup = index.add(f"k{i}", f"{i:064x}"[::-1], f"{h:016x}")
         if expected is None:
             assert dup is None
             seen.append((f"k{i}", h))
@@ -106,3 +110,22 @@ def test_sample_images_cover_every_format():
     rows = sample_rows()
     assert {r["image_format"] for r in rows} == {"JPEG", "PNG", "TIFF"}
     assert len({r["image_phash"] for r in rows}) == len(rows)  # every format hashed, to distinct hashes
+
+
+@pytest.mark.parametrize("max_distance", [0, 6])
+def test_would_keep_decides_what_add_would_and_adds_nothing(max_distance):
+    rng = random.Random(max_distance)
+    base = [rng.getrandbits(64) for _ in range(60)]
+    near = lambda h: h ^ sum(1 << b for b in rng.sample(range(64), rng.randrange(0, 9)))  # noqa: E731
+    sha = lambda i: f"{i:032x}" * 2  # noqa: E731 (the index reads the first half)
+    published = [(f"p{i}", sha(i), f"{h:016x}") for i, h in enumerate(base[:40])]
+    batches = [[(f"b{n}-{j}", rng.choice([sha(1000 + n * 10 + j), sha(rng.randrange(40))]),
+                 rng.choice([f"{near(rng.choice(base)):016x}", f"{rng.getrandbits(64):016x}", None]))
+                for j in range(rng.randrange(1, 6))] for n in range(40)]
+    for batch in batches:
+        batch.append((batch[0][0] + "-copy", batch[0][1], batch[0][2]))  # a copy inside the batch itself
+        index, twin = DuplicateIndex(max_distance), DuplicateIndex(max_distance)
+        for image in published:
+            index.add(*image), twin.add(*image)
+        assert index.would_keep(batch) == [twin.add(*image) is None for image in batch]
+        assert len(index) == len(published)
