@@ -5,6 +5,7 @@ import hashlib
 import io
 import posixpath
 import warnings
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import numpy as np
@@ -16,6 +17,7 @@ from .models import FigureImage, Graphic
 # Pillow's decompression-bomb guard stays on; past this many pixels an image is refused.
 MAX_PIXELS = 178_956_970
 THUMBNAIL_SIZE = 112  # the RGB thumbnail the image labeler reads: longest side at most this, half of it at least
+DETAIL_SIZE = 384  # the grey image the labeler's panel search reads: longest side at most this
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp")
 # Where <alternatives> offer several files, the richer format wins (PMC also ships .gif thumbnails).
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
@@ -63,9 +65,19 @@ def resolve(graphic: Graphic, names: Iterable[str]) -> Optional[str]:
     return MediaIndex(names).resolve(graphic)
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    """What the image labeler reads of a figure, both made from the reduced decode the pHash needs
+    anyway: a small RGB thumbnail for its colour and texture statistics, and a larger grey image
+    for the gutters between panels, which the thumbnail loses."""
+
+    rgb: np.ndarray  # uint8, height x width x 3, longest side `THUMBNAIL_SIZE` (half of it at least)
+    grey: np.ndarray  # uint8, height x width, longest side `DETAIL_SIZE` or less
+
+
 def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
-    """Format, size, sha256, pHash and a small RGB thumbnail of an image; raises `MediaError` when it
-    is unusable."""
+    """Format, size, sha256, pHash and the labeler's `Thumbnail` of an image; raises `MediaError`
+    when it is unusable."""
     if not data:
         raise MediaError("empty image", f"{file_name} is zero bytes")
     try:
@@ -108,11 +120,11 @@ def _grey8(im: Image.Image) -> Image.Image:
     return Image.fromarray(scaled.astype(np.uint8), "L")
 
 
-def phash_and_thumbnail(im: Image.Image) -> tuple[str, np.ndarray]:
-    """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits, and an RGB uint8
-    thumbnail (`rgb_thumbnail`), both from one decode at reduced scale."""
+def phash_and_thumbnail(im: Image.Image) -> tuple[str, Thumbnail]:
+    """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits, and the labeler's
+    `Thumbnail` (`rgb_thumbnail`, `grey_detail`), all from one decode at reduced scale."""
     reduced, colour = reduced_decode(im)
-    return phash_of(reduced), rgb_thumbnail(colour if colour is not None else reduced)
+    return phash_of(reduced), Thumbnail(rgb_thumbnail(colour if colour is not None else reduced), grey_detail(reduced))
 
 
 def reduced_decode(im: Image.Image) -> tuple[Image.Image, Optional[Image.Image]]:
@@ -148,12 +160,27 @@ def rgb_thumbnail(im: Image.Image) -> np.ndarray:
     """The RGB thumbnail of a `reduced_decode` image: box-reduced by the smallest whole factor that
     brings its longest side to `THUMBNAIL_SIZE` or less (half of it at least; a whole-factor
     reduce costs a third of a resize to an exact size)."""
-    if "A" in im.mode:  # transparent pixels show the page: white
-        im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
-    factor = -(-max(im.size) // THUMBNAIL_SIZE)
-    if factor > 1:
-        im = im.reduce(factor)
-    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    return np.asarray(_reduced_to(_on_white(im), THUMBNAIL_SIZE).convert("RGB"), dtype=np.uint8)
+
+
+def grey_detail(im: Image.Image) -> np.ndarray:
+    """The grey image of a `reduced_decode` image, box-reduced by the smallest whole factor that
+    brings its longest side to `DETAIL_SIZE` or less. The reduced decode keeps a short side of at
+    least 128 pixels, so this holds two to three times the thumbnail's pixels a side: enough for
+    the few-pixel gutters between panels."""
+    return np.asarray(_reduced_to(_on_white(im).convert("L"), DETAIL_SIZE), dtype=np.uint8)
+
+
+def _on_white(im: Image.Image) -> Image.Image:
+    """Transparent pixels show the page: white."""
+    if "A" not in im.mode:
+        return im
+    return Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
+
+
+def _reduced_to(im: Image.Image, size: int) -> Image.Image:
+    factor = -(-max(im.size) // size)
+    return im.reduce(factor) if factor > 1 else im
 
 
 def hamming(a: str, b: str) -> int:

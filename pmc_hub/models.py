@@ -118,7 +118,7 @@ class FigureImage:
     height: int
     sha256: str
     phash: str  # 64-bit perceptual hash as 16 hex digits
-    thumbnail: Any = field(default=None, repr=False, compare=False)  # RGB uint8 array, longest side media.THUMBNAIL_SIZE
+    thumbnail: Any = field(default=None, repr=False, compare=False)  # media.Thumbnail: what the image labeler reads
 
 
 @dataclass

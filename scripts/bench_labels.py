@@ -7,7 +7,8 @@ On the real figures of the development set (tests/data/figures/labels.json) and 
 and citing paragraphs of the test articles, CPU time (min of --repeats runs, one process pinned
 to one core):
 - already paid by every build: the reduced decode (JPEG draft / box-reduce) and the pHash;
-- new for labelling: the RGB thumbnail from that decode, and the content labeler
+- new for labelling: the RGB thumbnail and the grey image (`media.Thumbnail`) from that decode,
+  and the content labeler
   (caption rules + image statistics + model + panel type) per figure, on the figures' own
   captions and on rows carrying real captions and citing paragraphs as a build's do (the
   content labeler reads the caption only);
@@ -84,7 +85,8 @@ def main() -> None:
         "figures": len(rows), "caption_rows": len(texts),
         "decode_ms (already paid)": cpu_ms(reduced, blobs, args.repeats),
         "phash_ms (already paid)": cpu_ms(lambda d: media.phash_of(d[0]), decoded, args.repeats),
-        "thumbnail_ms": cpu_ms(lambda d: media.rgb_thumbnail(d[1] if d[1] is not None else d[0]), decoded, args.repeats),
+        "thumbnail_ms (RGB thumbnail + grey image)": cpu_ms(
+            lambda d: (media.rgb_thumbnail(d[1] if d[1] is not None else d[0]), media.grey_detail(d[0])), decoded, args.repeats),
         "content_labeler_ms": cpu_ms(labeler.label_row, rows, args.repeats),
         # the same figures with the caption and citing paragraphs of real figures (build rows carry both)
         "content_labeler_ms (with citing paragraphs)": cpu_ms(labeler.label_row, [
@@ -93,8 +95,8 @@ def main() -> None:
         "caption_rules_ms_per_row": cpu_ms(rules.label_row, texts, args.repeats),
         "caption_chars_per_row": sum(len(t["caption"]) + len(" ".join(t["image_context"])) for t in texts) / len(texts),
     }
-    results["labelling_ms (thumbnail + content labeler with citing paragraphs)"] = (
-        results["thumbnail_ms"] + results["content_labeler_ms (with citing paragraphs)"])
+    results["labelling_ms (thumbnails + content labeler with citing paragraphs)"] = (
+        results["thumbnail_ms (RGB thumbnail + grey image)"] + results["content_labeler_ms (with citing paragraphs)"])
     width = max(map(len, results))
     for key, value in results.items():
         print(f"{key:<{width}}  {value:.3f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

@@ -154,7 +154,7 @@ def main() -> None:
 
     figures = [f for f in load_labelled(args.labels) if f.split == "tune"]
     rows, thumbs = figure_rows(figures, ROOT)
-    x = np.array([image_features(thumbs[r["image_key"]], r["image_size"]["width"], r["image_size"]["height"])[0]
+    x = np.array([image_features(thumbs[r["image_key"]].rgb, r["image_size"]["width"], r["image_size"]["height"])
                   for r in rows])
     kinds = [PRIMARY_KINDS[f.primary][0] for f in figures]
     truth = [f.primary for f in figures]

@@ -60,8 +60,9 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
     out = list(labeler.for_thumbnails(thumbnails).label(rows))
     assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    # measured (docs/taxonomy.md): precision 0.829 at coverage 0.840, panel type 0.911, on all 313
-    assert result.precision >= 0.8 and result.panel_accuracy >= 0.9, (result.precision, result.panel_accuracy)
+    # measured (docs/taxonomy.md): precision 0.829 at coverage 0.840, panel type 0.946, on all 313
+    # (0.911 when the panel search read the thumbnail instead of the grey image)
+    assert result.precision >= 0.8 and result.panel_accuracy >= 0.93, (result.precision, result.panel_accuracy)
     # the figures a build writes (captioned): precision 0.829 at coverage 0.992
     captioned = [i for i, f in enumerate(figures) if f.caption]
     with_caption = evaluate(labeler.for_thumbnails(thumbnails), [figures[i] for i in captioned], [rows[i] for i in captioned])

@@ -1,23 +1,23 @@
-"""The thumbnail media.inspect makes for the image labeler, the statistics read from it, and the
-panel detection on real figures."""
+"""The thumbnails media.inspect makes for the image labeler (RGB thumbnail and grey image), the
+statistics read from them, and the panel detection on real and drawn figures."""
 from __future__ import annotations
 
 import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pmc_hub import media
 from pmc_hub.labels.image import FEATURES, image_features
-from pmc_hub.labels.panel import PAGE_LEVEL, content_blocks, image_panel_type
+from pmc_hub.labels.panel import PAGE_LEVEL, content_blocks, image_panel_type, panel_blocks
 from pmc_hub.resources import sample_dir
 
 
-def full_decode_thumbnail(data: bytes, size: tuple[int, int]) -> np.ndarray:
+def full_decode_thumbnail(data: bytes, size: tuple[int, int], mode: str = "RGB") -> np.ndarray:
     """The reference: decode everything, then shrink (what the reduced decode must approximate)."""
     with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB").resize(size, Image.Resampling.BOX), dtype=np.float64)
+        return np.asarray(im.convert(mode).resize(size, Image.Resampling.BOX), dtype=np.float64)
 
 
 @pytest.mark.parametrize("rel", ["elife-52882-v2/fig1.jpg", "plosone-0091296/g001.png", "ijm-00202/ijm-00202-fig003.tif",
@@ -25,7 +25,7 @@ def full_decode_thumbnail(data: bytes, size: tuple[int, int]) -> np.ndarray:
 def test_the_thumbnail_is_the_image_in_small(rel):
     data = (sample_dir() / rel).read_bytes()
     img = media.inspect(rel.split("/")[-1], data)
-    thumb = img.thumbnail
+    thumb = img.thumbnail.rgb
     assert thumb.dtype == np.uint8 and thumb.ndim == 3 and thumb.shape[2] == 3
     longest = max(img.width, img.height)
     assert max(thumb.shape[:2]) == (longest if longest <= media.THUMBNAIL_SIZE else max(thumb.shape[:2]))
@@ -36,11 +36,26 @@ def test_the_thumbnail_is_the_image_in_small(rel):
     assert np.abs(ours - full_decode_thumbnail(data, coarse)).mean() < 6  # JPEG draft / box-reduce rounding
 
 
+@pytest.mark.parametrize("rel", ["elife-52882-v2/fig3.jpg", "plosone-0091296/g001.png", "ijm-00202/ijm-00202-fig003.tif",
+                                 "plosone-0178565/e001.png"])
+def test_the_grey_image_is_the_image_at_the_reduced_decodes_size(rel):
+    data = (sample_dir() / rel).read_bytes()
+    img = media.inspect(rel.split("/")[-1], data)
+    grey, rgb = img.thumbnail.grey, img.thumbnail.rgb
+    assert grey.dtype == np.uint8 and grey.ndim == 2 and max(grey.shape) <= media.DETAIL_SIZE
+    # the panel search's image: more pixels a side than the thumbnail wherever the original has them
+    assert max(grey.shape) >= min(max(img.width, img.height), 2 * max(rgb.shape[:2]) - 1)
+    assert abs(grey.shape[1] / grey.shape[0] - img.width / img.height) < 0.05 * img.width / img.height
+    coarse = (max(1, grey.shape[1] // 8), max(1, grey.shape[0] // 8))
+    ours = np.asarray(Image.fromarray(grey).resize(coarse, Image.Resampling.BOX), dtype=np.float64)
+    assert np.abs(ours - full_decode_thumbnail(data, coarse, "L")).mean() < 6
+
+
 def test_colour_jpegs_keep_their_colour_and_their_phash():
     # colour JPEGs are drafted as YCbCr: the hash reads the Y plane, exactly the grey "L" draft
     data = (sample_dir() / "elife-52882-v2/fig1.jpg").read_bytes()
     img = media.inspect("fig1.jpg", data)
-    chroma = img.thumbnail.max(axis=2).astype(int) - img.thumbnail.min(axis=2)
+    chroma = img.thumbnail.rgb.max(axis=2).astype(int) - img.thumbnail.rgb.min(axis=2)
     assert (chroma > 60).mean() > 0.01  # the figure's blue curves are still blue
     with Image.open(io.BytesIO(data)) as grey:
         grey.draft("L", (128, 128))
@@ -52,13 +67,14 @@ def test_transparent_and_palette_images_show_their_colours_on_white():
     rgba.paste((200, 0, 0, 255), (0, 0, 100, 200))
     buf = io.BytesIO()
     rgba.save(buf, "PNG")
-    thumb = media.inspect("t.png", buf.getvalue()).thumbnail
+    thumbs = media.inspect("t.png", buf.getvalue()).thumbnail
+    thumb = thumbs.rgb
     red = thumb[:, : thumb.shape[1] // 3 - 1]  # the left third is painted
-    assert (thumb[:, -10:] == 255).all()  # transparent: white page, not black
+    assert (thumb[:, -10:] == 255).all() and (thumbs.grey[:, -10:] == 255).all()  # transparent: white page, not black
     assert red[..., 0].mean() > 180 and red[..., 1].mean() < 40
     buf = io.BytesIO()
     rgba.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE).save(buf, "PNG")
-    thumb = media.inspect("p.png", buf.getvalue()).thumbnail
+    thumb = media.inspect("p.png", buf.getvalue()).thumbnail.rgb
     red = thumb[:, : thumb.shape[1] // 3 - 1]
     assert red[..., 0].mean() > 180 and red[..., 1].mean() < 40  # the palette's red stays red
 
@@ -66,7 +82,7 @@ def test_transparent_and_palette_images_show_their_colours_on_white():
 def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     def stats(rel):
         img = media.inspect(rel, (sample_dir() / rel).read_bytes())
-        return dict(zip(FEATURES, image_features(img.thumbnail, img.width, img.height)[0]))
+        return dict(zip(FEATURES, image_features(img.thumbnail.rgb, img.width, img.height)))
 
     table, equation, chart = stats("plosone-0091296/t002.png"), stats("plosone-0178565/e001.png"), stats("elife-46472-v3/fig2.jpg")
     assert table["bands"] > 0.1 > chart["bands"]  # shaded table rows
@@ -75,27 +91,49 @@ def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     photo = np.full((120, 160, 3), 0, dtype=np.uint8)
     photo[..., 0] = np.linspace(0, 255, 160)[None, :].astype(np.uint8)
     photo[..., 1] = np.linspace(0, 255, 120)[:, None].astype(np.uint8)
-    smooth = dict(zip(FEATURES, image_features(photo, 1600, 1200)[0]))
+    smooth = dict(zip(FEATURES, image_features(photo, 1600, 1200)))
     assert smooth["white"] == 0 and smooth["photo_area"] > 0.95 and smooth["top8"] < chart["top8"]
     assert smooth["soft"] < 0.1 < smooth["texture"] * 255  # steps of a few levels, not of 5-30
 
 
 def test_statistics_are_the_same_whatever_the_thumbnail_array_layout():
-    thumb = media.inspect("fig2.jpg", (sample_dir() / "elife-46472-v3/fig2.jpg").read_bytes()).thumbnail
+    thumb = media.inspect("fig2.jpg", (sample_dir() / "elife-46472-v3/fig2.jpg").read_bytes()).thumbnail.rgb
     strided = np.zeros((thumb.shape[0], thumb.shape[1], 4), dtype=np.uint8)[..., :3]
     strided[...] = thumb  # a view with a different memory layout
-    a, blocks_a = image_features(thumb, 800, 600)
-    b, blocks_b = image_features(strided, 800, 600)
-    assert np.array_equal(a, b) and np.array_equal(blocks_a, blocks_b)
+    assert np.array_equal(image_features(thumb, 800, 600), image_features(strided, 800, 600))
 
 
 @pytest.mark.parametrize("rel,panel", [
     ("plosone-0091296/g002.png", "single"), ("plosone-0091296/g009.png", "single"), ("ijm-00202/ijm-00202-fig005.tif", "single"),
     ("elife-46472-v3/fig2.jpg", "multiple"), ("plosone-0091296/g003.png", "multiple"), ("elife-30274-v1/fig2.jpg", "multiple"),
+    ("elife-52882-v2/fig3.jpg", "multiple"),
 ])
 def test_panel_type_from_the_gutters_between_panels(rel, panel):
     img = media.inspect(rel, (sample_dir() / rel).read_bytes())
-    assert image_panel_type(image_features(img.thumbnail, img.width, img.height)[1]) == panel
+    assert image_panel_type(panel_blocks(img.thumbnail.grey)) == panel
+
+
+def thumbnail_blocks(thumb: np.ndarray) -> np.ndarray:
+    """What the panel search read before it read the grey image: the RGB thumbnail's blocks."""
+    return content_blocks(thumb.min(axis=2) > PAGE_LEVEL)[0]
+
+
+def test_narrow_gutters_the_thumbnail_loses_part_panels_in_the_grey_image():
+    # eLife 52882 fig 3: three charts in a row, 4-6 px apart in a 600 px figure
+    img = media.inspect("fig3.jpg", (sample_dir() / "elife-52882-v2/fig3.jpg").read_bytes())
+    assert image_panel_type(thumbnail_blocks(img.thumbnail.rgb)) == "single"
+    assert image_panel_type(panel_blocks(img.thumbnail.grey)) == "multiple"
+    # drawn: two framed charts 8 px apart in a 1000 px figure (under a pixel of the thumbnail)
+    figure = Image.new("RGB", (1000, 500), "white")
+    draw = ImageDraw.Draw(figure)
+    for left in (0, 504):
+        draw.rectangle((left, 0, left + 495, 499), outline="black", width=3)
+        draw.line([(left + 40 + 35 * i, 450 - (3 * i * i) % 400) for i in range(12)], fill="blue", width=3)
+    buf = io.BytesIO()
+    figure.save(buf, "PNG")
+    img = media.inspect("drawn.png", buf.getvalue())
+    assert image_panel_type(thumbnail_blocks(img.thumbnail.rgb)) == "single"
+    assert image_panel_type(panel_blocks(img.thumbnail.grey)) == "multiple"
 
 
 def test_blocks_are_found_between_blank_gutters():
@@ -116,5 +154,5 @@ def test_blocks_are_found_between_blank_gutters():
 def test_the_page_level_is_the_one_the_statistics_use():
     thumb = np.full((20, 30, 3), PAGE_LEVEL + 1, dtype=np.uint8)
     thumb[5:15, 5:25] = PAGE_LEVEL  # one level darker than the page: content
-    features = dict(zip(FEATURES, image_features(thumb, 30, 20)[0]))
+    features = dict(zip(FEATURES, image_features(thumb, 30, 20)))
     assert features["white"] == pytest.approx(400 / 600)

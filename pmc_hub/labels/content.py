@@ -33,7 +33,8 @@ import numpy as np
 
 from .image import ImageModel, image_features, load_content_model, thumbnail_of
 from .labeler import Labeler, with_label
-from .panel import image_panel_type
+from ..media import Thumbnail
+from .panel import image_panel_type, panel_blocks
 from .rules import CaptionEvidence, RuleLabeler
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -76,13 +77,13 @@ def calibration_key(source: str, captioned: bool) -> str:
 class ContentLabeler(Labeler):
     """Caption rules combined with the image classifier (module docstring).
 
-    ``thumbnails`` maps ``image_key`` to the RGB thumbnail `pmc_hub.media.inspect` made; a row
+    ``thumbnails`` maps ``image_key`` to the `media.Thumbnail` `pmc_hub.media.inspect` made; a row
     without one is decoded from its bytes (slower: relabelling a finished build). Rows whose image
     cannot be decoded are labelled from the caption alone.
     """
 
     taxonomy: Taxonomy = field(default_factory=load_taxonomy)
-    thumbnails: Mapping[str, np.ndarray] = field(default_factory=dict)
+    thumbnails: Mapping[str, Thumbnail] = field(default_factory=dict)
     rules: Optional[RuleLabeler] = None
     model: Optional[dict] = None  # the fitted parameters (default: content_model.json)
     batch_size: int = 1024
@@ -98,7 +99,7 @@ class ContentLabeler(Labeler):
         self.calibration = {k: float(v) for k, v in self.model["calibration"].items()}
         self.min_image_score = float(self.model["min_image_score"])
 
-    def for_thumbnails(self, thumbnails: Mapping[str, np.ndarray]) -> "ContentLabeler":
+    def for_thumbnails(self, thumbnails: Mapping[str, Thumbnail]) -> "ContentLabeler":
         """The same labeler (rules and model shared, nothing recompiled) for another set of thumbnails."""
         other = object.__new__(ContentLabeler)
         other.__dict__.update(self.__dict__, thumbnails=thumbnails)
@@ -107,13 +108,15 @@ class ContentLabeler(Labeler):
     def label_batch(self, rows: list[dict]) -> list[dict]:
         return [self.label_row(r) for r in rows]
 
-    def look(self, row: dict, thumb: np.ndarray) -> tuple[dict[str, float], list]:
-        """P(kind) of a row's image from its thumbnail, and the thumbnail's content blocks."""
+    def look(self, row: dict, thumb: Thumbnail) -> tuple[dict[str, float], np.ndarray]:
+        """P(kind) of a row's image from its thumbnail, and the content blocks of its grey image
+        (`panel.panel_blocks`)."""
         size = row.get("image_size") or {}
-        features, blocks = image_features(thumb, size.get("width") or thumb.shape[1], size.get("height") or thumb.shape[0])
-        return self.image.probabilities(features), blocks
+        rgb = thumb.rgb
+        features = image_features(rgb, size.get("width") or rgb.shape[1], size.get("height") or rgb.shape[0])
+        return self.image.probabilities(features), panel_blocks(thumb.grey)
 
-    def _thumbnail(self, row: dict) -> Optional[np.ndarray]:
+    def _thumbnail(self, row: dict) -> Optional[Thumbnail]:
         thumb = self.thumbnails.get(row.get("image_key"))
         if thumb is None:
             try:

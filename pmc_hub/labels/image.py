@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import DataError
+from ..media import Thumbnail, phash_and_thumbnail
 from .panel import PAGE_LEVEL, content_blocks
 
 # The coarse visual kinds the image model tells apart ("gel" is left to the caption).
@@ -46,10 +47,9 @@ FEATURES = (
 )
 
 
-def image_features(thumb: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `FEATURES` of an RGB uint8 thumbnail (``width`` x ``height`` is the original size), and
-    its content blocks (`panel.content_blocks`, for the panel type). A fixed, small number of
-    whole-array operations: the thumbnail is about 100 pixels a side."""
+def image_features(thumb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The `FEATURES` of an RGB uint8 thumbnail (``width`` x ``height`` is the original size). A
+    fixed, small number of whole-array operations: the thumbnail is about 100 pixels a side."""
     h, w = thumb.shape[:2]
     n = h * w
     r, g, b = np.ascontiguousarray(thumb.transpose(2, 0, 1))  # whole planes: faster than strided channels
@@ -82,7 +82,7 @@ def image_features(thumb: np.ndarray, width: int, height: int) -> tuple[np.ndarr
         np.log(max(width, 1) / max(height, 1)),
         np.log10(max(height, 1)),
         np.log10(max(width, 1)),
-    ], dtype=np.float64), blocks
+    ], dtype=np.float64)
 
 
 def _separate(rows: np.ndarray) -> int:
@@ -214,12 +214,11 @@ def load_content_model(path: Optional[Path] = None) -> dict:
                                 "scripts/fit_content_model.py") from exc
 
 
-def thumbnail_of(row: dict) -> np.ndarray:
-    """The thumbnail of a row's image bytes, by the same reduced decode `media.inspect` does (for
-    rows that come without one, e.g. when relabelling a finished build)."""
+def thumbnail_of(row: dict) -> Thumbnail:
+    """The `media.Thumbnail` of a row's image bytes, by the same reduced decode `media.inspect` does
+    (for rows that come without one, e.g. when relabelling a finished build)."""
     from PIL import Image
 
-    from ..media import phash_and_thumbnail
 
     data = (row.get("image") or {}).get("bytes") if isinstance(row.get("image"), dict) else None
     if not data:

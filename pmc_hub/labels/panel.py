@@ -1,5 +1,5 @@
 """Panel type: single or multiple, from subfigure boxes when the detector has run, else from the
-image itself (blank gutters between panels, found by an XY-cut of the thumbnail)."""
+image itself (blank gutters between panels, found by an XY-cut of the labeler's grey image)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +16,9 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 # tuning part of the development set (docs/taxonomy.md).
 BIG_PANEL, SMALL_PANEL, GRID_PANELS = 0.25, 0.15, 5
 MIN_GUTTER = 0.01  # a blank band at least this share of the image's side separates two blocks
+# The panel search reads the grey image (`pmc_hub.media.grey_detail`, 2-3 times the thumbnail's
+# pixels a side), where gutters of a pixel or two still show: a band of 0.5% of the side parts.
+PANEL_GUTTER = 0.005
 PAGE_LEVEL = 230  # a pixel whose every channel is above this is page background
 
 
@@ -45,22 +48,27 @@ def _bands(spans: list[tuple[float, float]]) -> int:
     return len(bands)
 
 
-def content_blocks(blank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def panel_blocks(grey: np.ndarray) -> np.ndarray:
+    """The content blocks (`content_blocks`) of a grey figure image that `image_panel_type` reads."""
+    return content_blocks(grey > PAGE_LEVEL, PANEL_GUTTER)[0]
+
+
+def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER) -> tuple[np.ndarray, np.ndarray]:
     """Blocks of content between blank gutters: an (n, 4) array of x0, y0, x1, y1 in pixels of
     the ``blank`` mask, and the content pixels in each. The bands of rows between blank rows,
     then the runs of columns inside each band between blank columns (an XY-cut two levels deep,
-    which is where the panels of a figure part; a gap narrower than `MIN_GUTTER` of the side does
+    which is where the panels of a figure part; a gap narrower than ``min_gutter`` of the side does
     not part them). A fixed number of array operations whatever the figure holds."""
     height, width = blank.shape
     content = ~blank
-    band, top, bottom = _runs_between_gutters(content.any(axis=1)[None, :], MIN_GUTTER * height)
+    band, top, bottom = _runs_between_gutters(content.any(axis=1)[None, :], min_gutter * height)
     if top.size == 0:
         return np.zeros((0, 4), dtype=np.intp), np.zeros(0, dtype=np.intp)
     # content per column inside each band: differences of running column counts
     running = np.zeros((height + 1, width), dtype=np.int32)
     np.cumsum(content, axis=0, dtype=np.int32, out=running[1:])
     per_column = running[bottom] - running[top]
-    which, left, right = _runs_between_gutters(per_column > 0, MIN_GUTTER * width)
+    which, left, right = _runs_between_gutters(per_column > 0, min_gutter * width)
     across = np.zeros((per_column.shape[0], width + 1), dtype=np.int32)
     np.cumsum(per_column, axis=1, out=across[:, 1:])
     boxes = np.stack((left, top[which], right, bottom[which]), axis=1)
@@ -85,8 +93,8 @@ def _runs_between_gutters(on: np.ndarray, min_gutter: float) -> tuple[np.ndarray
 
 
 def image_panel_type(blocks: Sequence[Box]) -> str:
-    """``multiple`` when the content blocks of a thumbnail (`content_blocks`) are two large ones,
-    or a grid of smaller ones; else ``single``."""
+    """``multiple`` when the content blocks of a figure (`panel_blocks`) are two large ones, or a
+    grid of smaller ones; else ``single``."""
     if len(blocks) < 2:
         return "single"
     x0, y0 = min(b[0] for b in blocks), min(b[1] for b in blocks)
