@@ -268,6 +268,8 @@ def dev_set():
     assert detector.name == "classical-xycut"
     out = []
     for im in coco["images"]:
+        if im["round"] > 3:  # round 5's figures are scored only once the splitter's design is final
+            continue
         with Image.open(ROOT / im["file_name"]) as f:
             f.load()
             alone, guided = detector.detect([f, f], [None, im.get("caption")])
