@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pmc_hub.subfigures.components import connected_components
 from pmc_hub.subfigures.glyphs import ALPHABET, letter_scores
 from pmc_hub.subfigures.ink import ink_map
-from pmc_hub.subfigures.labels import find_labels
+from pmc_hub.subfigures.labels import LabelConfig, find_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,6 +93,43 @@ def test_panel_letters_are_read_with_their_places():
 def test_words_ticks_and_digit_labels_are_not_panel_letters():
     assert find_labels(ink_map(_labelled_grid("1234"), 1024, 16)) == []
     assert find_labels(ink_map(_labelled_grid("    "), 1024, 16)) == []  # "Control" and tick labels only
+
+
+def _charts_with_titles(heads, badge=False):
+    """Two bar charts side by side, each headed by its letter and, a space after it, its title
+    ("(A) Growth"); or each letter drawn white on a black disc above its chart (``badge``)."""
+    im = Image.new("RGB", (640, 300), "white")
+    d = ImageDraw.Draw(im)
+    for k, head in enumerate(heads):
+        x0 = 10 + 320 * k
+        if badge:
+            d.ellipse([x0, 6, x0 + 34, 40], fill="black")
+            d.text((x0 + 17, 23), head, fill="white", font=ImageFont.load_default(size=22), anchor="mm")
+        else:
+            d.text((x0, 8), head, fill="black", font=ImageFont.load_default(size=22))
+        d.line([(x0 + 40, 60), (x0 + 40, 280), (x0 + 290, 280)], fill="black", width=2)
+        for j in range(4):
+            d.rectangle([x0 + 60 + 55 * j, 280 - 40 * (j + 1), x0 + 95 + 55 * j, 279], fill=(60 + 40 * j, 90, 160))
+    return im
+
+
+def test_a_letter_in_parentheses_may_be_followed_by_its_title():
+    # "(A) RPM v.1" (PLOS ONE 0000419 fig 1, tune): the parentheses close the letter, so the title a
+    # space after it does not make it a letter of a word
+    ink = ink_map(_charts_with_titles(["(A) Growth", "(B) Decline"]), 1024, 16)
+    assert [lab.letter for lab in find_labels(ink)] == ["a", "b"]
+    assert find_labels(ink, LabelConfig(enclosed_clear_right=0.65)) == []  # as wide a margin as a bare letter's
+    # a bare letter crowded by a word is still no label: "A Growth" may be a word of a title
+    assert find_labels(ink_map(_charts_with_titles(["A Growth", "B Decline"]), 1024, 16)) == []
+
+
+def test_letters_drawn_white_on_a_disc_are_read():
+    # PLOS ONE 0000169 fig 3 (tune): A-D white on black circles; the disc is no glyph of a letter
+    labels = find_labels(ink_map(_charts_with_titles(["A", "B"], badge=True), 1024, 16))
+    assert [lab.letter for lab in labels] == ["a", "b"]
+    assert [lab.box[0] // 100 for lab in labels] == [0, 3]
+    # a solid disc with no letter in it (a chart's marker) is not read
+    assert find_labels(ink_map(_charts_with_titles(["", ""], badge=True), 1024, 16)) == []
 
 
 def test_a_bar_reads_as_i():
