@@ -2,7 +2,7 @@
 """Score and time a subfigure detector on generated compound figures, or on the real development set.
 
     python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
-    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--split tune] [--model PATH_OR_ID] [--json out.json]
+    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--split tune] [--model PATH_OR_ID] [--json out.json] [--figures per_figure.jsonl]
 
 Generated figures: the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
 precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; decoding the
@@ -90,6 +90,8 @@ def real(args) -> dict:
         out[f"imageclef_accuracy_{split}"] = metrics.imageclef_accuracy([found[i] for i in compound], truths)
         out[f"single_{split}"] = len(single)
         out[f"single_one_box_{split}"] = sum(len(found[i]) == 1 for i in single) / max(1, len(single))
+    if args.figures:
+        _write_figures(Path(args.figures), coco["images"], anns, found)
     out.update(_letters(coco, anns, found))
     out.update(_subcaptions(coco, anns, found))
     elife = coco_path.parent / "subcaptions.elife.json"
@@ -105,6 +107,20 @@ def real(args) -> dict:
         out["subcaptions_elife_heldout"] = right / total
     out["cpu_figures_per_second"] = len(coco["images"]) / seconds
     return out
+
+
+def _write_figures(path: Path, images: list[dict], anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> None:
+    """One line per figure: its id, file, split, round, kind, score (ImageCLEF for a compound
+    figure, 1 or 0 for a single panel kept whole or not) and the boxes found with their letters."""
+    rows = []
+    for im in images:
+        boxes = found[im["id"]]
+        truth = [Box.from_xywh(a["bbox"]) for a in anns[im["id"]]]
+        score = metrics.imageclef_figure_score(boxes, truth) if im["kind"] == "compound" else float(len(boxes) == 1)
+        rows.append({"id": im["id"], "file_name": im["file_name"], "split": im["split"], "round": im["round"],
+                     "kind": im["kind"], "true_boxes": len(truth), "score": score,
+                     "boxes": [[b.x0, b.y0, b.x1, b.y1, b.label] for b in boxes]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
 def _groups(images: list[dict]) -> dict[str, list[dict]]:
@@ -183,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
     p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--figures", help="--real: write each figure's score and boxes here (JSON lines)")
     args = p.parse_args(argv)
     result = real(args) if args.real else synthetic(args)
     if args.json:
