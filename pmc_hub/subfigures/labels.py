@@ -142,23 +142,27 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
     """Letters drawn in the background colour on a solid disc or square (a white A on a black
-    circle): the disc, of large text's size and about as wide as high, holds an enclosed hole
-    of a letter's size; the hole is read as the glyph. Entries as `_glyphs` collects them."""
+    circle): the disc, about as wide as high and at least twice a label's least height, holds an
+    enclosed hole of a label's size; the hole is read as the glyph. Entries as `_glyphs`
+    collects them."""
     heights, widths = comps.y1 - comps.y0, comps.x1 - comps.x0
     fill = comps.pixels / np.maximum(1, heights * widths)
-    solid = np.flatnonzero((heights >= cfg.min_height) & (heights <= cfg.badge_size * max_height)
+    solid = np.flatnonzero((heights >= 2 * cfg.min_height) & (heights <= cfg.badge_size * max_height)
                            & (np.abs(np.log(np.maximum(1, widths) / np.maximum(1, heights))) <= np.log(cfg.badge_aspect))
                            & (fill >= cfg.badge_fill))
     found = []
     for k in solid.tolist():
         x0, y0, x1, y1 = int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k])
+        qx, qy = (x1 - x0) // 4, (y1 - y0) // 4
+        if area.count(x0 + qx, y0 + qy, x1 - qx, y1 - qy) == (x1 - x0 - 2 * qx) * (y1 - y0 - 2 * qy):
+            continue  # solid in the middle: a marker or a bar, no letter cut out of it
         holes = connected_components(ink.strength[y0:y1, x0:x1] <= max(cfg.glyph_ink, 1))
         inner = (holes.x0 > 0) & (holes.y0 > 0) & (holes.x1 < x1 - x0) & (holes.y1 < y1 - y0)
         if not inner.any():
             continue
         j = int(np.argmax(np.where(inner, holes.pixels, -1)))
         cx0, cy0, cx1, cy1 = int(holes.x0[j]), int(holes.y0[j]), int(holes.x1[j]), int(holes.y1[j])
-        if cy1 - cy0 < cfg.badge_letter * (y1 - y0) or cy1 - cy0 < cfg.min_height // 2:
+        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.min_height):
             continue  # a dot or speck inside a marker, not a letter
         patch = 255 - ink.strength[y0 + cy0:y0 + cy1, x0 + cx0:x0 + cx1].astype(np.int16)
         core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
