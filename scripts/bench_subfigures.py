@@ -2,20 +2,21 @@
 """Score and time a subfigure detector on generated compound figures, or on the real development set.
 
     python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
-    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--model PATH_OR_ID] [--json out.json]
+    python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--split tune] [--model PATH_OR_ID] [--json out.json] [--figures per_figure.jsonl]
 
 Generated figures: the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
 precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; decoding the
 figures is not timed).
 
-Real figures (``--real``): ImageCLEF accuracy of the compound figures (all, tune, holdout), the
+Real figures (``--real``): ImageCLEF accuracy of the compound figures (all, tune, holdout, and
+each split by round: rounds 1-3, round 5), the
 share of single-panel figures left as one box, panel letters read (precision, recall), the right
 subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
 on them, with the detected boxes), the right subcaptions of the held-out eLife captions
 (subcaptions.elife.json beside the COCO file), and CPU figures per second per core with label
 detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1).
 With ``--captions`` the detector is given each figure's caption from the COCO file (caption-guided);
-without it, the image alone.
+without it, the image alone. ``--split tune`` runs the detector on the tune figures only.
 """
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def real(args) -> dict:
     anns: dict[int, list[dict]] = {}
     for a in coco["annotations"]:
         anns.setdefault(a["image_id"], []).append(a)
+    if args.split:
+        # score one split only: the other's figures are not even run (tuning never sees holdout)
+        coco["images"] = [im for im in coco["images"] if im["split"] == args.split]
     detector = load_detector(args.model)
     found, seconds = {}, 0.0
     for im in coco["images"]:
@@ -78,8 +82,7 @@ def real(args) -> dict:
         found[im["id"]] = detector.detect([image], captions)[0]
         seconds += time.process_time() - start
     out: dict = {"detector": detector.name, "captions": bool(args.captions), "figures": len(coco["images"])}
-    for split in ("all", "tune", "holdout"):
-        chosen = [im for im in coco["images"] if split in ("all", im["split"])]
+    for split, chosen in _groups(coco["images"]).items():
         compound = [im["id"] for im in chosen if im["kind"] == "compound"]
         single = [im["id"] for im in chosen if im["kind"] == "single"]
         truths = [[Box.from_xywh(a["bbox"]) for a in anns[i]] for i in compound]
@@ -87,6 +90,8 @@ def real(args) -> dict:
         out[f"imageclef_accuracy_{split}"] = metrics.imageclef_accuracy([found[i] for i in compound], truths)
         out[f"single_{split}"] = len(single)
         out[f"single_one_box_{split}"] = sum(len(found[i]) == 1 for i in single) / max(1, len(single))
+    if args.figures:
+        _write_figures(Path(args.figures), coco["images"], anns, found)
     out.update(_letters(coco, anns, found))
     out.update(_subcaptions(coco, anns, found))
     elife = coco_path.parent / "subcaptions.elife.json"
@@ -102,6 +107,31 @@ def real(args) -> dict:
         out["subcaptions_elife_heldout"] = right / total
     out["cpu_figures_per_second"] = len(coco["images"]) / seconds
     return out
+
+
+def _write_figures(path: Path, images: list[dict], anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> None:
+    """One line per figure: its id, file, split, round, kind, score (ImageCLEF for a compound
+    figure, 1 or 0 for a single panel kept whole or not) and the boxes found with their letters."""
+    rows = []
+    for im in images:
+        boxes = found[im["id"]]
+        truth = [Box.from_xywh(a["bbox"]) for a in anns[im["id"]]]
+        score = metrics.imageclef_figure_score(boxes, truth) if im["kind"] == "compound" else float(len(boxes) == 1)
+        rows.append({"id": im["id"], "file_name": im["file_name"], "split": im["split"], "round": im["round"],
+                     "kind": im["kind"], "true_boxes": len(truth), "score": score,
+                     "boxes": [[b.x0, b.y0, b.x1, b.y1, b.label] for b in boxes]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _groups(images: list[dict]) -> dict[str, list[dict]]:
+    """The figures scored together: all, each split, and each split by the rounds that added them
+    (round 5 added figures no one had looked at while tuning, rounds 1-3 a holdout that was seen)."""
+    groups = {"all": images}
+    for split in ("tune", "holdout"):
+        groups[split] = [im for im in images if im["split"] == split]
+        groups[f"{split}_r1-3"] = [im for im in groups[split] if im["round"] <= 3]
+        groups[f"{split}_r5"] = [im for im in groups[split] if im["round"] == 5]
+    return {name: chosen for name, chosen in groups.items() if chosen}
 
 
 def _repo_root(coco_path: Path) -> Path:
@@ -163,11 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--real", help="score on this real COCO set instead (tests/data/figures/subfigures.coco.json)")
     p.add_argument("--captions", action="store_true", help="--real: give the detector each figure's caption")
+    p.add_argument("--split", choices=("tune", "holdout"), help="--real: run and score this split only")
     p.add_argument("--count", type=int, default=500)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
     p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
     p.add_argument("--json", help="write the results here")
+    p.add_argument("--figures", help="--real: write each figure's score and boxes here (JSON lines)")
     args = p.parse_args(argv)
     result = real(args) if args.real else synthetic(args)
     if args.json:

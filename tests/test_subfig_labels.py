@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pmc_hub.subfigures.components import connected_components
 from pmc_hub.subfigures.glyphs import ALPHABET, letter_scores
 from pmc_hub.subfigures.ink import ink_map
-from pmc_hub.subfigures.labels import find_labels
+from pmc_hub.subfigures.labels import LabelConfig, find_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,6 +95,43 @@ def test_words_ticks_and_digit_labels_are_not_panel_letters():
     assert find_labels(ink_map(_labelled_grid("    "), 1024, 16)) == []  # "Control" and tick labels only
 
 
+def _charts_with_titles(heads, badge=False):
+    """Two bar charts side by side, each headed by its letter and, a space after it, its title
+    ("(A) Growth"); or each letter drawn white on a black disc above its chart (``badge``)."""
+    im = Image.new("RGB", (640, 300), "white")
+    d = ImageDraw.Draw(im)
+    for k, head in enumerate(heads):
+        x0 = 10 + 320 * k
+        if badge:
+            d.ellipse([x0, 6, x0 + 34, 40], fill="black")
+            d.text((x0 + 17, 23), head, fill="white", font=ImageFont.load_default(size=22), anchor="mm")
+        else:
+            d.text((x0, 8), head, fill="black", font=ImageFont.load_default(size=22))
+        d.line([(x0 + 40, 60), (x0 + 40, 280), (x0 + 290, 280)], fill="black", width=2)
+        for j in range(4):
+            d.rectangle([x0 + 60 + 55 * j, 280 - 40 * (j + 1), x0 + 95 + 55 * j, 279], fill=(60 + 40 * j, 90, 160))
+    return im
+
+
+def test_a_letter_in_parentheses_may_be_followed_by_its_title():
+    # "(A) RPM v.1" (PLOS ONE 0000419 fig 1, tune): the parentheses close the letter, so the title a
+    # space after it does not make it a letter of a word
+    ink = ink_map(_charts_with_titles(["(A) Growth", "(B) Decline"]), 1024, 16)
+    assert [lab.letter for lab in find_labels(ink)] == ["a", "b"]
+    assert find_labels(ink, LabelConfig(enclosed_clear_right=0.65)) == []  # as wide a margin as a bare letter's
+    # a bare letter crowded by a word is still no label: "A Growth" may be a word of a title
+    assert find_labels(ink_map(_charts_with_titles(["A Growth", "B Decline"]), 1024, 16)) == []
+
+
+def test_letters_drawn_white_on_a_disc_are_read():
+    # PLOS ONE 0000169 fig 3 (tune): A-D white on black circles; the disc is no glyph of a letter
+    labels = find_labels(ink_map(_charts_with_titles(["A", "B"], badge=True), 1024, 16))
+    assert [lab.letter for lab in labels] == ["a", "b"]
+    assert [lab.box[0] // 100 for lab in labels] == [0, 3]
+    # a solid disc with no letter in it (a chart's marker) is not read
+    assert find_labels(ink_map(_charts_with_titles(["", ""], badge=True), 1024, 16)) == []
+
+
 def test_a_bar_reads_as_i():
     # in a sans-serif font "I" is a solid bar two pixels wide, which no letter shape matches
     im = Image.new("RGB", (630, 480), "white")
@@ -131,6 +168,7 @@ def test_labels_of_the_real_development_set():
             right += any(letter == lab.letter and x - 3 <= cx <= x + w + 3 and y - 3 <= cy <= y + h + 3
                          for letter, (x, y, w, h) in drawn.get(im["id"], []))
     total = sum(map(len, drawn.values()))
-    assert total == 537
-    # precision 0.957, recall 0.832 of 537 drawn letters (0.872 / 0.670 before the splitter's second round)
-    assert right / found >= 0.94 and right / total >= 0.81
+    assert total == 608
+    # precision 0.952, recall 0.849 of the 608 drawn letters of rounds 1-5 (of the 537 of rounds 1-3:
+    # 0.963 / 0.860; 0.872 / 0.670 before the splitter's second round)
+    assert right / found >= 0.95 and right / total >= 0.84

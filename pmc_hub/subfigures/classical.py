@@ -74,6 +74,7 @@ class SplitterConfig:
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
     max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
     letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
+    letter_halo: int = 2  # pixels of faint ink around a letter's crisp glyph
     labels: LabelConfig = field(default_factory=LabelConfig)
     # The caption as evidence (only when one is given):
     # the letters a caption names are looked for again with this looser reading, kept only when
@@ -347,7 +348,7 @@ class _Layout:
 
         best, best_key = [], None
         for axis in (0, 1):
-            pieces = self.pieces(r, axis, self.gaps(r, axis))
+            pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis)
             groups = self._group(pieces, labels)
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
@@ -392,6 +393,37 @@ class _Layout:
                 continue
             out[k - 1] = (_union(prev, head), prev_labs)
             out[k] = (tail, labs)
+        return out
+
+    def _hand_over(self, pieces: list[Region], labels: list[PanelLabel], axis: int) -> list[Region]:
+        """A letter standing alone at the far end of a piece that holds another letter, level
+        with the start of the next piece, heads that next piece when it holds none: the letter
+        was set just before its panel's gutter (left of a tree's root, above a chart's title)."""
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        across = 0 if axis == 0 else 1  # the coordinate a letter shares with its panel's start
+        out = list(pieces)
+        for k in range(len(out) - 1):
+            p, q = out[k], out[k + 1]
+            held = [lab for lab in labels if _center_in(lab, p)]
+            if len(held) < 2 or any(_center_in(lab, q) for lab in labels):
+                continue
+            for lab in held:
+                h = lab.box[3] - lab.box[1]
+                if abs(lab.box[across] - q[across]) > 2 * h:
+                    continue
+                tail = list(p)
+                tail[lo] = lab.box[lo]
+                pad = self.cfg.letter_halo
+                near = (max(tail[0], lab.box[0] - pad), max(tail[1], lab.box[1] - pad),
+                        min(tail[2], lab.box[2] + pad), min(tail[3], lab.box[3] + pad))
+                if self.ink.count(*tail) != self.ink.count(*near):
+                    continue  # the piece goes on past the letter: it is no letter before a gutter
+                head = list(p)
+                head[hi] = lab.box[lo]
+                trimmed = self.trim(tuple(head))
+                if trimmed is not None:
+                    out[k], out[k + 1] = trimmed, _union(q, lab.box)
+                    break
         return out
 
     def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:

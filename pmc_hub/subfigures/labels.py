@@ -41,6 +41,11 @@ class LabelConfig:
     bar_score: float = 0.55  # what a bar scores as I and l (the matcher cannot read a solid bar)
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
+    enclosed_clear_right: float = 0.2  # ... for a glyph in parentheses, "(A) Title"
+    badge_size: float = 1.6  # a letter on a disc or square: the badge up to this many label heights
+    badge_aspect: float = 1.3  # ... about as wide as high (within this ratio)
+    badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
+    badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
@@ -123,13 +128,48 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
                    int(comps.x1[right]), max(core[3], int(comps.y1[right]), int(comps.y1[first])))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
-        clear = _clear(area, box, h, cfg, cfg.clear_right, cfg.clear_bottom)
+        # a glyph closed by parentheses is no letter of a word: its title may follow after a space
+        right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
+        clear = _clear(area, box, h, cfg, right_margin, cfg.clear_bottom)
         found.append((box, core, clear, clear or _clear(area, box, h, cfg, 0.0, 0.0), ink.strength[y0:y1, x0:x1]))
+    found += _badges(ink, area, comps, cfg, max_height)
     scores = letter_scores([f[4] for f in found])
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
     return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
+
+
+def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
+    """Letters drawn in the background colour on a solid disc or square (a white A on a black
+    circle): the disc, about as wide as high and at least twice a label's least height, holds an
+    enclosed hole of a label's size; the hole is read as the glyph. Entries as `_glyphs`
+    collects them."""
+    heights, widths = comps.y1 - comps.y0, comps.x1 - comps.x0
+    fill = comps.pixels / np.maximum(1, heights * widths)
+    solid = np.flatnonzero((heights >= 2 * cfg.min_height) & (heights <= cfg.badge_size * max_height)
+                           & (np.abs(np.log(np.maximum(1, widths) / np.maximum(1, heights))) <= np.log(cfg.badge_aspect))
+                           & (fill >= cfg.badge_fill))
+    found = []
+    for k in solid.tolist():
+        x0, y0, x1, y1 = int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k])
+        qx, qy = (x1 - x0) // 4, (y1 - y0) // 4
+        if area.count(x0 + qx, y0 + qy, x1 - qx, y1 - qy) == (x1 - x0 - 2 * qx) * (y1 - y0 - 2 * qy):
+            continue  # solid in the middle: a marker or a bar, no letter cut out of it
+        holes = connected_components(ink.strength[y0:y1, x0:x1] <= max(cfg.glyph_ink, 1))
+        inner = (holes.x0 > 0) & (holes.y0 > 0) & (holes.x1 < x1 - x0) & (holes.y1 < y1 - y0)
+        if not inner.any():
+            continue
+        j = int(np.argmax(np.where(inner, holes.pixels, -1)))
+        cx0, cy0, cx1, cy1 = int(holes.x0[j]), int(holes.y0[j]), int(holes.x1[j]), int(holes.y1[j])
+        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.min_height):
+            continue  # a dot or speck inside a marker, not a letter
+        patch = 255 - ink.strength[y0 + cy0:y0 + cy1, x0 + cx0:x0 + cx1].astype(np.int16)
+        core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
+        box = (x0, y0, x1, y1)
+        clear = _clear(area, box, y1 - y0, cfg, cfg.clear_right, cfg.clear_bottom)
+        found.append((box, core, clear, clear or _clear(area, box, y1 - y0, cfg, 0.0, 0.0), np.clip(patch, 0, 255).astype(np.uint8)))
+    return found
 
 
 def _first(area: SummedArea, g: _Glyph) -> bool:
