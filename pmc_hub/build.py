@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from .config import BuildConfig, RunOptions
 from .dedup import DuplicateIndex, keep_first
@@ -175,6 +174,8 @@ class RowWriter:
 
     def write(self) -> None:
         """Write every article's rows; each checkpoint goes to the journal (`BuildState.iter_checkpoints`)."""
+        from tqdm.auto import tqdm  # (here: the workers, which import this module, draw no bar)
+
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
         batch: list[tuple[str, object]] = []

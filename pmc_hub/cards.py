@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import jinja2
-import jsonschema
 import pyarrow.parquet as pq
 import yaml
 
@@ -278,6 +277,8 @@ def card_metadata(report: dict, options: CardOptions, summaries: list[ConfigSumm
 
 def validate_metadata(meta: dict) -> dict:
     """Check the front matter against ``schemas/card.schema.json``; raise `CardError` listing each problem."""
+    import jsonschema  # (only here: a build's workers import this module and never check a card)
+
     validator = jsonschema.Draft202012Validator(load_schema("card"))
     errors = sorted(validator.iter_errors(meta), key=lambda e: list(e.absolute_path))
     if errors:

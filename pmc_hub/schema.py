@@ -6,8 +6,6 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-import jsonschema
-
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -34,21 +32,33 @@ def load_schema(name: str) -> dict:
     return json.loads(schema_text(f"{name}.schema.json"))
 
 
-def _is_bytes(validator, value, instance, schema):
-    if value and not (isinstance(instance, (bytes, bytearray)) and len(instance) > 0):
-        yield jsonschema.ValidationError("image bytes must be non-empty bytes")
-
-
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-bytes": _is_bytes})
-
-
 @lru_cache(maxsize=None)
-def _validator(name: str, checked_elsewhere: frozenset = frozenset()):
+def _schema(name: str, checked_elsewhere: frozenset = frozenset()) -> dict:
+    """The schema of ``name``, less the fields checked elsewhere."""
     schema = load_schema(name)
     if checked_elsewhere:
         schema = {**schema, "properties": {k: v for k, v in schema["properties"].items() if k not in checked_elsewhere},
                   "required": [k for k in schema["required"] if k not in checked_elsewhere], "additionalProperties": True}
-    return _Validator(schema)
+    return schema
+
+
+@lru_cache(maxsize=None)
+def validator_class():
+    """jsonschema's draft 2020-12 validator with the ``x-bytes`` keyword: for messages only (the
+    fast path is `_checker`), so jsonschema is imported when a record first fails, not by every
+    worker."""
+    import jsonschema
+
+    def is_bytes(validator, value, instance, schema):
+        if value and not (isinstance(instance, (bytes, bytearray)) and len(instance) > 0):
+            yield jsonschema.ValidationError("image bytes must be non-empty bytes")
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-bytes": is_bytes})
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str, checked_elsewhere: frozenset = frozenset()):
+    return validator_class()(_schema(name, checked_elsewhere))
 
 
 def _messages(validator, instance: dict) -> list[str]:
@@ -114,7 +124,7 @@ def _compile(schema: dict) -> Callable[[Any], bool]:
 
 @lru_cache(maxsize=None)
 def _checker(name: str, checked_elsewhere: frozenset = frozenset()) -> Callable[[Any], bool]:
-    return _compile(_validator(name, checked_elsewhere).schema)
+    return _compile(_schema(name, checked_elsewhere))
 
 
 def validate(name: str, row: dict, key: str = "", checked: Optional[dict] = None) -> dict:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from figure_rows import sample_rows
-from pmc_hub.schema import InvalidRecord, _compile, _Validator, load_schema, validate
+from pmc_hub.schema import InvalidRecord, _compile, load_schema, validate, validator_class
 
 values = st.recursive(st.none() | st.booleans() | st.integers(-3, 10**12) | st.floats(allow_nan=False) | st.text(max_size=70)
                       | st.binary(max_size=3) | st.sampled_from(["0" * 64, "a" * 16, "2020-01-02", "commercial", "multiple"]),
@@ -27,7 +27,7 @@ def test_compiled_figure_validator_agrees_with_jsonschema(field, value, drop):
     else:
         row[field] = value
     schema = load_schema("figure")
-    assert _compile(schema)(row) == _Validator(schema).is_valid(row)
+    assert _compile(schema)(row) == validator_class()(schema).is_valid(row)
 
 
 @pytest.mark.parametrize("name", ["figure", "article", "subfigure", "card", "access_policy"])
@@ -64,8 +64,7 @@ def test_card_features_made_without_datasets_equal_the_datasets_ones(name):
 
 
 def test_an_integral_float_is_an_integer_for_both():
-    from pmc_hub.schema import _Validator
 
     schema = load_schema("figure")
     row = dict(ROW, image_cluster_id=0.0)
-    assert _compile(schema)(row) == _Validator(schema).is_valid(row) is True
+    assert _compile(schema)(row) == validator_class()(schema).is_valid(row) is True
