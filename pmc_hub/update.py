@@ -56,17 +56,18 @@ class UpdatePlan:
 def plan_update(index: ReleaseIndex, config: BuildConfig) -> UpdatePlan:
     """Compare the source's packages (id and XML hash) with the index."""
     plan = UpdatePlan()
-    seen: dict[str, str] = {}
+    seen: set[str] = set()  # (keys only: at the corpus's size their versions would double it)
     for package in open_sources(config.sources):
-        if in_shard(package, config.shard):
-            seen.setdefault(package_key(package.package_id), package_version(package))
-    for key, version in seen.items():
+        key = package_key(package.package_id)
+        if key in seen or not in_shard(package, config.shard):
+            continue
+        seen.add(key)
         entry = index.articles.get(key)
         if entry is None:
             plan.new += 1
-        elif entry.version != version:
+        elif entry.version != package_version(package):
             (plan.heldout if entry.heldout else plan.updated).append(key)
-    plan.removed = sorted(k for k in index.articles if k not in seen and not index.articles[k].heldout)
+    plan.removed = sorted(e.key for e in index.articles.values() if e.key not in seen and not e.heldout)
     return plan
 
 
