@@ -111,21 +111,37 @@ def _cross_duplicates(entries: Iterable[IndexedArticle], max_distance: int,
     return dropped, skips
 
 
+class _Placements:
+    """Which merged shard holds each article's rows, per config: a private temporary SQLite file,
+    as the articles of a corpus would not fit in memory."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")  # "": on disk, private, deleted on close
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                               "CREATE TABLE placed (article TEXT, config TEXT, path TEXT, PRIMARY KEY (article, config))")
+
+    def add(self, articles: Iterable[str], config: str, path: str) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO placed VALUES (?, ?, ?)", ((a, config, path) for a in articles))
+
+    def of(self, article: str) -> dict[str, str]:
+        """config -> shard path of one article."""
+        return dict(self._db.execute("SELECT config, path FROM placed WHERE article = ?", (article,)))
+
+
 def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: str, layout: ShardLayout,
-           dropped: set[str]) -> tuple[dict[str, OwnedFile], dict[str, dict[str, str]]]:
+           dropped: set[str]) -> tuple[dict[str, OwnedFile], _Placements]:
     """Write the merged shards without the ``dropped`` images (and their subfigures); returns them
     and where each article's rows went (article id -> config -> shard)."""
     shards = ShardSet(out, release, layout, {}, schema_of)
     written: dict[str, OwnedFile] = {}
-    placed: dict[str, dict[str, str]] = {}
+    placed = _Placements()
     pending: set[str] = set()
 
     def close(config: str) -> None:
         w = shards.close_config(config)
         if w is not None:
             written[w.path] = w.owned()
-            for article in pending:
-                placed.setdefault(article, {})[config] = w.path
+            placed.add(pending, config, w.path)
         pending.clear()
 
     configs = sorted({c for m in manifests for c in m.configs()},
@@ -152,13 +168,13 @@ def _tables(folders: list[Path], manifests: list[Manifest], config: str, layout:
                 yield from read_tables(folder / path, layout.row_group_rows)
 
 
-def _merged_index(config: BuildConfig, entries: Iterable[IndexedArticle], placed: dict[str, dict[str, str]], dropped: set[str],
+def _merged_index(config: BuildConfig, entries: Iterable[IndexedArticle], placed: _Placements, dropped: set[str],
                   cross_skips: dict[str, list[dict]], release: str) -> ReleaseIndex:
     """The inputs' release indexes as one, pointing at the merged shards, so the merged folder can
     take monthly updates; the images dropped as duplicates across the builds are no longer kept,
     and their skips (``cross_skips``, by article id) join their articles' summaries."""
     def placed_entry(entry: IndexedArticle) -> IndexedArticle:
-        entry.files = placed.get(entry.article_id, {})
+        entry.files = placed.of(entry.article_id)
         entry.release = release
         summary = entry.summary  # (parsed once: the index keeps it as text)
         entry.summary = {**summary, "skips": [*summary.get("skips", []), *cross_skips.get(entry.article_id, [])],
