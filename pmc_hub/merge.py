@@ -148,13 +148,24 @@ def _write(folders: list[Path], manifests: list[Manifest], out: Path, release: s
                      key=lambda c: (c in SUBFIGURE_CONFIGS, c not in FIGURE_CONFIGS, c))  # parents first
     for config in configs:
         column = "image_key" if config in FIGURE_CONFIGS else "parent_image_key" if config in SUBFIGURE_CONFIGS else None
+        full, last = False, None  # a full shard closes after its last article's rows, never inside them
         for table in _tables(folders, manifests, config, layout):
             if column and dropped:
                 table = rows_without(table, column, dropped)
-            shards.add(config, table)
-            pending.update(table.column("article_accession_id").to_pylist())
-            if shards.files[config].bytes >= layout.shard_bytes:
-                close(config)
+            ids = table.column("article_accession_id").to_pylist()
+            if full and ids:
+                same = next((n for n, a in enumerate(ids) if a != last), len(ids))
+                if same:
+                    shards.add(config, table.slice(0, same))
+                    table, ids = table.slice(same), ids[same:]
+                if ids:
+                    close(config)
+                    full = False
+            if ids:
+                shards.add(config, table)
+                pending.update(ids)
+                last = ids[-1]
+                full = shards.files[config].bytes >= layout.shard_bytes
         close(config)
     return written, placed
 

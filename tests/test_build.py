@@ -510,3 +510,41 @@ def test_rebuild_with_the_same_row_counts_still_loads_new_rows(tmp_path, monkeyp
     second = datasets.load_dataset(str(out), "commercial", split="train", cache_dir=str(cache))
     assert len(second) == len(first) == 4
     assert set(second["image_hash"]) != set(first["image_hash"])
+
+
+def _each_article_in_the_shard_its_index_names(out: Path) -> int:
+    """Every article of every figure shard is where the release index says its rows are; returns
+    the number of shards."""
+    import pyarrow.parquet as pq
+
+    from pmc_hub.index import ReleaseIndex
+    from pmc_hub.output import read_manifest
+
+    where = {(e.article_id, config): path for e in ReleaseIndex.read(out).articles.values() for config, path in e.files.items()}
+    manifest, shards = read_manifest(out), 0
+    for config in ("commercial", "noncommercial", "other"):
+        for path in manifest.shards(config):
+            shards += 1
+            for article in set(pq.read_table(out / path, columns=["article_accession_id"]).column(0).to_pylist()):
+                assert where[(article, config)] == path, (article, config)
+    return shards
+
+
+def _built(corpus: Path, out: Path, layout) -> Path:
+    run_build([corpus], out, layout=layout)
+    return out
+
+
+def test_no_shard_ends_inside_an_articles_rows(tmp_path, corpus40):
+    # the release index records one shard per config and article: an update rewrites that shard
+    # alone, so rows of the article left in another would outlive their article
+    from pmc_hub.config import ShardLayout
+    from pmc_hub.merge import merge_builds
+
+    small = ShardLayout(shard_bytes=150_000, row_group_rows=2)  # many shards; rows read two at a time
+    assert _each_article_in_the_shard_its_index_names(_built(corpus40, tmp_path / "built", small)) > 6
+    jobs = [tmp_path / f"s{i}" for i in range(2)]
+    for i, d in enumerate(jobs):
+        run_build([corpus40], d, shard=(i, 2))
+    merge_builds(jobs, tmp_path / "merged", layout=small)
+    assert _each_article_in_the_shard_its_index_names(tmp_path / "merged") > 6
