@@ -19,7 +19,6 @@ whole corpus (31M images) needs 1.2-2.2 GB.
 """
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterable, Optional
@@ -27,6 +26,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 from .errors import DataError
+from .scratch import scratch_database
 
 DEFAULT_MAX_DISTANCE = 6  # the sample figures' closest distinct pair is 10 bits apart
 _CHUNKS, _WIDTH = 4, 16  # the pHash's 64 bits as four 16-bit chunks
@@ -54,9 +54,7 @@ class DuplicateIndex:
             raise DedupError(f"max_distance must be in 0..31 bits, got {max_distance}")
         self.max_distance = max_distance
         self._near = _NearIndex(max_distance)
-        self._db = sqlite3.connect("", check_same_thread=False)  # "": on disk, private, deleted on close
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                               "CREATE TABLE kept (digest BLOB PRIMARY KEY, near INTEGER UNIQUE, key TEXT NOT NULL)")
+        self._db = scratch_database("CREATE TABLE kept (digest BLOB PRIMARY KEY, near INTEGER UNIQUE, key TEXT NOT NULL)")
         self._kept = 0
 
     def __len__(self) -> int:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from .config import BuildConfig, ShardLayout
 from .output import STATE_DIR, OutputError, write_text_atomic
 from .records import package_pmcid
+from .scratch import scratch_database
 
 INDEX_DIR = f"{STATE_DIR}/index"
 
@@ -85,12 +86,9 @@ class ArticleTable(MutableMapping):
     _BATCH = 10_000  # rows per executemany / Parquet batch
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("", check_same_thread=False)  # "": on disk, private, deleted on close
+        self._db = scratch_database("CREATE TABLE a (seq INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, version TEXT,"
+                                    " article_id TEXT, release TEXT, files TEXT, heldout INTEGER, summary TEXT)")
         self._lock = threading.Lock()
-        self._db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            "CREATE TABLE a (seq INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, version TEXT, article_id TEXT,"
-            " release TEXT, files TEXT, heldout INTEGER, summary TEXT)")
 
     @staticmethod
     def _row(entry: IndexedArticle) -> tuple:

@@ -1,7 +1,6 @@
 """Merge the output folders of several `--shard I/N` builds into one Hub-ready folder."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -18,6 +17,7 @@ from .output import (ARTICLES, FIGURE_CONFIGS, SPLIT, SUBFIGURE_CONFIGS, Manifes
                      read_manifest, schema_of)
 from .ownership import taken_over
 from .report import BuildReport, REPORT_FILE, duplicate_image_skip
+from .scratch import scratch_database
 from .writers import ShardSet, read_tables, rows_without
 
 
@@ -82,9 +82,7 @@ class _SourceOrder:
 
     def __init__(self, indexes: list[ReleaseIndex]):
         self.indexes = indexes
-        self._db = sqlite3.connect("")  # "": on disk, private, deleted on close
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                               "CREATE TABLE o (position INTEGER, input INTEGER, n INTEGER, key TEXT)")
+        self._db = scratch_database("CREATE TABLE o (position INTEGER, input INTEGER, n INTEGER, key TEXT)")
         for i, index in enumerate(indexes):
             self._db.executemany("INSERT INTO o VALUES (?, ?, ?, ?)", ((e.summary.get("position", 0), i, n, e.key)
                                                                        for n, e in enumerate(index.articles.values())))
@@ -116,9 +114,7 @@ class _Placements:
     as the articles of a corpus would not fit in memory."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect("")  # "": on disk, private, deleted on close
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                               "CREATE TABLE placed (article TEXT, config TEXT, path TEXT, PRIMARY KEY (article, config))")
+        self._db = scratch_database("CREATE TABLE placed (article TEXT, config TEXT, path TEXT, PRIMARY KEY (article, config))")
 
     def add(self, articles: Iterable[str], config: str, path: str) -> None:
         self._db.executemany("INSERT OR REPLACE INTO placed VALUES (?, ?, ?)", ((a, config, path) for a in articles))
