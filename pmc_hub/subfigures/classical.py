@@ -15,8 +15,9 @@
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
-   piece, not counting text strips (a tree's label column, a legend), is one box (a plain chart
-   stays whole). A figure without any gap that is mostly ink is
+   piece, not counting text strips (a tree's label column, a legend) nor, unless the caption
+   names panels, tables (a chart's table of terms under it: `tables.is_table`), is one box (a
+   plain chart stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
@@ -39,6 +40,7 @@ from .components import Components, connected_components
 from .ink import InkMap, ink_map
 from .labels import LabelConfig, PanelLabel, find_labels
 from .subcaptions import CaptionSplit, split_caption
+from .tables import TableConfig, is_table
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 
@@ -76,6 +78,7 @@ class SplitterConfig:
     letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
     letter_halo: int = 2  # pixels of faint ink around a letter's crisp glyph
     labels: LabelConfig = field(default_factory=LabelConfig)
+    tables: TableConfig = field(default_factory=TableConfig)  # a table piece is no panel of a figure without letters
     # The caption as evidence (only when one is given):
     # the letters a caption names are looked for again with this looser reading, kept only when
     # exactly the caption's letters are found
@@ -571,6 +574,17 @@ class _Layout:
         blobs = self._blobs(r)
         return blobs is not None and bool(blobs.text.all())
 
+    def is_table(self, r: Region) -> bool:
+        """Whether ``r`` is a table (`tables.is_table`): text in aligned columns and rows, with
+        rules and shaded rows or cells but no other graphics."""
+        c = self.comps
+        inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
+        blobs = self._blobs(r)
+        if blobs is None or not inside.any():
+            return False
+        boxes = np.stack([c.x0[inside], c.y0[inside], c.x1[inside], c.y1[inside]], axis=1)
+        return is_table(r, boxes, blobs.pixels, blobs.text, self.glyph_height, self.cfg.tables)
+
     def holds_graphics(self, r: Region) -> bool:
         """Whether ``r`` can be a panel: not text only (`is_text`) and not a text strip (a label
         column, a legend: `text_share` at least ``text_strip``). Its blobs are measured once."""
@@ -617,15 +631,23 @@ class _Layout:
         size = self.cfg.graphic_size * self.glyph_height
         return _Blobs(heights, widths, pixels, fill, (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill)))
 
+    def is_panel(self, r: Region) -> bool:
+        """Whether a piece without a letter counts as a panel for the single-panel decision: it
+        holds graphics (`holds_graphics`) and, unless the caption names panels, is no table (a
+        chart's table of terms under it, a tree's columns of table cells beside it)."""
+        if not self.holds_graphics(r):
+            return False
+        return bool(self.named_panels) or not self.is_table(r)
+
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics, not text strips (a label
-        column, a legend: `holds_graphics`); else it is one panel. Of a
+        column, a legend) nor tables (`is_panel`); else it is one panel. Of a
         compound figure, the fragments (pieces far smaller than the largest: a stray connector
         line, a small legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and self.holds_graphics(r) for r, a in zip(regions, areas)) < 2:
+        if sum(a >= self.cfg.min_area_share * big and self.is_panel(r) for r, a in zip(regions, areas)) < 2:
             return [self.trim((0, 0, self.ink.width, self.ink.height))]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
