@@ -145,3 +145,25 @@ def test_tex_in_alternatives(formula, expected):
     body = f'<p>Let {formula} be.</p>'
     xml = minimal(body=body).replace(b"<article ", b'<article xmlns:mml="http://www.w3.org/1998/Math/MathML" ')
     assert jats.parse(xml).text == expected
+
+
+# --- markup that carries no words: comments, processing instructions, CDATA, encodings ---------
+
+MARKUP = ('<article-title>Heat<!-- a comment --> shock <?pi x?><![CDATA[<proteins> & stress]]></article-title>',
+          '<p>Fig<!--x-->ure <?pi?>one shows <![CDATA[T]]>-cells.</p><?pi between?><!-- between --><p>Two.</p>'
+          '<fig id="f1"><label>Fig<!--x-->ure 1</label><caption><p>A <![CDATA[CD4+]]> cell.</p></caption></fig>')
+
+
+def markup_article(encoding: str) -> bytes:
+    meta, body = MARKUP
+    text = minimal(meta=f"<title-group>{meta}</title-group>", body=body).decode()
+    return f'<?xml version="1.0" encoding="{encoding}"?>\n<?xml-stylesheet href="x.xsl"?>\n{text}'.encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "iso-8859-1"])
+def test_comments_pis_and_cdata_carry_no_words_in_any_encoding(encoding):
+    a = jats.parse(markup_article(encoding))
+    assert a.title == "Heat shock <proteins> & stress"
+    assert a.text == "Figure one shows T-cells.\n\nTwo."
+    [fig] = a.figures
+    assert (fig.label, fig.caption) == ("Figure 1", "A CD4+ cell.")
