@@ -187,7 +187,7 @@ def texts_of(elements: list[etree._Element]) -> list[str]:
     joined = _SEPARATOR.join(map(_NORMALIZED, elements))
     if not joined.isascii() and _OTHER_WHITESPACE.search(joined):
         joined = _SEPARATOR.join(" ".join(text.split()) for text in joined.split(_SEPARATOR))
-    return _DROPPED_SPACE.sub("", joined).split(_SEPARATOR)
+    return _drop_spaces(joined).split(_SEPARATOR)
 
 
 _SEPARATOR = "\x00"
@@ -196,15 +196,27 @@ _NORMALIZED = etree.XPath("normalize-space()", smart_strings=False)
 _OTHER_WHITESPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
-# Spaces to drop once whitespace runs are single spaces: before punctuation (but not before a "."
-# or "," that starts a number: "P = .05", ", .20"), and inside an opening bracket. One literal
-# first, so the regex engine scans for it quickly.
-_DROPPED_SPACE = re.compile(r" (?:(?=[;:)\]]|[.,](?!\d))|(?<=[(\[] ))")
+# Spaces before punctuation, but not before a "." or "," that starts a number ("P = .05", ", .20").
+# One literal first, so the regex engine scans for it quickly.
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" (?=[;:)\],.])(?![.,]\d)")
+
+
+def _drop_spaces(s: str) -> str:
+    """``s`` without the spaces before punctuation and inside an opening bracket. Dropping one of
+    these spaces never decides whether another is dropped, so the rules can run one after the
+    other; the brackets by plain replacement, about twice as fast as one regex trying a
+    lookbehind at every space."""
+    s = _SPACE_BEFORE_PUNCTUATION.sub("", s)
+    if "( " in s:
+        s = s.replace("( ", "(")
+    if "[ " in s:
+        s = s.replace("[ ", "[")
+    return s
 
 
 def _squash(s: str) -> str:
     """One space between words; none inside brackets or before punctuation."""
-    return _DROPPED_SPACE.sub("", " ".join(s.split()))
+    return _drop_spaces(" ".join(s.split()))
 
 
 def _clean(s: Optional[str]) -> Optional[str]:
