@@ -83,8 +83,8 @@ def _prepare(article: etree._Element) -> None:
     for el in article.iter("alternatives", "tex-math"):  # one walk: alternatives come before their children
         if el.tag == "alternatives":
             _one_form(el)
-        elif el.getparent().tag != "alternatives":
-            parent = el.getparent()
+        elif (parent := el.getparent()) is not None and parent.tag != "alternatives":
+            # (no parent: inside a <tex-math> already flattened, so no longer in the tree)
             if parent not in redundant:
                 redundant[parent] = _has_formula_form(parent)
             _tex_formula(el, redundant[parent])
