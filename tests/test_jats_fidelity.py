@@ -145,3 +145,40 @@ def test_tex_in_alternatives(formula, expected):
     body = f'<p>Let {formula} be.</p>'
     xml = minimal(body=body).replace(b"<article ", b'<article xmlns:mml="http://www.w3.org/1998/Math/MathML" ')
     assert jats.parse(xml).text == expected
+
+
+# --- markup that carries no words: comments, processing instructions, CDATA, encodings ---------
+
+MARKUP = ('<article-title>Heat<!-- a comment --> shock <?pi x?><![CDATA[<proteins> & stress]]></article-title>',
+          '<p>Fig<!--x-->ure <?pi?>one shows <![CDATA[T]]>-cells.</p><?pi between?><!-- between --><p>Two.</p>'
+          '<fig id="f1"><label>Fig<!--x-->ure 1</label><caption><p>A <![CDATA[CD4+]]> cell.</p></caption></fig>')
+
+
+def markup_article(encoding: str) -> bytes:
+    meta, body = MARKUP
+    text = minimal(meta=f"<title-group>{meta}</title-group>", body=body).decode()
+    return f'<?xml version="1.0" encoding="{encoding}"?>\n<?xml-stylesheet href="x.xsl"?>\n{text}'.encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "iso-8859-1"])
+def test_comments_pis_and_cdata_carry_no_words_in_any_encoding(encoding):
+    a = jats.parse(markup_article(encoding))
+    assert a.title == "Heat shock <proteins> & stress"
+    assert a.text == "Figure one shows T-cells.\n\nTwo."
+    [fig] = a.figures
+    assert (fig.label, fig.caption) == ("Figure 1", "A CD4+ cell.")
+
+
+# --- tables: their cells are no body text, but figures in or around them are read --------------
+
+def test_tables_in_the_body_hold_no_text_but_their_figures_and_groups_count():
+    body = ('<p>Before<table-wrap id="t1"><label>Table 1</label><table><tr><td>cell</td><td>text</td></tr></table>'
+            '</table-wrap>, after, see <xref ref-type="fig" rid="f1">Figure 1</xref> and <xref ref-type="fig" rid="g1">2</xref>.</p>'
+            '<table-wrap id="t2"><table><tr><td><fig id="f1"><label>Figure 1</label><caption><p>In a <italic>table</italic>.</p>'
+            '</caption></fig></td><td><fig-group id="g1"><fig id="f2"><label>Figure 2</label></fig></fig-group></td></tr></table></table-wrap>'
+            '<fig id="f3"><label>Figure 3</label><caption><title>Doses</title><table-wrap><table><tr><td>1 mg</td><td>2 mg</td>'
+            '</tr></table></table-wrap></caption></fig>')
+    a = jats.parse(minimal(body=body))
+    assert a.text == "Before, after, see Figure 1 and 2."
+    assert [(f.label, f.caption) for f in a.figures] == [("Figure 1", "In a table."), ("Figure 2", ""), ("Figure 3", "Doses 1 mg 2 mg")]
+    assert citing(a, "see Figure 1") == {"f1", "f2"}

@@ -128,3 +128,15 @@ def test_mutated_articles_parse_or_fail_with_jats_error(data):
         assert article.date is None or ISO_DATE.fullmatch(article.date)
         assert all(len(f.contexts) == len(set(f.contexts)) for f in article.figures)
     assert time.process_time() - start < 5
+
+
+# The punctuation rule as one regex: a space goes before ; : ) ] and before a . or , that does not
+# start a number, and after ( and [.
+PUNCTUATION_RULE = re.compile(r" (?:(?=[;:)\]]|[.,](?!\d))|(?<=[(\[] ))")
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(alphabet=" \t\n([;:.,)]x1", max_size=40))
+def test_text_follows_the_punctuation_rule(words):
+    xml = f'<article><front><article-meta/></front><body><p>{words}</p></body></article>'.encode()
+    assert jats.parse(xml).text == PUNCTUATION_RULE.sub("", " ".join(words.split()))

@@ -125,6 +125,11 @@ def test_repeated_markers_keep_the_text_after_them():
 
 # --- malformed values become absent values or JATSError, never another exception ---------------
 
+def test_a_tex_formula_nested_in_another_is_read_once():
+    body = '<p>See <inline-formula><tex-math>a<tex-math>+b</tex-math></tex-math></inline-formula> here.</p>'
+    assert jats.parse(article(body)).text == "See $a+b$ here."
+
+
 @pytest.mark.parametrize("pub_date, expected", [
     ('<pub-date pub-type="epub"><day>1</day><month>' + "1" * 5000 + '</month><year>2020</year></pub-date>', "2020"),
     ('<pub-date pub-type="epub"><day>²</day><month>2</month><year>2020</year></pub-date>', "2020-02"),
