@@ -62,11 +62,15 @@ class DuplicateIndex:
 
     def find(self, sha256: str, phash: Optional[str]) -> Optional[tuple[str, int, str]]:
         """The first indexed image this one duplicates: (key, distance, kind), or None."""
-        if (kept := self._db.execute("SELECT key FROM kept WHERE digest = ?", (_digest(sha256),)).fetchone()) is not None:
+        return self._lookup(_digest(sha256), _phash_int(phash) if phash and self.max_distance else None)
+
+    def _lookup(self, digest: bytes, value: Optional[int]) -> Optional[tuple[str, int, str]]:
+        """`find` for a `_digest` and a pHash value (None: exact copies only)."""
+        if (kept := self._db.execute("SELECT key FROM kept WHERE digest = ?", (digest,)).fetchone()) is not None:
             return kept[0], 0, "exact"
-        if not phash or self.max_distance == 0:
+        if value is None:
             return None
-        hit = self._near.nearest(_phash_int(phash))
+        hit = self._near.nearest(value)
         if hit is None:
             return None
         return self._db.execute("SELECT key FROM kept WHERE near = ?", (hit[1],)).fetchone()[0], hit[0], "near"
@@ -76,10 +80,12 @@ class DuplicateIndex:
         if not sha256:
             raise DedupError(f"{key}: no image_hash")
         value = _phash_int(phash, key) if phash else None  # validate before searching
-        if (hit := self.find(sha256, phash)) is not None:
+        near_value = value if self.max_distance else None
+        digest = _digest(sha256)
+        if (hit := self._lookup(digest, near_value)) is not None:
             return Duplicate(key, hit[0], hit[1], hit[2])
-        near = self._near.add(value) if value is not None and self.max_distance else None
-        self._db.execute("INSERT INTO kept VALUES (?, ?, ?)", (_digest(sha256), near, key))
+        near = self._near.add(near_value) if near_value is not None else None
+        self._db.execute("INSERT INTO kept VALUES (?, ?, ?)", (digest, near, key))
         self._kept += 1
         return None
 
@@ -90,7 +96,7 @@ class DuplicateIndex:
         decisions = []
         for key, sha, phash in images:
             digest, value = _digest(sha), (_phash_int(phash, key) if phash and self.max_distance else None)
-            keep = self.find(sha, phash) is None and not any(
+            keep = self._lookup(digest, value) is None and not any(
                 digest == other or (value is not None and ph is not None and (value ^ ph).bit_count() <= self.max_distance)
                 for other, ph in kept)
             if keep:
