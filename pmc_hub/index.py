@@ -82,7 +82,7 @@ class ArticleTable(MutableMapping):
     order as a dict: setting a key that is there keeps its place; `pop` then set moves it to the
     end. Entries come back as copies: change one, then set it again."""
 
-    _FIELDS = ("key", "version", "article_id", "release", "files", "heldout", "summary")
+    FIELDS = ("key", "version", "article_id", "release", "files", "heldout", "summary")  # (`_ARTICLES` order)
     _BATCH = 10_000  # rows per executemany / Parquet batch
 
     def __init__(self) -> None:
@@ -116,7 +116,7 @@ class ArticleTable(MutableMapping):
             yield [r[1:] for r in rows]
 
     def __getitem__(self, key: str) -> IndexedArticle:
-        rows = self._query(f"SELECT {', '.join(self._FIELDS)} FROM a WHERE key = ?", (key,))
+        rows = self._query(f"SELECT {', '.join(self.FIELDS)} FROM a WHERE key = ?", (key,))
         if not rows:
             raise KeyError(key)
         return self._entry(rows[0])
@@ -128,10 +128,18 @@ class ArticleTable(MutableMapping):
 
     def put(self, entries: Iterable[IndexedArticle]) -> None:
         """Set many entries at once (each under its key)."""
-        sql = (f"INSERT INTO a ({', '.join(self._FIELDS)}) VALUES ({', '.join('?' * len(self._FIELDS))}) ON CONFLICT(key) DO UPDATE SET "
-               + ", ".join(f"{f} = excluded.{f}" for f in self._FIELDS[1:]))
+        self.put_rows(map(self._row, entries))
+
+    def put_rows(self, rows: Iterable[tuple]) -> None:
+        """Set many entries from their stored form (`rows`): files as JSON text, heldout as 0/1."""
+        sql = (f"INSERT INTO a ({', '.join(self.FIELDS)}) VALUES ({', '.join('?' * len(self.FIELDS))}) ON CONFLICT(key) DO UPDATE SET "
+               + ", ".join(f"{f} = excluded.{f}" for f in self.FIELDS[1:]))
         with self._lock:
-            self._db.executemany(sql, map(self._row, entries))
+            self._db.executemany(sql, rows)
+
+    def rows(self) -> Iterator[list[tuple]]:
+        """Every entry in its stored form (``FIELDS`` order), in order, a batch at a time."""
+        return self._pages(", ".join(self.FIELDS))
 
     def __delitem__(self, key: str) -> None:
         with self._lock:
@@ -149,7 +157,7 @@ class ArticleTable(MutableMapping):
             yield from (key for (key,) in page)
 
     def values(self) -> Iterator[IndexedArticle]:  # type: ignore[override]
-        for page in self._pages(", ".join(self._FIELDS)):
+        for page in self.rows():
             yield from map(self._entry, page)
 
     def items(self) -> Iterator[tuple[str, IndexedArticle]]:  # type: ignore[override]
@@ -173,7 +181,7 @@ class ReleaseIndex:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / "articles.parquet.tmp"
         with pq.ParquetWriter(tmp, _ARTICLES, compression="zstd") as writer:
-            for page in self.articles._pages(", ".join(ArticleTable._FIELDS)):  # streamed, a batch at a time
+            for page in self.articles.rows():  # streamed, a batch at a time
                 columns = list(zip(*page))
                 columns[5] = [bool(h) for h in columns[5]]
                 writer.write_table(pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, _ARTICLES)],
@@ -190,9 +198,7 @@ class ReleaseIndex:
         try:
             index = cls()
             for batch in pq.ParquetFile(folder / "articles.parquet").iter_batches(ArticleTable._BATCH):
-                index.articles.put(IndexedArticle(r["key"], r["version"], r["article_id"], r["release"],
-                                                  json.loads(r["files"]), r["heldout"], r["summary"])
-                                   for r in batch.to_pylist())
+                index.articles.put_rows(_checked_row(r) for r in zip(*(c.to_pylist() for c in batch.columns)))
             raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             index.config = BuildConfig(**{**raw, "layout": ShardLayout(**raw["layout"]),
                                           "shard": tuple(raw["shard"]) if raw["shard"] else None})
@@ -201,16 +207,23 @@ class ReleaseIndex:
         return index
 
 
+def _checked_row(row: tuple) -> tuple:
+    """A stored row read back from ``articles.parquet`` (same columns); its files must parse."""
+    json.loads(row[4])
+    return (*row[:5], int(row[5]), row[6])
+
+
 def add_checkpoints(index: ReleaseIndex, checkpoints: Iterable[dict]) -> None:
     """Add the articles of a journal's checkpoints. A package skipped as a duplicate never
     replaces the entry of the article it duplicates."""
     for cp in checkpoints:
         for summary in cp["articles"]:
             key = summary_key(summary)
-            if key in index.articles and not summary["article_written"] and index.articles[key].summary.get("article_written"):
-                continue
+            if (known := index.articles.get(key)) is not None:
+                if not summary["article_written"] and known.summary.get("article_written"):
+                    continue
+                del index.articles[key]  # a rebuilt article moves to where it was built again
             files = {config: cp["files"][config]["path"] for config in summary["rows"] if config in cp["files"]}
-            index.articles.pop(key, None)  # a rebuilt article moves to where it was built again
             entry = IndexedArticle(key, summary.get("version") or "", summary["article_id"], cp["release"], files)
             entry.summary = summary
             index.articles[key] = entry
