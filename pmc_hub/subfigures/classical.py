@@ -185,13 +185,15 @@ def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndar
 @dataclass
 class _Blobs:
     """The connected components of a region: bounding-box sizes, ink pixels, the share of the
-    box they fill, text or not."""
+    box they fill, text or not; their boxes when they lie wholly inside it (None: measured by
+    their parts inside)."""
 
     heights: np.ndarray
     widths: np.ndarray
     pixels: np.ndarray
     fill: np.ndarray
     text: np.ndarray
+    boxes: np.ndarray | None = None
 
 
 class _Unlabelled(Exception):
@@ -574,24 +576,19 @@ class _Layout:
         blobs = self._blobs(r)
         return blobs is not None and bool(blobs.text.all())
 
-    def is_table(self, r: Region) -> bool:
-        """Whether ``r`` is a table (`tables.is_table`): text in aligned columns and rows, with
-        rules and shaded rows or cells but no other graphics."""
-        c = self.comps
-        inside = (c.x0 >= r[0]) & (c.y0 >= r[1]) & (c.x1 <= r[2]) & (c.y1 <= r[3])
-        blobs = self._blobs(r)
-        if blobs is None or not inside.any():
+    def _is_table(self, r: Region, blobs: _Blobs) -> bool:
+        """Whether ``r`` (its `_blobs`) is a table (`tables.is_table`): text in aligned columns
+        and rows, with rules and shaded rows or cells but no other graphics."""
+        if blobs.boxes is None:
             return False
-        boxes = np.stack([c.x0[inside], c.y0[inside], c.x1[inside], c.y1[inside]], axis=1)
-        return is_table(r, boxes, blobs.pixels, blobs.text, self.glyph_height, self.cfg.tables)
+        return is_table(r, blobs.boxes, blobs.pixels, blobs.text, self.glyph_height, self.cfg.tables)
 
-    def holds_graphics(self, r: Region) -> bool:
-        """Whether ``r`` can be a panel: not text only (`is_text`) and not a text strip (a label
-        column, a legend: `text_share` at least ``text_strip``). Its blobs are measured once."""
-        blobs = self._blobs(r)
-        text_only = blobs is not None and bool(blobs.text.all())
-        share = 0.0 if blobs is None else self.text_share(blobs)
-        return not text_only and share < self.cfg.text_strip
+    def _holds_graphics(self, blobs: _Blobs | None) -> bool:
+        """Whether a region (its `_blobs`) can be a panel: not text only (`is_text`) and not a
+        text strip (a label column, a legend: `text_share` at least ``text_strip``)."""
+        if blobs is None:  # mostly ink: an image
+            return True
+        return not bool(blobs.text.all()) and self.text_share(blobs) < self.cfg.text_strip
 
     def text_share(self, blobs: _Blobs) -> float:
         """The share of a region's ink that is text (its `_blobs`). Solid round blobs of one size
@@ -622,22 +619,27 @@ class _Layout:
                 return None
             heights, widths, pixels = (c.y1 - c.y0)[inside], (c.x1 - c.x0)[inside], c.pixels[inside]
             fill = pixels / (heights * widths)
+            boxes = np.stack([c.x0[inside], c.y0[inside], c.x1[inside], c.y1[inside]], axis=1)
         else:
             x0, y0 = np.maximum(c.x0, r[0]), np.maximum(c.y0, r[1])
             x1, y1 = np.minimum(c.x1, r[2]), np.minimum(c.y1, r[3])
             seen = (x1 > x0) & (y1 > y0)
             heights, widths, pixels = (y1 - y0)[seen], (x1 - x0)[seen], c.pixels[seen]
             fill = pixels / ((c.y1 - c.y0) * (c.x1 - c.x0))[seen]
+            boxes = None
         size = self.cfg.graphic_size * self.glyph_height
-        return _Blobs(heights, widths, pixels, fill, (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill)))
+        text = (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))
+        return _Blobs(heights, widths, pixels, fill, text, boxes)
 
     def is_panel(self, r: Region) -> bool:
         """Whether a piece without a letter counts as a panel for the single-panel decision: it
-        holds graphics (`holds_graphics`) and, unless the caption names panels, is no table (a
-        chart's table of terms under it, a tree's columns of table cells beside it)."""
-        if not self.holds_graphics(r):
+        holds graphics (`_holds_graphics`) and, unless the caption names panels, is no table (a
+        chart's table of terms under it, a tree's columns of table cells beside it). Its blobs
+        are measured once."""
+        blobs = self._blobs(r)
+        if not self._holds_graphics(blobs):
             return False
-        return bool(self.named_panels) or not self.is_table(r)
+        return bool(self.named_panels) or blobs is None or not self._is_table(r, blobs)
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
