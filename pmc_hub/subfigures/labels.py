@@ -130,8 +130,7 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         h = core[3] - core[1]
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
-        clear = _clear(area, box, h, cfg, right_margin, cfg.clear_bottom)
-        found.append((box, core, clear, clear or _clear(area, box, h, cfg, 0.0, 0.0), ink.strength[y0:y1, x0:x1]))
+        found.append(_candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1]))
     found += _badges(ink, area, comps, cfg, max_height)
     scores = letter_scores([f[4] for f in found])
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
@@ -167,9 +166,17 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
         patch = 255 - ink.strength[y0 + cy0:y0 + cy1, x0 + cx0:x0 + cx1].astype(np.int16)
         core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
         box = (x0, y0, x1, y1)
-        clear = _clear(area, box, y1 - y0, cfg, cfg.clear_right, cfg.clear_bottom)
-        found.append((box, core, clear, clear or _clear(area, box, y1 - y0, cfg, 0.0, 0.0), np.clip(patch, 0, 255).astype(np.uint8)))
+        found.append(_candidate(area, box, core, y1 - y0, cfg, cfg.clear_right, np.clip(patch, 0, 255).astype(np.uint8)))
     return found
+
+
+def _candidate(area: SummedArea, box: Rect, core: Rect, h: int, cfg: LabelConfig, right_margin: float,
+               patch: np.ndarray) -> tuple:
+    """A glyph as `_glyphs` collects them: box, core, whether it is clear of ink around it
+    (``right_margin`` glyph heights to its right), whether it is clear on its left and above
+    (`_Glyph.open_left`), and the patch to read."""
+    clear = _clear(area, box, h, cfg, right_margin, cfg.clear_bottom)
+    return box, core, clear, clear or _clear(area, box, h, cfg, 0.0, 0.0), patch
 
 
 def _first(area: SummedArea, g: _Glyph) -> bool:
