@@ -219,7 +219,6 @@ def thumbnail_of(row: dict) -> Thumbnail:
     (for rows that come without one, e.g. when relabelling a finished build)."""
     from PIL import Image
 
-
     data = (row.get("image") or {}).get("bytes") if isinstance(row.get("image"), dict) else None
     if not data:
         raise DataError(f"{row.get('image_key', '?')}: row has no image bytes")
