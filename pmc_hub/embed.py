@@ -9,7 +9,6 @@ transformers otherwise.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -43,14 +42,14 @@ def pick_device(device: str = "auto") -> str:
 
 def row_image(row: dict):
     """The RGB PIL image of a figure row (``image`` as {"bytes", "path"} or a PIL image)."""
-    from PIL import Image
+    from .media import open_image
 
     img = row.get("image")
     if isinstance(img, dict):
         data = img.get("bytes")
         if not data:
             raise EmbeddingError(f"{row.get('image_key', '?')}: row has no image bytes")
-        img = Image.open(io.BytesIO(data))
+        img = open_image(data)
     if not hasattr(img, "convert"):
         raise EmbeddingError(f"{row.get('image_key', '?')}: unsupported image value {type(img).__name__}")
     return img.convert("RGB")

@@ -19,6 +19,10 @@ MAX_PIXELS = 178_956_970
 THUMBNAIL_SIZE = 112  # the RGB thumbnail the image labeler reads: longest side at most this, half of it at least
 DETAIL_SIZE = 384  # the grey image the labeler's panel search reads: longest side at most this
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp")
+# The formats figures come in ("JPEG" opens multi-picture JPEGs too). Pillow reads some forty
+# more, each with its own decoder, and opening EPS runs Ghostscript: untrusted bytes in any other
+# format are refused unread.
+IMAGE_FORMATS = ("JPEG", "PNG", "TIFF", "GIF", "BMP", "WEBP")
 # Where <alternatives> offer several files, the richer format wins (PMC also ships .gif thumbnails).
 _PREFERENCE = {".tif": 0, ".tiff": 0, ".png": 1, ".jpg": 2, ".jpeg": 2, ".webp": 3, ".bmp": 4, ".gif": 5}
 
@@ -75,20 +79,26 @@ class Thumbnail:
     grey: np.ndarray  # uint8, height x width, longest side `DETAIL_SIZE` or less
 
 
+def open_image(data: bytes) -> Image.Image:
+    """Untrusted image bytes opened (not yet decoded) by Pillow, in `IMAGE_FORMATS` only, with its
+    decompression-bomb warning raised as an error. Raises what `Image.open` raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+
+
 def inspect(file_name: str, data: bytes, max_pixels: int = MAX_PIXELS) -> FigureImage:
     """Format, size, sha256, pHash and the labeler's `Thumbnail` of an image; raises `MediaError`
     when it is unusable."""
     if not data:
         raise MediaError("empty image", f"{file_name} is zero bytes")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                width, height = im.size
-                fmt = im.format or "UNKNOWN"
-                if width * height > max_pixels:
-                    raise MediaError("image too large", f"{file_name} has {width}x{height} pixels (limit {max_pixels})")
-                digest, thumbnail = phash_and_thumbnail(im)
+        with open_image(data) as im:
+            width, height = im.size
+            fmt = im.format or "UNKNOWN"
+            if width * height > max_pixels:
+                raise MediaError("image too large", f"{file_name} has {width}x{height} pixels (limit {max_pixels})")
+            digest, thumbnail = phash_and_thumbnail(im)
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

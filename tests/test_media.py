@@ -63,6 +63,23 @@ def test_bad_images_are_refused_with_a_reason():
     assert e.value.reason == "unreadable image"
 
 
+@pytest.mark.parametrize("fmt", ["PPM", "PCX", "TGA", "ICO"])
+def test_images_in_formats_figures_do_not_come_in_are_refused_unread(fmt):
+    """Pillow reads these; a figure named .png that is one of them is a skip, and so is PostScript
+    (which Pillow would hand to Ghostscript), while the same picture as a PNG is inspected."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buf, fmt)
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("fig1.png", buf.getvalue())
+    assert e.value.reason == "unreadable image"
+    with pytest.raises(media.MediaError) as e:
+        media.inspect("fig1.jpg", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 48\nshowpage\n")
+    assert e.value.reason == "unreadable image"
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buf, "PNG")
+    assert media.inspect("fig1.png", buf.getvalue()).format == "PNG"
+
+
 def test_decompression_bomb_guard():
     buf = io.BytesIO()
     Image.new("1", (12000, 12000)).save(buf, "PNG")  # 144 Mpx in a tiny file
