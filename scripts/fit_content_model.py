@@ -6,9 +6,11 @@
 
 Figures are split into `FOLDS` groups of whole articles (crc32 order), so no estimate is made on
 an article the fit has seen:
-1. The image model (`pmc_hub.labels.image.ImageModel`): three logistic regressions over the
-   thumbnail statistics: photograph-like or graphic; which graphic kind; which photograph-like
-   kind. Each L2 strength is chosen by the grouped cross-validated accuracy of its step.
+1. The image model (`pmc_hub.labels.image.ImageModel`): four logistic regressions over the
+   thumbnail statistics: photograph-like or graphic; which graphic (a drawing, a table, an
+   equation); chart or diagram (a drawing's kind, without the image's size); which
+   photograph-like kind. Each L2 strength is chosen by the grouped cross-validated accuracy of
+   its step.
 2. The combination (`pmc_hub.labels.content.COMBINATION`): a conditional logit over the candidate
    classes of each figure, fitted on image probabilities from models that had not seen the
    figure's article.
@@ -40,18 +42,21 @@ sys.path.insert(0, str(ROOT))
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
 from pmc_hub.labels.evaluate import figure_rows, load_labelled  # noqa: E402
-from pmc_hub.labels.image import (CALIBRATION_KEYS, FEATURES, GRAPHIC, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
-                                  ImageModel, Logistic, image_features)
+from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
+                                  STEPS, ImageModel, Logistic, image_features)
 
 FOLDS = 10
 L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 COMBINATION_L2 = 1.0
 MIN_COVERAGE = 0.95
-# The statistics each step reads (image.FEATURES explains them).
-STEPS = {
-    "gate": (("white", "soft", "top8", "photo_area"), ("graphic", "photographic")),
-    "graphic": (("grey", "bands", "full_rules", "log_height", "log_width", "aspect", "texture", "white"), GRAPHIC),
-    "photographic": (("colourful", "grey", "dark_border"), PHOTOGRAPHIC),
+# The statistics each step of `image.STEPS` reads (image.FEATURES explains them). Chart or diagram
+# reads the graphic step's less the image's size: with the round-5 figures the size told the
+# diagrams of one source (large scans of 2007 trees) from the rest, not diagrams from charts.
+STEP_FEATURES = {
+    "gate": ("white", "soft", "top8", "photo_area"),
+    "graphic": ("grey", "bands", "full_rules", "log_height", "log_width", "aspect", "texture", "white"),
+    "drawing": ("grey", "bands", "full_rules", "aspect", "texture", "white"),
+    "photographic": ("colourful", "grey", "dark_border"),
 }
 # Too few photograph-like figures of each kind to choose by held-out accuracy: a fixed, firm L2.
 PHOTOGRAPHIC_L2 = 3.0
@@ -90,28 +95,31 @@ def folds_of(articles: list[str]) -> np.ndarray:
 
 def step_data(step: str, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Which figures a step learns from, and their class index in that step."""
-    classes = STEPS[step][1]
+    classes = STEPS[step]
     if step == "gate":
         return np.ones(len(kinds), bool), np.array([int(k in PHOTOGRAPHIC) for k in kinds])
+    if step == "graphic":  # charts and diagrams are its drawings
+        kinds = ["drawing" if k in DRAWING else k for k in kinds]
     mask = np.array([k in classes for k in kinds])
     return mask, np.array([classes.index(k) if k in classes else -1 for k in kinds])
 
 
 def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[str, float]) -> ImageModel:
     steps = {}
-    for step, (names, classes) in STEPS.items():
+    for step, classes in STEPS.items():
         use, y = step_data(step, kinds)
         use = use & mask
-        steps[step] = fit_logistic(x[use], y[use], names, classes, l2[step])
+        steps[step] = fit_logistic(x[use], y[use], STEP_FEATURES[step], classes, l2[step])
     return ImageModel(**steps)
 
 
 def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray) -> dict[str, float]:
     """Per step, the L2 strength with the best cross-validated accuracy of that step."""
     chosen = {"photographic": PHOTOGRAPHIC_L2}
-    for step, (names, classes) in STEPS.items():
+    for step, classes in STEPS.items():
         if step in chosen:
             continue
+        names = STEP_FEATURES[step]
         use, y = step_data(step, kinds)
         scores = {}
         for l2 in L2_GRID:

@@ -2,8 +2,8 @@
 
 The thumbnail is the small RGB image `pmc_hub.media.inspect` makes from the reduced decode it does
 for the perceptual hash anyway (JPEG draft / box-reduce): the statistics cost about a tenth of a
-millisecond and no model is downloaded. The classifier is three logistic regressions over these
-statistics, fitted on the tuning part of the hand-labelled development set
+millisecond and no model is downloaded. The classifier is four small logistic regressions over
+these statistics, fitted on the tuning part of the hand-labelled development set
 (``tests/data/figures/labels.json``) by ``scripts/fit_content_model.py``; its weights ship in
 ``content_model.json`` next to this module, with the caption/image combination's.
 """
@@ -107,8 +107,11 @@ class ContentModelError(DataError, ValueError):
     """The fitted content-model file is missing or not valid (names the file and the reason)."""
 
 
-GRAPHIC = ("chart", "diagram", "table", "equation")
+GRAPHIC = ("drawing", "table", "equation")  # a "drawing" is a chart or a diagram
+DRAWING = ("chart", "diagram")
 PHOTOGRAPHIC = ("microscopy", "clinical", "photo")
+# The steps of the image model, in the order its logits are stacked, and the classes of each.
+STEPS = {"gate": ("graphic", "photographic"), "graphic": GRAPHIC, "drawing": DRAWING, "photographic": PHOTOGRAPHIC}
 
 
 @dataclass(frozen=True)
@@ -148,38 +151,43 @@ class Logistic:
 
 @dataclass(frozen=True)
 class ImageModel:
-    """P(kind) from the thumbnail statistics, in two steps: is it a photograph-like image (a
-    camera, microscope or scanner made it) or a drawn graphic; then which kind of either."""
+    """P(kind) from the thumbnail statistics, in steps: is it a photograph-like image (a camera,
+    microscope or scanner made it) or a drawn graphic; which graphic (a drawing, a table, an
+    equation) or which photograph-like kind; and whether a drawing is a chart or a diagram. The
+    last step has a regression of its own so that it need not read what the graphic step does:
+    the image's size tells an equation or a table, but on the development set it told charts
+    from diagrams only by telling one source of figures from another (docs/taxonomy.md)."""
 
-    gate: Logistic  # classes ("graphic", "photographic")
+    gate: Logistic  # classes STEPS["gate"]
     graphic: Logistic  # classes GRAPHIC
+    drawing: Logistic  # classes DRAWING
     photographic: Logistic  # classes PHOTOGRAPHIC
 
     def __post_init__(self) -> None:
-        # the three regressions as one matrix product: one call per figure
-        parts = [step.affine() for step in (self.gate, self.graphic, self.photographic)]
+        # the regressions as one matrix product: one call per figure
+        parts = [getattr(self, step).affine() for step in STEPS]
         object.__setattr__(self, "_weights", np.vstack([w for w, _ in parts]))
         object.__setattr__(self, "_bias", np.concatenate([b for _, b in parts]))
+        object.__setattr__(self, "_ends", np.cumsum([len(classes) for classes in STEPS.values()]).tolist())
 
     @classmethod
     def from_dict(cls, raw: dict) -> "ImageModel":
-        model = cls(*(Logistic.from_dict(raw[k]) for k in ("gate", "graphic", "photographic")))
-        if model.gate.classes != ("graphic", "photographic") or model.graphic.classes != GRAPHIC \
-                or model.photographic.classes != PHOTOGRAPHIC:
+        model = cls(**{step: Logistic.from_dict(raw[step]) for step in STEPS})
+        if any(getattr(model, step).classes != classes for step, classes in STEPS.items()):
             raise ValueError("the image model's classes do not match this version of pmc-hub")
         return model
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k).to_dict() for k in ("gate", "graphic", "photographic")}
+        return {step: getattr(self, step).to_dict() for step in STEPS}
 
     def probabilities(self, features: np.ndarray) -> dict[str, float]:
         """P(kind) for one feature vector (the kinds of `KINDS` the image can tell; "gel" is left
         to the caption)."""
         logits = (self._weights @ features + self._bias).tolist()
-        gate = _softmax(logits[:2])
-        graphic = _softmax(logits[2:2 + len(GRAPHIC)])
-        photographic = _softmax(logits[2 + len(GRAPHIC):])
-        out = {kind: gate[0] * p for kind, p in zip(GRAPHIC, graphic)}
+        gate, graphic, drawing, photographic = (_softmax(logits[start:end]) for start, end
+                                                in zip([0, *self._ends], self._ends))
+        out = {kind: gate[0] * graphic[0] * p for kind, p in zip(DRAWING, drawing)}
+        out.update((kind, gate[0] * p) for kind, p in zip(GRAPHIC[1:], graphic[1:]))
         out.update((kind, gate[1] * p) for kind, p in zip(PHOTOGRAPHIC, photographic))
         return out
 
