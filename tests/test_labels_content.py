@@ -161,6 +161,22 @@ def test_a_screening_strategy_and_a_genomic_region_are_drawings():
         assert "gene structure" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
 
 
+def test_a_map_of_something_is_a_geographic_map_only_when_it_maps_places():
+    # "map of" in biomedical captions is mostly a heat, contour, chromosome or pathway map (every
+    # "map of" / "maps showing" of the development set's captions is one); places still make a map
+    rules = RuleLabeler()
+    captions = [f.caption for f in load_labelled(LABELS) if f.caption]
+    for start in ("Heat map of CTSZ mRNA expression", "Circular maps of the two chromosomes"):
+        caption = next(c for c in captions if start in c)
+        assert "geographic map" not in rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"]
+    for caption in ("(A) Contour maps showing the spatial location of the cells.",
+                    "(c) A map of the signaling pathway genes, coloured by fold change."):
+        assert "geographic map" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
+    for caption in ("Map of the study site and its key.", "Map showing the sampling locations in Kenya.",
+                    "World map of the reported cases."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == "geographic map"
+
+
 def test_the_image_size_tells_an_equation_but_not_a_chart_from_a_diagram(labeler):
     # with the round-5 figures the original size told one source's diagrams (large 2007 scans of
     # trees) from every other figure, not diagrams from charts: chart or diagram does not read it
