@@ -9,10 +9,8 @@ these statistics, fitted on the tuning part of the hand-labelled development set
 """
 from __future__ import annotations
 
-import io
 import json
 import math
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import DataError
-from ..media import Thumbnail, phash_and_thumbnail
+from ..media import Thumbnail, open_image, phash_and_thumbnail
 from .panel import PAGE_LEVEL, content_blocks
 
 # The coarse visual kinds the image model tells apart ("gel" is left to the caption).
@@ -225,12 +223,8 @@ def load_content_model(path: Optional[Path] = None) -> dict:
 def thumbnail_of(row: dict) -> Thumbnail:
     """The `media.Thumbnail` of a row's image bytes, by the same reduced decode `media.inspect` does
     (for rows that come without one, e.g. when relabelling a finished build)."""
-    from PIL import Image
-
     data = (row.get("image") or {}).get("bytes") if isinstance(row.get("image"), dict) else None
     if not data:
         raise DataError(f"{row.get('image_key', '?')}: row has no image bytes")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(data)) as im:
-            return phash_and_thumbnail(im)[1]
+    with open_image(data) as im:
+        return phash_and_thumbnail(im)[1]
