@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from pmc_hub import media
 from pmc_hub.labels.image import FEATURES, image_features
-from pmc_hub.labels.panel import PAGE_LEVEL, PANEL_GUTTER, content_blocks, image_panel_type, panel_blocks
+from pmc_hub.labels.panel import PAGE_LEVEL, content_blocks, image_panel_type, panel_blocks
 from pmc_hub.resources import sample_dir
 
 FIGURES = Path(__file__).parent / "data" / "figures"
@@ -147,7 +147,7 @@ def png(figure: Image.Image) -> bytes:
 
 def gutter_blocks(grey: np.ndarray) -> np.ndarray:
     """What the panel search read before round 6: blank gutters only, no seams."""
-    return content_blocks(grey > PAGE_LEVEL, PANEL_GUTTER)[0]
+    return panel_blocks(grey, seams=None)
 
 
 @pytest.mark.parametrize("path", [
