@@ -3,6 +3,7 @@ statistics read from them, and the panel detection on real and drawn figures."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,8 @@ from pmc_hub import media
 from pmc_hub.labels.image import FEATURES, image_features
 from pmc_hub.labels.panel import PAGE_LEVEL, content_blocks, image_panel_type, panel_blocks
 from pmc_hub.resources import sample_dir
+
+FIGURES = Path(__file__).parent / "data" / "figures"
 
 
 def full_decode_thumbnail(data: bytes, size: tuple[int, int], mode: str = "RGB") -> np.ndarray:
@@ -134,6 +137,75 @@ def test_narrow_gutters_the_thumbnail_loses_part_panels_in_the_grey_image():
     img = media.inspect("drawn.png", buf.getvalue())
     assert image_panel_type(thumbnail_blocks(img.thumbnail.rgb)) == "single"
     assert image_panel_type(panel_blocks(img.thumbnail.grey)) == "multiple"
+
+
+def png(figure: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    figure.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def gutter_blocks(grey: np.ndarray) -> np.ndarray:
+    """What the panel search read before round 6: blank gutters only, no seams."""
+    return panel_blocks(grey, seams=None)
+
+
+@pytest.mark.parametrize("path", [
+    sample_dir() / "plosone-0091296/g001.png",  # two satellite photographs and a map that touch
+    FIGURES / "rossmounce__plosone-phylo-figure-images__pone.0000743.g002.jpg",  # two dark images, a white hairline apart
+    FIGURES / "rossmounce__plosone-phylo-figure-images__pone.0000960.g003.png",  # two framed panels whose frames abut
+])
+def test_panels_that_touch_or_are_framed_part_at_seams(path):
+    grey = media.inspect(path.name, path.read_bytes()).thumbnail.grey
+    assert image_panel_type(gutter_blocks(grey)) == "single"  # no blank gutter between the panels
+    assert image_panel_type(panel_blocks(grey)) == "multiple"
+
+
+def framed_chart(draw: ImageDraw.ImageDraw, left: int, width: int, height: int) -> None:
+    draw.rectangle((left, 0, left + width - 1, height - 1), outline="black", width=4)
+    draw.line([(left + 30 + (width - 60) * i // 11, height - 40 - (37 * i * i) % (height - 80)) for i in range(12)],
+              fill="black", width=3)
+
+
+def test_drawn_panels_that_touch_part_at_the_seam():
+    # two framed charts side by side, their frames abutting: no blank column between them
+    figure = Image.new("RGB", (800, 400), "white")
+    draw = ImageDraw.Draw(figure)
+    framed_chart(draw, 0, 400, 400)
+    framed_chart(draw, 400, 400, 400)
+    grey = media.inspect("framed.png", png(figure)).thumbnail.grey
+    assert image_panel_type(gutter_blocks(grey)) == "single"
+    assert image_panel_type(panel_blocks(grey)) == "multiple"
+    # a photograph touching a chart drawn on the page beside it
+    rng = np.random.default_rng(6)
+    figure = Image.new("RGB", (600, 300), "white")
+    figure.paste(Image.fromarray(rng.integers(20, 200, (300, 300), dtype=np.uint8)).convert("RGB"), (0, 0))
+    draw = ImageDraw.Draw(figure)
+    draw.line([(298 + 25 * i, 250 - (29 * i * i) % 200) for i in range(12)], fill="black", width=3)
+    grey = media.inspect("touching.png", png(figure)).thumbnail.grey
+    assert image_panel_type(gutter_blocks(grey)) == "single"
+    assert image_panel_type(panel_blocks(grey)) == "multiple"
+
+
+def test_one_drawn_line_across_a_chart_is_no_seam():
+    # a chart (340 px: the grey image is the figure itself) with a one-pixel marker line across
+    # its whole height: one solid column is an axis or a rule as often as a frame, and does not part
+    figure = Image.new("L", (340, 200), 255)
+    draw = ImageDraw.Draw(figure)
+    draw.line([(170, 0), (170, 199)], fill=0, width=1)
+    draw.line([(10 + 29 * i, 180 - (41 * i * i) % 160) for i in range(12)], fill=0, width=2)
+    grey = media.inspect("marker.png", png(figure)).thumbnail.grey
+    assert grey.shape == (200, 340)
+    assert image_panel_type(panel_blocks(grey)) == "single"
+    # the same line two pixels wide is a drawn separator between two panels
+    draw.line([(171, 0), (171, 199)], fill=0, width=1)
+    grey = media.inspect("separator.png", png(figure)).thumbnail.grey
+    assert image_panel_type(panel_blocks(grey)) == "multiple"
+
+
+def test_a_photograph_is_one_panel_seams_or_not():
+    path = FIGURES / "scikit-image__scikit-image__src___skimage2__data__camera.png"
+    assert image_panel_type(panel_blocks(media.inspect(path.name, path.read_bytes()).thumbnail.grey)) == "single"
 
 
 def test_blocks_are_found_between_blank_gutters():

@@ -21,7 +21,7 @@ that only the image suggests (the caption names and hints at nothing of it) is n
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
 text than the caption (2,000 characters against 630) and did not make labels more precise where
 measured (docs/taxonomy.md). Panel type: ``multiple`` when the caption names panels a and b,
-else from the image's gutters (`panel.image_panel_type`).
+else from the image's gutters and seams (`panel.image_panel_type`).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import numpy as np
 from .image import ImageModel, image_features, load_content_model, thumbnail_of
 from .labeler import Labeler, with_label
 from ..media import Thumbnail
-from .panel import image_panel_type, panel_blocks
+from .panel import PANEL_SEAMS, Seams, image_panel_type, panel_blocks
 from .rules import CaptionEvidence, RuleLabeler
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -86,6 +86,7 @@ class ContentLabeler(Labeler):
     thumbnails: Mapping[str, Thumbnail] = field(default_factory=dict)
     rules: Optional[RuleLabeler] = None
     model: Optional[dict] = None  # the fitted parameters (default: content_model.json)
+    panel_seams: Optional[Seams] = PANEL_SEAMS  # where the panel search parts touching panels (None: gutters only)
     batch_size: int = 1024
     name = "content"
 
@@ -114,7 +115,7 @@ class ContentLabeler(Labeler):
         size = row.get("image_size") or {}
         rgb = thumb.rgb
         features = image_features(rgb, size.get("width") or rgb.shape[1], size.get("height") or rgb.shape[0])
-        return self.image.probabilities(features), panel_blocks(thumb.grey)
+        return self.image.probabilities(features), panel_blocks(thumb.grey, self.panel_seams)
 
     def _thumbnail(self, row: dict) -> Optional[Thumbnail]:
         thumb = self.thumbnails.get(row.get("image_key"))

@@ -1,5 +1,6 @@
 """Panel type: single or multiple, from subfigure boxes when the detector has run, else from the
-image itself (blank gutters between panels, found by an XY-cut of the labeler's grey image)."""
+image itself (blank gutters and seams between panels, found by an XY-cut of the labeler's grey
+image)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +21,37 @@ MIN_GUTTER = 0.01  # a blank band at least this share of the image's side separa
 # pixels a side), where gutters of a pixel or two still show: a band of 0.5% of the side parts.
 PANEL_GUTTER = 0.005
 PAGE_LEVEL = 230  # a pixel whose every channel is above this is page background
+
+
+@dataclass(frozen=True)
+class Seams:
+    """Where panels touch without a blank gutter: ``lines`` solid lines in a row (rows or columns
+    of a span with content across ``solid`` of it: a photograph, a drawn frame or separator two
+    pixels wide or more) beside a sparse line (content across ``sparse`` of it at most: a
+    drawing's page, or a gap of any width, even a hairline between two photographs). One solid
+    line is not enough: a chart's axis or a table's rule is one as often as a frame is."""
+
+    solid: float = 0.95
+    sparse: float = 0.5
+    lines: int = 2
+
+    def __call__(self, share: np.ndarray) -> np.ndarray:
+        """The seam lines, from the share of each line of a span that is content (spans x lines):
+        the sparse lines next to ``lines`` solid ones on either side."""
+        solid = share >= self.solid
+        before, after = solid.copy(), solid.copy()  # solid lines ending just before / starting just after
+        for shift in range(1, self.lines):
+            before[:, shift:] &= solid[:, :-shift]
+            after[:, :-shift] &= solid[:, shift:]
+        seam = np.zeros_like(solid)
+        seam[:, 1:] = before[:, :-1]
+        seam[:, :-1] |= after[:, 1:]
+        return seam & (share <= self.sparse)
+
+
+# The seams the panel search parts at, chosen on the tuning part of the development set
+# (docs/taxonomy.md: a plateau of solid 0.95-0.98, sparse 0.2-0.85, two lines).
+PANEL_SEAMS = Seams()
 
 
 def panel_layout(boxes: Sequence[Box]) -> tuple[str, str]:
@@ -48,43 +80,60 @@ def _bands(spans: list[tuple[float, float]]) -> int:
     return len(bands)
 
 
-def panel_blocks(grey: np.ndarray) -> np.ndarray:
-    """The content blocks (`content_blocks`) of a grey figure image that `image_panel_type` reads."""
-    return content_blocks(grey > PAGE_LEVEL, PANEL_GUTTER)[0]
+def panel_blocks(grey: np.ndarray, seams: Optional[Seams] = PANEL_SEAMS) -> np.ndarray:
+    """The content blocks (`content_blocks`, parted at `PANEL_SEAMS` too) of a grey figure image
+    that `image_panel_type` reads."""
+    return content_blocks(grey > PAGE_LEVEL, PANEL_GUTTER, seams)[0]
 
 
-def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER) -> tuple[np.ndarray, np.ndarray]:
+def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER,
+                   seams: Optional[Seams] = None) -> tuple[np.ndarray, np.ndarray]:
     """Blocks of content between blank gutters: an (n, 4) array of x0, y0, x1, y1 in pixels of
     the ``blank`` mask, and the content pixels in each. The bands of rows between blank rows,
     then the runs of columns inside each band between blank columns (an XY-cut two levels deep,
     which is where the panels of a figure part; a gap narrower than ``min_gutter`` of the side does
-    not part them). A fixed number of array operations whatever the figure holds."""
+    not part them). With ``seams``, rows and columns also part where solid lines meet a sparse one
+    (`Seams`: panels that touch, framed panels, a hairline between photographs). A fixed number
+    of array operations whatever the figure holds."""
     height, width = blank.shape
     content = ~blank
-    band, top, bottom = _runs_between_gutters(content.any(axis=1)[None, :], min_gutter * height)
+    rows = content.any(axis=1)[None, :]
+    if seams is not None and rows.any():
+        columns = np.flatnonzero(content.any(axis=0))
+        share = np.count_nonzero(content, axis=1)[None, :] / (columns[-1] - columns[0] + 1)
+        band, top, bottom = _runs_between_gutters(rows, min_gutter * height, seams(share))
+    else:
+        band, top, bottom = _runs_between_gutters(rows, min_gutter * height)
     if top.size == 0:
         return np.zeros((0, 4), dtype=np.intp), np.zeros(0, dtype=np.intp)
     # content per column inside each band: differences of running column counts
     running = np.zeros((height + 1, width), dtype=np.int32)
     np.cumsum(content, axis=0, dtype=np.int32, out=running[1:])
     per_column = running[bottom] - running[top]
-    which, left, right = _runs_between_gutters(per_column > 0, min_gutter * width)
+    parts = None if seams is None else seams(per_column / (bottom - top)[:, None])
+    which, left, right = _runs_between_gutters(per_column > 0, min_gutter * width, parts)
     across = np.zeros((per_column.shape[0], width + 1), dtype=np.int32)
     np.cumsum(per_column, axis=1, out=across[:, 1:])
     boxes = np.stack((left, top[which], right, bottom[which]), axis=1)
     return boxes, across[which, right] - across[which, left]
 
 
-def _runs_between_gutters(on: np.ndarray, min_gutter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of True in each row of a 2-D mask, joined across gaps narrower than ``min_gutter``:
-    (row, start, stop) arrays, stop exclusive."""
+def _runs_between_gutters(on: np.ndarray, min_gutter: float,
+                          parts: Optional[np.ndarray] = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of True in each row of a 2-D mask, joined across gaps narrower than ``min_gutter``
+    unless the gap holds a line of ``parts`` (which is never inside a run): (row, start, stop)
+    arrays, stop exclusive."""
     rows, length = on.shape
     padded = np.zeros((rows, length + 2), dtype=np.int8)
-    padded[:, 1:-1] = on
+    padded[:, 1:-1] = on if parts is None else on & ~parts
     edges = padded[:, 1:] - padded[:, :-1]
     row, start = np.nonzero(edges == 1)
     stop = np.nonzero(edges == -1)[1]
     joined = (row[1:] == row[:-1]) & (start[1:] - stop[:-1] < max(1.0, min_gutter))
+    if parts is not None and joined.any():
+        crossed = np.zeros((rows, length + 1), dtype=np.int32)
+        np.cumsum(parts, axis=1, out=crossed[:, 1:])
+        joined &= crossed[row[1:], start[1:]] == crossed[row[:-1], stop[:-1]]
     if joined.any():  # a gap narrower than a gutter joins its neighbours
         first, last = np.ones(start.size, dtype=bool), np.ones(start.size, dtype=bool)
         first[1:] = last[:-1] = ~joined
