@@ -177,6 +177,21 @@ def test_a_map_of_something_is_a_geographic_map_only_when_it_maps_places():
         assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == "geographic map"
 
 
+def test_a_chemical_synthesis_is_a_reaction_scheme():
+    # seen on the fresh test set (real captions): a chemical or chemo-enzymatic synthesis is drawn as
+    # a reaction scheme; the synthesis of proteins, DNA or hormones in cells says nothing of the kind
+    rules = RuleLabeler()
+    captions = [f.caption for f in load_labelled(LABELS) if f.caption]
+    for start in ("Chemical synthesis of LXA4", "Chemical-enzymatic synthesis of LXA4"):
+        caption = next(c for c in captions if c.startswith(start))
+        row = rules.label_row({"caption": caption, "image_context": []})
+        assert (row["image_primary_label"], row["image_secondary_label"][0]) == ("Chemical Structures", "reaction scheme")
+    for caption in ("Total synthesis of the macrolide.", "Asymmetric synthesis of compound 3."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == "reaction scheme"
+    for caption in ("Protein synthesis in the treated cells.", "DNA synthesis rate (mean ± SD)."):
+        assert "reaction scheme" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
+
+
 def test_the_image_size_tells_an_equation_but_not_a_chart_from_a_diagram(labeler):
     # with the round-5 figures the original size told one source's diagrams (large 2007 scans of
     # trees) from every other figure, not diagrams from charts: chart or diagram does not read it
