@@ -56,6 +56,24 @@ def test_a_frame_drawn_around_the_figure_is_not_its_gutter_colour():
     assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [255, 255, 255]
 
 
+def test_the_grid_lines_of_a_table_running_the_figure_s_length_are_no_gutter_colour():
+    # a table of outlined cells whose grid lines run from edge to edge: those lines are the only
+    # full-length lines of one colour, yet white is the figure's background
+    im = Image.new("RGB", (400, 300), "white")
+    d = ImageDraw.Draw(im)
+    for x in (0, 130, 260, 399):
+        d.line([(x, 0), (x, 299)], fill=(50, 50, 50), width=2)
+    for y in (0, 60, 120, 180, 240, 299):
+        d.line([(130, y), (399, y)], fill=(50, 50, 50), width=2)
+    d.line([(0, 0), (130, 0)], fill=(50, 50, 50), width=2)
+    d.line([(0, 298), (130, 298)], fill=(50, 50, 50), width=2)
+    assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [255, 255, 255]
+    # PLOS ONE 0000838 fig 1 (tune split): a tree of boxed nodes beside such a table; read with
+    # the grid's grey as background, every white cell was ink and the figure came back as 4 boxes
+    im, caption, _ = _dev_figure(320)
+    assert ClassicalSplitter().split(im) == [Box(0, 0, im.width, im.height, 0.0)]
+
+
 def _font(size):
     return ImageFont.load_default(size=size)
 
