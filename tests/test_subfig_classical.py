@@ -233,6 +233,50 @@ def test_a_tree_beside_its_label_column_stays_one_box():
     assert ClassicalSplitter().split(im) == [Box(0, 0, 520, 400, 0.0)]
 
 
+def _band_over_a_drawing(gauge: int) -> Image.Image:
+    """A row of four headed gauges (``gauge`` pixels high) across the whole width, underlined by a
+    rule they stand on; under it a row of small symbols, then a tree that runs along the row."""
+    d_top = 34 + gauge  # the rule the gauges stand on
+    im = Image.new("RGB", (640, d_top + 360), "white")
+    d = ImageDraw.Draw(im)
+    for k, name in enumerate(["SHARK", "PADDLEFISH", "ZEBRAFISH", "MOUSE"]):
+        x = 20 + 160 * k
+        d.text((x + 10, 10), name, fill="black", font=_font(16))
+        d.pieslice([x + 30, 34, x + 30 + 2 * gauge, 34 + 2 * gauge], 180, 360, fill=(150, 200, 150), outline="black")
+        if k < 2:  # a small row of symbols under the first two gauges
+            d.chord([x + 20, d_top + 10, x + 80, d_top + 60], 270, 90, fill=(40, 140, 220))
+    d.line([(20, d_top), (620, d_top)], fill=(120, 160, 120), width=2)
+    bottom = im.height - 10
+    d.line([(20, bottom), (620, d_top + 140)], fill="black", width=3)  # the tree's stem
+    for k in range(4):
+        x = 100 + 160 * k
+        y = bottom - (bottom - d_top - 140) * (x - 20) // 600
+        d.line([(x, y), (x - 40, d_top + 110)], fill="black", width=3)
+        d.line([(x - 40, d_top + 110), (x - 70, d_top + 150)], fill=(200, 120, 40), width=6)
+    return im
+
+
+def test_a_band_along_the_whole_figure_is_no_panel_of_its_own():
+    # a row of column headings with their symbols across the figure, over the drawing they
+    # head (PLOS ONE 0000754 fig 5): a band a fifth of the figure's height or less joins it
+    im = _band_over_a_drawing(gauge=50)
+    assert ClassicalSplitter().split(im) == [Box(0, 0, im.width, im.height, 0.0)]
+    assert len(ClassicalSplitter(SplitterConfig(band_depth=0.0)).split(im)) == 2
+    # a caption naming panels makes the band a panel again
+    assert len(ClassicalSplitter().split(im, "(a) The gauges. (b) The tree.")) == 2
+    # real tune figures: that fin diagram, and an alignment table in bands of rows parted by its
+    # family headings (PLOS ONE 0000153 fig 1), were cut into 3 and 8 boxes
+    for image_id in (315, 148):
+        im, caption, _ = _dev_figure(image_id)
+        assert ClassicalSplitter().split(im, caption) == [Box(0, 0, im.width, im.height, 0.0)]
+
+
+def test_a_panel_spanning_the_figure_is_a_panel():
+    # the same layout with gauges nearly twice as high: the upper row is over a fifth of the figure's
+    # height, a panel of its own
+    assert len(ClassicalSplitter().split(_band_over_a_drawing(gauge=90))) == 2
+
+
 def test_a_scatter_plot_beside_a_bar_chart_is_two_panels():
     # the scatter plot's dots are text-sized, but dots of one size are markers, not a label column
     im = Image.new("RGB", (620, 300), "white")

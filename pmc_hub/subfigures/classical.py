@@ -62,6 +62,8 @@ class SplitterConfig:
     text_strip: float = 0.8  # a piece whose ink is this much text is a label column or legend, no panel
     marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    band_span: float = 0.9  # a piece spanning this share of the figure's width (or height) ...
+    band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it, no panel
     fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
     max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
@@ -631,15 +633,30 @@ class _Layout:
         text = (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))
         return _Blobs(heights, widths, pixels, fill, text, boxes)
 
-    def is_panel(self, r: Region) -> bool:
+    def is_panel(self, r: Region, root: Region) -> bool:
         """Whether a piece without a letter counts as a panel for the single-panel decision: it
-        holds graphics (`_holds_graphics`) and, unless the caption names panels, is no table (a
-        chart's table of terms under it, a tree's columns of table cells beside it). Its blobs
-        are measured once."""
+        holds graphics (`_holds_graphics`) and, unless the caption names panels, is neither a
+        band along the whole figure (`_is_band`) nor a table (a chart's table of terms under it,
+        a tree's columns of table cells beside it). Its blobs are measured once."""
+        if not self.named_panels and self._is_band(r, root):
+            return False
         blobs = self._blobs(r)
         if not self._holds_graphics(blobs):
             return False
         return bool(self.named_panels) or blobs is None or not self._is_table(r, blobs)
+
+    def _is_band(self, r: Region, root: Region) -> bool:
+        """Whether ``r`` is a band along the figure ``root``: it spans nearly its whole width and
+        is a small share of its height (a row of column headings with their symbols, one track
+        of a gene diagram drawn in bands, a row of an alignment), or the same down its height (a
+        column of markers beside a tree). A band belongs with what it runs along; a panel of a
+        compound figure spanning the figure is a sizeable share of the other side."""
+        for along, across in ((0, 1), (1, 0)):  # x, y: along the width, then down the height
+            span = (r[along + 2] - r[along]) / max(1, root[along + 2] - root[along])
+            depth = (r[across + 2] - r[across]) / max(1, root[across + 2] - root[across])
+            if span >= self.cfg.band_span and depth <= self.cfg.band_depth:
+                return True
+        return False
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
@@ -649,8 +666,9 @@ class _Layout:
         line, a small legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and self.is_panel(r) for r, a in zip(regions, areas)) < 2:
-            return [self.trim((0, 0, self.ink.width, self.ink.height))]
+        root = self.trim((0, 0, self.ink.width, self.ink.height))
+        if sum(a >= self.cfg.min_area_share * big and self.is_panel(r, root) for r, a in zip(regions, areas)) < 2:
+            return [root]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
         for r in (r for r, s in zip(regions, small) if s):
