@@ -134,6 +134,28 @@ def test_a_letter_set_just_before_its_panels_gutter_heads_that_panel():
     assert imageclef_figure_score(boxes, truth) == 1.0
 
 
+def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
+    # two bar charts whose letters stand over their plots, right of each chart's rotated y-axis
+    # title (PLOS ONE 0000523 fig 5): the second title is nearer its own chart than the first
+    # chart, so it is no part of panel A
+    im = Image.new("RGB", (660, 320), "white")
+    d = ImageDraw.Draw(im)
+    truth = []
+    for k, (letter, title) in enumerate([("A", "Flux (pmol/h)"), ("B", "Expression rate")]):
+        x = 20 + 340 * k
+        label = Image.new("RGB", (200, 22), "white")
+        ImageDraw.Draw(label).text((4, 2), title, fill="black", font=_font(16))
+        im.paste(label.rotate(90, expand=True), (x, 60))
+        d.text((x + 50, 8), letter, fill="black", font=_font(24))
+        d.line([(x + 50, 40), (x + 50, 290), (x + 290, 290)], fill="black", width=2)
+        for j, hgt in enumerate((120, 200, 90, 160)):
+            d.rectangle([x + 70 + 55 * j, 290 - hgt, x + 105 + 55 * j, 289], fill=(40, 40, 40) if j % 2 else "white", outline="black")
+        truth.append(Box(x, 8, x + 292, 292))
+    a, b = ClassicalSplitter().split(im)
+    assert (a.label, b.label) == ("a", "b") and _score(im, truth) == 1.0
+    assert a.x1 < 340 and b.x0 <= 370  # B's title (from x 366) is in B's box, not in A's
+
+
 def test_narrow_gaps_below_the_top_level_are_cut():
     # 4 px between the two left panels, 40 px to the right one (the old 75%-of-top-gutter floor)
     im = Image.new("RGB", (500, 300), "white")

@@ -356,7 +356,7 @@ class _Layout:
         best, best_key = [], None
         for axis in (0, 1):
             pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis)
-            groups = self._group(pieces, labels)
+            groups = self._group(pieces, labels, axis)
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
@@ -370,15 +370,15 @@ class _Layout:
             # corner: the cut by letters is then refused as a whole, see ``_placed``)
             if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
                 return best
-        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels), axis) for axis in (0, 1)]
+        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels, axis), axis) for axis in (0, 1)]
         for groups in others + [self._cut_before_label(r, labels)]:
             if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
                 best, best_key = groups, key(groups, 0)
         return best
 
     def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
-        """Content that comes before a group's first letter along ``axis`` (no gap parts it
-        from the letter's panel: an axis title or a legend of the panel before touches it)
+        """Content that comes before a group's first letter along ``axis`` with no gap parting
+        it from the letter's panel (an axis title or a legend of the panel before touches it)
         goes to the group before, cut at the emptiest line before the letter (nearest it)."""
         if min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
             return groups  # no letter at its piece's top left: letters placed another way
@@ -392,6 +392,8 @@ class _Layout:
             if start - r[lo] <= self.cfg.letter_lead * height or start <= after:
                 continue
             prof = self.profile(r, axis)[after - r[lo]:start - r[lo]]
+            if any(e - s >= self.cfg.min_gap for s, e in _runs(prof == 0)):
+                continue  # a gap parts it from the letter's panel: text led to it (`_leads`)
             across = (r[2] - r[0]) if axis == 0 else (r[3] - r[1])
             cut = after + int(np.argmin(prof / max(1, across) + np.linspace(0.05, 0, prof.size)))
             head = self.trim((r[0], r[1], r[2], cut) if axis == 0 else (r[0], r[1], cut, r[3]))
@@ -444,22 +446,36 @@ class _Layout:
         held = [any(_center_in(lab, p) for lab in labels) for p in panels]
         return any(held) and not all(held)
 
-    def _group(self, pieces: list[Region], labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
-        """Pieces with their labels; a piece without a label joins the piece before it (the
-        first ones join the first labelled piece)."""
+    def _group(self, pieces: list[Region], labels: list[PanelLabel], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+        """Pieces (in order along ``axis``) with their labels; a piece without a label joins the
+        piece before it (the first ones join the first labelled piece), unless it starts a run
+        of text that leads to the next lettered piece (`_leads`)."""
+        held = [[lab for lab in labels if _center_in(lab, piece)] for piece in pieces]
         groups: list[tuple[Region, list[PanelLabel]]] = []
         waiting: Region | None = None
-        for piece in pieces:
-            held = [lab for lab in labels if _center_in(lab, piece)]
-            if held:
+        for k, piece in enumerate(pieces):
+            if held[k]:
                 region = _union(piece, waiting) if waiting else piece
-                groups.append((region, held))
+                groups.append((region, held[k]))
                 waiting = None
-            elif groups:
+            elif groups and waiting is None and not self._leads(pieces, held, k, axis):
                 groups[-1] = (_union(groups[-1][0], piece), groups[-1][1])
             else:
                 waiting = _union(waiting, piece) if waiting else piece
         return groups
+
+    def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:
+        """Whether the unlettered pieces from ``k`` on belong to the lettered piece after them:
+        they are text (the next chart's axis title and tick labels, left of its letter) and
+        the gap before them is wider than every gap between them and that piece."""
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        before = pieces[k][lo] - pieces[k - 1][hi]
+        for j in range(k, len(pieces) - 1):
+            if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before or not self.is_text(pieces[j]):
+                return False
+            if held[j + 1]:
+                return True
+        return False
 
     def _cut_before_label(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
         """Touching panels: cut between the labels where they are apart, at the emptiest line
@@ -488,7 +504,7 @@ class _Layout:
         if best is None:
             return []
         _, axis, pos = best
-        return self._group(self.pieces(r, axis, [(pos, pos)]), labels)
+        return self._group(self.pieces(r, axis, [(pos, pos)]), labels, axis)
 
     # --- without labels -------------------------------------------------------------------
 
