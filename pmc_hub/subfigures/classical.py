@@ -471,10 +471,10 @@ class _Layout:
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         before = pieces[k][lo] - pieces[k - 1][hi]
         for j in range(k, len(pieces) - 1):
-            if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before or not self.is_text(pieces[j]):
+            if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before:
                 return False
-            if held[j + 1]:
-                return True
+            if held[j + 1]:  # the run reaches a letter: is it all text? (measured last: slower)
+                return all(self.is_text(p) for p in pieces[k:j + 1])
         return False
 
     def _cut_before_label(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
