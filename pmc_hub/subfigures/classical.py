@@ -63,7 +63,8 @@ class SplitterConfig:
     marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
     band_span: float = 0.9  # a piece spanning this share of the figure's width (or height) ...
-    band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it, no panel
+    band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it ...
+    band_ratio: float = 2.5  # ... no panel beside a piece that is no band and this many times as deep
     fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
     max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
@@ -176,6 +177,11 @@ def _centred_offset(r: Region, label: PanelLabel) -> float:
 
 
 _KEY = 1 << 16  # blob height * _KEY + width: one integer per blob size
+
+
+def _depth(r: Region, root: Region, axis: int) -> float:
+    """``r``'s extent along ``axis`` (0: x, 1: y) as a share of ``root``'s."""
+    return (r[axis + 2] - r[axis]) / max(1, root[axis + 2] - root[axis])
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -649,41 +655,58 @@ class _Layout:
         text = (heights <= size) | ((widths <= size) & (fill < self.cfg.solid_fill))
         return _Blobs(heights, widths, pixels, fill, text, boxes)
 
-    def is_panel(self, r: Region, root: Region) -> bool:
+    def is_panel(self, r: Region) -> bool:
         """Whether a piece without a letter counts as a panel for the single-panel decision: it
-        holds graphics (`_holds_graphics`) and, unless the caption names panels, is neither a
-        band along the whole figure (`_is_band`) nor a table (a chart's table of terms under it,
-        a tree's columns of table cells beside it). Its blobs are measured once."""
-        if not self.named_panels and self._is_band(r, root):
-            return False
+        holds graphics (`_holds_graphics`) and, unless the caption names panels, is no table (a
+        chart's table of terms under it, a tree's columns of table cells beside it). Its blobs
+        are measured once."""
         blobs = self._blobs(r)
         if not self._holds_graphics(blobs):
             return False
         return bool(self.named_panels) or blobs is None or not self._is_table(r, blobs)
 
-    def _is_band(self, r: Region, root: Region) -> bool:
-        """Whether ``r`` is a band along the figure ``root``: it spans nearly its whole width and
-        is a small share of its height (a row of column headings with their symbols, one track
-        of a gene diagram drawn in bands, a row of an alignment), or the same down its height (a
-        column of markers beside a tree). A band belongs with what it runs along; a panel of a
+    def _band(self, r: Region, root: Region) -> tuple[int, float] | None:
+        """``r`` as a band along the figure ``root``: (1, its share of the height) when it spans
+        nearly the figure's whole width and is a small share of its height (a row of column
+        headings with their symbols, one track of a gene diagram drawn in bands, a row of an
+        alignment), (0, its share of the width) for the same down its height (a column of
+        markers beside a tree); None when it is no band."""
+        for across in (1, 0):  # y: a band along the width, then x: down the height
+            depth = _depth(r, root, across)
+            if _depth(r, root, 1 - across) >= self.cfg.band_span and depth <= self.cfg.band_depth:
+                return across, depth
+        return None
+
+    def _bands(self, regions: list[Region], root: Region) -> list[bool]:
+        """Which of ``regions`` are bands that belong with a panel they run along: a band (see
+        `_band`) beside a piece that is no band and ``band_ratio`` times as deep across it. A
+        stack of strips of about one depth (a column of charts) is panels, and a panel of a
         compound figure spanning the figure is a sizeable share of the other side."""
-        for along, across in ((0, 1), (1, 0)):  # x, y: along the width, then down the height
-            span = (r[along + 2] - r[along]) / max(1, root[along + 2] - root[along])
-            depth = (r[across + 2] - r[across]) / max(1, root[across + 2] - root[across])
-            if span >= self.cfg.band_span and depth <= self.cfg.band_depth:
-                return True
-        return False
+        bands = [self._band(r, root) for r in regions]
+        others = [r for r, band in zip(regions, bands) if band is None]
+        out = []
+        for band in bands:
+            if band is None:
+                out.append(False)
+                continue
+            across, depth = band
+            deepest = max((_depth(r, root, across) for r in others), default=0.0)
+            out.append(deepest >= self.cfg.band_ratio * depth)
+        return out
 
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics, not text strips (a label
-        column, a legend) nor tables (`is_panel`); else it is one panel. Of a
-        compound figure, the fragments (pieces far smaller than the largest: a stray connector
-        line, a small legend) join the panel they hardly grow, else are left out."""
+        column, a legend) nor tables (`is_panel`), nor, unless the caption names panels, bands
+        along a deeper panel (`_bands`); else it is one panel. Of a compound figure, the
+        fragments (pieces far smaller than the largest: a stray connector line, a small
+        legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
         root = self.trim((0, 0, self.ink.width, self.ink.height))
-        if sum(a >= self.cfg.min_area_share * big and self.is_panel(r, root) for r, a in zip(regions, areas)) < 2:
+        sizeable = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big]
+        bands = [False] * len(sizeable) if self.named_panels else self._bands(sizeable, root)
+        if sum(not band and self.is_panel(r) for r, band in zip(sizeable, bands)) < 2:
             return [root]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]

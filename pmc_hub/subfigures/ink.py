@@ -10,8 +10,6 @@ from PIL import Image, ImageChops
 
 
 _FRAME = 6  # pixels: the widest frame around a figure that is told from its gutters
-_RULE_SHARE = 0.1  # flat lines whose colour covers less of the figure than this are drawn rules ...
-_DOMINANT_SHARE = 0.85  # ... when another colour covers this much of it: that colour is the background
 
 
 def _mode_color(colors: np.ndarray) -> np.ndarray:
@@ -26,28 +24,15 @@ def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
     """The colour of the gutters: the most common colour among full-length rows and columns
     of one flat colour (every layout with gaps has one), else of the image border. When the
     only such lines are the outer few, they are a frame drawn around the figure: the lines
-    inside it are used. Flat lines of a colour that hardly covers the figure while another
-    colour covers nearly all of it are drawn rules (a table's grid running the figure's
-    length), not gutters: that other colour is the background."""
+    inside it are used."""
     pixels = pixels[::3, ::3]  # a ninth of the pixels finds the flat lines as well
     m = _FRAME // 3
     lines = _flat_lines(pixels, tolerance, m)
     if not lines and min(pixels.shape[:2]) > 4 * m:
         lines = _flat_lines(pixels[m:-m, m:-m], tolerance, 0)
     if lines:
-        color = _mode_color(np.concatenate(lines))
-        every = pixels[::2, ::2].reshape(-1, 3)  # a share needs fewer pixels still
-        if _share(every, color, tolerance) < _RULE_SHARE:
-            dominant = _mode_color(every)
-            if _share(every, dominant, tolerance) >= _DOMINANT_SHARE:
-                return dominant
-        return color
+        return _mode_color(np.concatenate(lines))
     return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
-
-
-def _share(colors: np.ndarray, color: np.ndarray, tolerance: int) -> float:
-    """The share of ``colors`` (n, 3) within ``tolerance`` of ``color`` in every channel."""
-    return float((np.abs(colors.astype(np.int16) - color.astype(np.int16)).max(axis=1) <= tolerance).mean())
 
 
 def _flat_lines(pixels: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
