@@ -62,6 +62,9 @@ class SplitterConfig:
     text_strip: float = 0.8  # a piece whose ink is this much text is a label column or legend, no panel
     marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
+    band_span: float = 0.9  # a piece spanning this share of the figure's width (or height) ...
+    band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it ...
+    band_ratio: float = 2.5  # ... no panel beside a piece that is no band and this many times as deep
     fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
     max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
@@ -174,6 +177,11 @@ def _centred_offset(r: Region, label: PanelLabel) -> float:
 
 
 _KEY = 1 << 16  # blob height * _KEY + width: one integer per blob size
+
+
+def _depth(r: Region, root: Region, axis: int) -> float:
+    """``r``'s extent along ``axis`` (0: x, 1: y) as a share of ``root``'s."""
+    return (r[axis + 2] - r[axis]) / max(1, root[axis + 2] - root[axis])
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -354,7 +362,7 @@ class _Layout:
         best, best_key = [], None
         for axis in (0, 1):
             pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis)
-            groups = self._group(pieces, labels)
+            groups = self._group(pieces, labels, axis)
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
@@ -368,15 +376,15 @@ class _Layout:
             # corner: the cut by letters is then refused as a whole, see ``_placed``)
             if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
                 return best
-        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels), axis) for axis in (0, 1)]
+        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels, axis), axis) for axis in (0, 1)]
         for groups in others + [self._cut_before_label(r, labels)]:
             if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
                 best, best_key = groups, key(groups, 0)
         return best
 
     def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
-        """Content that comes before a group's first letter along ``axis`` (no gap parts it
-        from the letter's panel: an axis title or a legend of the panel before touches it)
+        """Content that comes before a group's first letter along ``axis`` with no gap parting
+        it from the letter's panel (an axis title or a legend of the panel before touches it)
         goes to the group before, cut at the emptiest line before the letter (nearest it)."""
         if min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
             return groups  # no letter at its piece's top left: letters placed another way
@@ -390,6 +398,8 @@ class _Layout:
             if start - r[lo] <= self.cfg.letter_lead * height or start <= after:
                 continue
             prof = self.profile(r, axis)[after - r[lo]:start - r[lo]]
+            if any(e - s >= self.cfg.min_gap for s, e in _runs(prof == 0)):
+                continue  # a gap parts it from the letter's panel: text led to it (`_leads`)
             across = (r[2] - r[0]) if axis == 0 else (r[3] - r[1])
             cut = after + int(np.argmin(prof / max(1, across) + np.linspace(0.05, 0, prof.size)))
             head = self.trim((r[0], r[1], r[2], cut) if axis == 0 else (r[0], r[1], cut, r[3]))
@@ -442,22 +452,36 @@ class _Layout:
         held = [any(_center_in(lab, p) for lab in labels) for p in panels]
         return any(held) and not all(held)
 
-    def _group(self, pieces: list[Region], labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
-        """Pieces with their labels; a piece without a label joins the piece before it (the
-        first ones join the first labelled piece)."""
+    def _group(self, pieces: list[Region], labels: list[PanelLabel], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+        """Pieces (in order along ``axis``) with their labels; a piece without a label joins the
+        piece before it (the first ones join the first labelled piece), unless it starts a run
+        of text that leads to the next lettered piece (`_leads`)."""
+        held = [[lab for lab in labels if _center_in(lab, piece)] for piece in pieces]
         groups: list[tuple[Region, list[PanelLabel]]] = []
         waiting: Region | None = None
-        for piece in pieces:
-            held = [lab for lab in labels if _center_in(lab, piece)]
-            if held:
+        for k, piece in enumerate(pieces):
+            if held[k]:
                 region = _union(piece, waiting) if waiting else piece
-                groups.append((region, held))
+                groups.append((region, held[k]))
                 waiting = None
-            elif groups:
+            elif groups and waiting is None and not self._leads(pieces, held, k, axis):
                 groups[-1] = (_union(groups[-1][0], piece), groups[-1][1])
             else:
                 waiting = _union(waiting, piece) if waiting else piece
         return groups
+
+    def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:
+        """Whether the unlettered pieces from ``k`` on belong to the lettered piece after them:
+        they are text (the next chart's axis title and tick labels, left of its letter) and
+        the gap before them is wider than every gap between them and that piece."""
+        lo, hi = (1, 3) if axis == 0 else (0, 2)
+        before = pieces[k][lo] - pieces[k - 1][hi]
+        for j in range(k, len(pieces) - 1):
+            if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before:
+                return False
+            if held[j + 1]:  # the run reaches a letter: is it all text? (measured last: slower)
+                return all(self.is_text(p) for p in pieces[k:j + 1])
+        return False
 
     def _cut_before_label(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
         """Touching panels: cut between the labels where they are apart, at the emptiest line
@@ -486,7 +510,7 @@ class _Layout:
         if best is None:
             return []
         _, axis, pos = best
-        return self._group(self.pieces(r, axis, [(pos, pos)]), labels)
+        return self._group(self.pieces(r, axis, [(pos, pos)]), labels, axis)
 
     # --- without labels -------------------------------------------------------------------
 
@@ -641,16 +665,49 @@ class _Layout:
             return False
         return bool(self.named_panels) or blobs is None or not self._is_table(r, blobs)
 
+    def _band(self, r: Region, root: Region) -> tuple[int, float] | None:
+        """``r`` as a band along the figure ``root``: (1, its share of the height) when it spans
+        nearly the figure's whole width and is a small share of its height (a row of column
+        headings with their symbols, one track of a gene diagram drawn in bands, a row of an
+        alignment), (0, its share of the width) for the same down its height (a column of
+        markers beside a tree); None when it is no band."""
+        for across in (1, 0):  # y: a band along the width, then x: down the height
+            depth = _depth(r, root, across)
+            if _depth(r, root, 1 - across) >= self.cfg.band_span and depth <= self.cfg.band_depth:
+                return across, depth
+        return None
+
+    def _bands(self, regions: list[Region], root: Region) -> list[bool]:
+        """Which of ``regions`` are bands that belong with a panel they run along: a band (see
+        `_band`) beside a piece that is no band and ``band_ratio`` times as deep across it. A
+        stack of strips of about one depth (a column of charts) is panels, and a panel of a
+        compound figure spanning the figure is a sizeable share of the other side."""
+        bands = [self._band(r, root) for r in regions]
+        others = [r for r, band in zip(regions, bands) if band is None]
+        out = []
+        for band in bands:
+            if band is None:
+                out.append(False)
+                continue
+            across, depth = band
+            deepest = max((_depth(r, root, across) for r in others), default=0.0)
+            out.append(deepest >= self.cfg.band_ratio * depth)
+        return out
+
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics, not text strips (a label
-        column, a legend) nor tables (`is_panel`); else it is one panel. Of a
-        compound figure, the fragments (pieces far smaller than the largest: a stray connector
-        line, a small legend) join the panel they hardly grow, else are left out."""
+        column, a legend) nor tables (`is_panel`), nor, unless the caption names panels, bands
+        along a deeper panel (`_bands`); else it is one panel. Of a compound figure, the
+        fragments (pieces far smaller than the largest: a stray connector line, a small
+        legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
         big = max(areas)
-        if sum(a >= self.cfg.min_area_share * big and self.is_panel(r) for r, a in zip(regions, areas)) < 2:
-            return [self.trim((0, 0, self.ink.width, self.ink.height))]
+        root = self.trim((0, 0, self.ink.width, self.ink.height))
+        sizeable = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big]
+        bands = [False] * len(sizeable) if self.named_panels else self._bands(sizeable, root)
+        if sum(not band and self.is_panel(r) for r, band in zip(sizeable, bands)) < 2:
+            return [root]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
         for r in (r for r, s in zip(regions, small) if s):

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator, Sequence
 from PIL import Image
 
 from ..errors import DataError
+from ..media import open_image
 from ..schema import load_schema, validate
 from .align import Alignment, align
 from .boxes import Box, Detector
@@ -40,11 +41,11 @@ def decode(figure_row: dict) -> Image.Image:
     key = figure_row.get("image_key", "?")
     try:
         data = figure_row["image"]["bytes"]
-        image = Image.open(io.BytesIO(data))
+        image = open_image(data)
         image.load()
     except (KeyError, TypeError) as e:
         raise SubfigureError(f"{key}: figure row has no image bytes") from e
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise SubfigureError(f"{key}: cannot decode image: {e}") from e
     return image
 
