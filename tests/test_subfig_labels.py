@@ -177,20 +177,22 @@ def test_labels_of_the_real_development_set():
 
 
 def _micrographs(letters, size=220):
-    """A 2 x 2 montage of dark noisy "micrographs" (bright cells on near-black), touching in each row
-    with a white gutter between the rows, each with its letter drawn white in its top-left corner
-    (eLife 49574 fig 4: white C, D, E on micrographs). No colour edge parts two images of a row."""
+    """A 2 x 2 grid of panels, each two dark noisy "micrographs" (bright cells on near-black)
+    stacked 4 px apart, its letter drawn white in the top-left corner of the upper one (eLife
+    49574 fig 4: white C, D, E on micrographs); 14 px gutters between the panels."""
     rng = np.random.default_rng(3)
-    im = Image.new("RGB", (2 * size, 2 * size + 14), "white")
+    half = size // 2 - 2
+    im = Image.new("RGB", (2 * size + 14, 2 * size + 14), "white")
     for k, letter in enumerate(letters):
-        x0, y0 = size * (k % 2), (size + 14) * (k // 2)
-        tile = rng.integers(20, 60, (size, size, 3), dtype=np.uint8)
-        tile_im = Image.fromarray(tile)
-        d = ImageDraw.Draw(tile_im)
-        for cx, cy in rng.integers(50, size - 10, (6, 2)).tolist():
-            d.ellipse([cx - 9, cy - 7, cx + 9, cy + 7], fill=(120, 160, 120))
-        d.text((10, 8), letter, fill="white", font=ImageFont.load_default(size=26))
-        im.paste(tile_im, (x0, y0))
+        x0, y0 = (size + 14) * (k % 2), (size + 14) * (k // 2)
+        for part in range(2):
+            tile = Image.fromarray(rng.integers(20, 60, (half, size, 3), dtype=np.uint8))
+            d = ImageDraw.Draw(tile)
+            for cx, cy in zip(rng.integers(50, size - 10, 4).tolist(), rng.integers(40, half - 10, 4).tolist()):
+                d.ellipse([cx - 9, cy - 7, cx + 9, cy + 7], fill=(120, 160, 120))
+            if part == 0:
+                d.text((10, 8), letter, fill="white", font=ImageFont.load_default(size=26))
+            im.paste(tile, (x0, y0 + part * (half + 4)))
     return im
 
 
@@ -201,11 +203,11 @@ def test_letters_drawn_white_on_dark_images_are_read_and_split_the_figure():
     assert [(lab.box[0] // 100, lab.box[1] // 100) for lab in labels] == [(0, 0), (2, 0), (0, 2), (2, 2)]
     without = LabelConfig(light_letters=False)
     assert find_labels(ink_map(im, 1024, 16), without) == []
-    # by the letters: four panels; without them the gutter only parts the two rows
+    # by the letters: four panels of two images each; without them every image is a box of its own
     boxes = ClassicalSplitter().split(im)
     assert [b.label for b in boxes] == ["a", "b", "c", "d"]
-    assert [(round(b.x0 / 220), round(b.y0 / 234)) for b in boxes] == [(0, 0), (1, 0), (0, 1), (1, 1)]
-    assert len(ClassicalSplitter(SplitterConfig(labels=without)).split(im)) == 2
+    assert [(round(b.x0 / 234), round(b.y0 / 234), round(b.y1 / 234)) for b in boxes] == [(0, 0, 1), (1, 0, 1), (0, 1, 2), (1, 1, 2)]
+    assert len(ClassicalSplitter(SplitterConfig(labels=without)).split(im)) == 8
 
 
 def test_a_dark_photograph_with_bright_specks_stays_one_box():

@@ -1,7 +1,8 @@
 """Panel labels: the letters drawn on a compound figure (A, B, (a), c...) and where they are.
 
 A label is a lone glyph, or a glyph in parentheses, of the size of large text, with clear space on
-its left, right and top (so it is no letter of a word), that reads as a letter. A figure's labels
+its left, right and top (so it is no letter of a word), that reads as a letter; or the same drawn
+in the background colour: cut out of a solid disc, or light on a dark image. A figure's labels
 are alike in size and make the run a, b, c... : candidates are read with the glyph matcher
 (`glyphs.letter_scores`), then the set that best spells a run from ``a`` is kept, each glyph read
 as the letter the run needs when its shape allows it.
@@ -63,7 +64,9 @@ class LabelConfig:
     dark_block: float = 0.6  # ... looked for only near blocks (a label's least height square) this much ink
     light_margin: float = 0.25  # ... clear when at most this share of its margin is light
     light_ground: float = 3.0  # ... on dark ground at least this many glyph heights wide and high
+    light_run_score: float = 0.7  # ... and kept only in a run missing no letter, each read this well
     ground_fill: float = 0.6  # ... and solid: ink fills this share of its box (a bold letter's strokes do not)
+    light_corner: float = 1.5  # ... within this many glyph heights of its ground's top-left corner
 
 
 @dataclass(eq=False)
@@ -73,6 +76,7 @@ class _Glyph:
     clear: bool  # free space around it (else it may be a letter of a word or touch a title)
     open_left: bool  # free space on its left and above (a label crowded by its title on the right)
     scores: np.ndarray  # how much it looks like each letter a-z
+    light: bool = False  # drawn light on a dark image (`_light_glyphs`)
 
 
 def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
@@ -161,13 +165,15 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
         found.append(_candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1]))
     found += _badges(ink, area, comps, cfg, max_height)
+    dark = len(found)
     if cfg.light_letters:
         found += _light_glyphs(ink, area, comps, cfg, max_height)
     scores = letter_scores([f[4] for f in found])
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
-    return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
+    return [_Glyph(box, core, clear, open_left, s, k >= dark)
+            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores))]
 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
@@ -248,7 +254,7 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
         core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
         h = y1 - y0
         if (_inside(blocks, core, b) and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom)
-                and _on_ground(comps, core, cfg.light_ground * h, cfg.ground_fill) and _brighter(ink, core, cfg)):
+                and _on_ground(comps, core, h, cfg) and _brighter(ink, core, cfg)):
             found.append((core, core, True, True, _inverted(ink, core)))
     return found
 
@@ -272,16 +278,21 @@ def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
     return int(near.sum()) > 1  # k itself is one of them
 
 
-def _on_ground(comps: Components, box: Rect, size: float, fill: float) -> bool:
-    """The smallest component of ink whose box holds ``box`` is at least ``size`` wide and high
-    and fills ``fill`` of its box (an image, not the strokes of a bold letter around its hole)."""
+def _on_ground(comps: Components, box: Rect, h: int, cfg: LabelConfig) -> bool:
+    """The smallest component of ink whose box holds ``box`` is at least ``light_ground`` glyph
+    heights wide and high, fills ``ground_fill`` of its box (an image, not the strokes of a bold
+    letter around its hole), and ``box`` sits in its top-left corner (within ``light_corner``
+    glyph heights of its left and top edges), where a panel's letter is drawn on its image."""
     x0, y0, x1, y1 = box
     holds = np.flatnonzero((comps.x0 <= x0) & (comps.y0 <= y0) & (comps.x1 >= x1) & (comps.y1 >= y1))
     if holds.size == 0:
         return False
     widths, heights = comps.x1[holds] - comps.x0[holds], comps.y1[holds] - comps.y0[holds]
     k = int(np.argmin(widths * heights))
-    return bool(min(widths[k], heights[k]) >= size and comps.pixels[holds[k]] >= fill * widths[k] * heights[k])
+    ground = holds[k]
+    return bool(min(widths[k], heights[k]) >= cfg.light_ground * h
+                and comps.pixels[ground] >= cfg.ground_fill * widths[k] * heights[k]
+                and x0 - comps.x0[ground] <= cfg.light_corner * h and y0 - comps.y0[ground] <= cfg.light_corner * h)
 
 
 def _brighter(ink: InkMap, box: Rect, cfg: LabelConfig) -> bool:
@@ -424,6 +435,14 @@ def _in_grid(run: list[tuple[_Glyph, int]], h: float) -> bool:
     return 2 * aligned >= len(glyphs)
 
 
+def _sure(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> bool:
+    """What a run holding light glyphs needs: no letter missing inside it (a, b, d), every one read
+    ``light_run_score`` or better, and three letters or more unless one is drawn dark (two white
+    letters on two images of a row of three may leave the third's letter unread)."""
+    return (run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= cfg.light_run_score
+            and (len(run) >= 3 or not all(g.light for g, _ in run)))
+
+
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     """How good a set of labels is: every label adds how much better than barely readable it
     reads (so a longer run of doubtful glyphs does not beat two clear labels)."""
@@ -447,6 +466,10 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
         h = _height(start)
         alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
         run = _run(start, alike, cfg)
+        if any(g.light for g, _ in run) and not _sure(run, cfg):
+            # a white letter read on one image and missed on the next (smaller, on a busier part),
+            # or a speck read as a letter joining misread ticks, places the panels worse than none
+            run = [] if start.light else _run(start, [g for g in alike if not g.light], cfg)
         if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
         if _worth(run, cfg) > _worth(best, cfg):
