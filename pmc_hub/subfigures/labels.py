@@ -233,8 +233,8 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     """Letters drawn light on dark ground (a white C in the corner of a micrograph): components of
     light pixels (no crisp ink: near the page colour) of a label's size and shape, looked for only
     in and beside the dense dark parts of the figure (`_dark_blocks`), no letter of a word
-    (`_in_word`), with a dark margin (`_dark_around`), inside dark ground much larger than
-    themselves (`_on_ground`: the hole of a bold black letter is no white letter) and brighter
+    (`_in_word`), with a dark margin (`_dark_around`), in the top-left corner of dark ground much
+    larger than themselves (`_on_ground`: the hole of a bold black letter is no white letter), brighter
     than the ground between their strokes (`_brighter`). Read with light and dark swapped.
     Entries as `_glyphs` collects them."""
     blocks = _dark_blocks(area, cfg)
