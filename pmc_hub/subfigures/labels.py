@@ -1,7 +1,8 @@
 """Panel labels: the letters drawn on a compound figure (A, B, (a), c...) and where they are.
 
 A label is a lone glyph, or a glyph in parentheses, of the size of large text, with clear space on
-its left, right and top (so it is no letter of a word), that reads as a letter. A figure's labels
+its left, right and top (so it is no letter of a word), that reads as a letter; or the same drawn
+in the background colour: cut out of a solid disc, or light on a dark image. A figure's labels
 are alike in size and make the run a, b, c... : candidates are read with the glyph matcher
 (`glyphs.letter_scores`), then the set that best spells a run from ``a`` is kept, each glyph read
 as the letter the run needs when its shape allows it.
@@ -59,6 +60,13 @@ class LabelConfig:
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
+    light_letters: bool = True  # also read letters drawn light on dark ground (a white C on a micrograph)
+    dark_block: float = 0.6  # ... looked for only near blocks (a label's least height square) this much ink
+    light_margin: float = 0.25  # ... clear when at most this share of its margin is light
+    light_ground: float = 3.0  # ... on dark ground at least this many glyph heights wide and high
+    light_run_score: float = 0.7  # ... and kept only in a run missing no letter, each read this well
+    ground_fill: float = 0.6  # ... and solid: ink fills this share of its box (a bold letter's strokes do not)
+    light_corner: float = 1.5  # ... within this many glyph heights of its ground's top-left corner
 
 
 @dataclass(eq=False)
@@ -68,6 +76,7 @@ class _Glyph:
     clear: bool  # free space around it (else it may be a letter of a word or touch a title)
     open_left: bool  # free space on its left and above (a label crowded by its title on the right)
     scores: np.ndarray  # how much it looks like each letter a-z
+    light: bool = False  # drawn light on a dark image (`_light_glyphs`)
 
 
 def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
@@ -100,13 +109,37 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[in
     return left, right
 
 
+def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> Rect:
+    """``box`` grown by the free space a label needs around it (``right``, ``bottom``: in glyph heights)."""
+    x0, y0, x1, y1 = box
+    return (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round(cfg.clear_top * core_h)),
+            x1 + int(round(right * core_h)), y1 + int(round(bottom * core_h)))
+
+
 def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
     """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
-    x0, y0, x1, y1 = box
-    own = ink.count(x0, y0, x1, y1)
-    outer = (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round(cfg.clear_top * core_h)),
-             x1 + int(round(right * core_h)), y1 + int(round(bottom * core_h)))
-    return ink.count(*outer) == own
+    return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
+
+
+def _light(ink: SummedArea, rect: Rect) -> tuple[int, int]:
+    """Pixels of ``rect`` inside the figure without ink, and all of its pixels inside the figure."""
+    x0, y0, x1, y1 = max(0, rect[0]), max(0, rect[1]), min(ink.width, rect[2]), min(ink.height, rect[3])
+    pixels = max(0, x1 - x0) * max(0, y1 - y0)
+    return pixels - ink.count(x0, y0, x1, y1), pixels
+
+
+def _dark_around(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
+    """``_clear`` inverted, for a light glyph: its margin is ink, all but ``light_margin`` of it
+    (a photograph's specks, a page edge grazed)."""
+    outer_light, outer = _light(ink, _margin(box, core_h, cfg, right, bottom))
+    own_light, own = _light(ink, box)
+    return outer_light - own_light <= cfg.light_margin * (outer - own)
+
+
+def _inverted(ink: InkMap, rect: Rect) -> np.ndarray:
+    """The patch of ``rect`` to read a glyph drawn in the background colour: light and dark swapped."""
+    x0, y0, x1, y1 = rect
+    return (255 - ink.strength[y0:y1, x0:x1]).astype(np.uint8)
 
 
 def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
@@ -132,11 +165,15 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
         found.append(_candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1]))
     found += _badges(ink, area, comps, cfg, max_height)
+    dark = len(found)
+    if cfg.light_letters:
+        found += _light_glyphs(ink, area, comps, cfg, max_height)
     scores = letter_scores([f[4] for f in found])
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
-    return [_Glyph(box, core, clear, open_left, s) for (box, core, clear, open_left, _), s in zip(found, scores)]
+    return [_Glyph(box, core, clear, open_left, s, k >= dark)
+            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores))]
 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
@@ -163,11 +200,108 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
         cx0, cy0, cx1, cy1 = int(holes.x0[j]), int(holes.y0[j]), int(holes.x1[j]), int(holes.y1[j])
         if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.min_height):
             continue  # a dot or speck inside a marker, not a letter
-        patch = 255 - ink.strength[y0 + cy0:y0 + cy1, x0 + cx0:x0 + cx1].astype(np.int16)
         core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
         box = (x0, y0, x1, y1)
-        found.append(_candidate(area, box, core, y1 - y0, cfg, cfg.clear_right, np.clip(patch, 0, 255).astype(np.uint8)))
+        found.append(_candidate(area, box, core, y1 - y0, cfg, cfg.clear_right, _inverted(ink, core)))
     return found
+
+
+def _dark_blocks(area: SummedArea, cfg: LabelConfig) -> np.ndarray | None:
+    """Where a light letter may be drawn, per square a label's least height across: the squares
+    holding ``dark_block`` ink or more and the squares beside them (a letter's own squares are
+    partly light). None when no 3 x 3 squares are all dark (a light letter's ground is at least
+    three of its heights across; charts on a white page stop here)."""
+    b = cfg.min_height
+    rows, cols = area.height // b, area.width // b
+    if rows < 3 or cols < 3:
+        return None
+    t = area.table[:rows * b + 1:b, :cols * b + 1:b]
+    dense = (t[1:, 1:] - t[:-1, 1:] - t[1:, :-1] + t[:-1, :-1]) >= cfg.dark_block * b * b
+    column = dense[:-2].astype(np.int8) + dense[1:-1] + dense[2:]
+    if not (column[:, :-2] + column[:, 1:-1] + column[:, 2:] == 9).any():
+        return None
+    near = dense.copy()
+    near[1:] |= dense[:-1]
+    near[:-1] |= dense[1:]
+    wide = near.copy()
+    wide[:, 1:] |= near[:, :-1]
+    wide[:, :-1] |= near[:, 1:]
+    return wide
+
+
+def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
+    """Letters drawn light on dark ground (a white C in the corner of a micrograph): components of
+    light pixels (no crisp ink: near the page colour) of a label's size and shape, looked for only
+    in and beside the dense dark parts of the figure (`_dark_blocks`), no letter of a word
+    (`_in_word`), with a dark margin (`_dark_around`), in the top-left corner of dark ground much
+    larger than themselves (`_on_ground`: the hole of a bold black letter is no white letter), brighter
+    than the ground between their strokes (`_brighter`). Read with light and dark swapped.
+    Entries as `_glyphs` collects them."""
+    blocks = _dark_blocks(area, cfg)
+    if blocks is None:
+        return []
+    b = cfg.min_height
+    rows, cols = np.flatnonzero(blocks.any(axis=1)), np.flatnonzero(blocks.any(axis=0))
+    oy, ox = int(rows[0]) * b, int(cols[0]) * b
+    region = np.repeat(np.repeat(blocks[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], b, axis=0), b, axis=1)
+    strength = ink.strength[oy:oy + region.shape[0], ox:ox + region.shape[1]]
+    light = connected_components((strength <= max(cfg.glyph_ink, 1)) & region)
+    heights = light.y1 - light.y0
+    found = []
+    for k in np.flatnonzero((heights >= cfg.min_height) & (heights <= max_height)).tolist():
+        if not _shape_ok(light, k, cfg, max_height) or _in_word(light, k, cfg):
+            continue
+        core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
+        h = y1 - y0
+        if (_inside(blocks, core, b) and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom)
+                and _on_ground(comps, core, h, cfg) and _brighter(ink, core, cfg)):
+            found.append((core, core, True, True, _inverted(ink, core)))
+    return found
+
+
+def _inside(blocks: np.ndarray, box: Rect, b: int) -> bool:
+    """``box`` and the pixel around it lie in ``blocks`` (squares ``b`` across): a light shape cut
+    off where the looked-at region ends (the page beside a dark image) is no glyph."""
+    x0, y0, x1, y1 = box
+    return bool(blocks[max(0, y0 - 1) // b:y1 // b + 1, max(0, x0 - 1) // b:x1 // b + 1].all())
+
+
+def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
+    """Another glyph of ``c`` (a third of ``k``'s height or more, no larger) on ``k``'s row within
+    the free space a label needs left and right of it: ``k`` is a letter of a word (white text
+    on a photograph), which the share of light pixels around it may not tell."""
+    x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+    h = y1 - y0
+    heights = c.y1 - c.y0
+    near = ((c.x1 > x0 - cfg.clear_left * h) & (c.x0 < x1 + cfg.clear_right * h) & (c.y1 > y0) & (c.y0 < y1)
+            & (heights >= h / 3) & (heights <= 1.5 * h))
+    return int(near.sum()) > 1  # k itself is one of them
+
+
+def _on_ground(comps: Components, box: Rect, h: int, cfg: LabelConfig) -> bool:
+    """The smallest component of ink whose box holds ``box`` is at least ``light_ground`` glyph
+    heights wide and high, fills ``ground_fill`` of its box (an image, not the strokes of a bold
+    letter around its hole), and ``box`` sits in its top-left corner (within ``light_corner``
+    glyph heights of its left and top edges), where a panel's letter is drawn on its image."""
+    x0, y0, x1, y1 = box
+    holds = np.flatnonzero((comps.x0 <= x0) & (comps.y0 <= y0) & (comps.x1 >= x1) & (comps.y1 >= y1))
+    if holds.size == 0:
+        return False
+    widths, heights = comps.x1[holds] - comps.x0[holds], comps.y1[holds] - comps.y0[holds]
+    k = int(np.argmin(widths * heights))
+    ground = holds[k]
+    return bool(min(widths[k], heights[k]) >= cfg.light_ground * h
+                and comps.pixels[ground] >= cfg.ground_fill * widths[k] * heights[k]
+                and x0 - comps.x0[ground] <= cfg.light_corner * h and y0 - comps.y0[ground] <= cfg.light_corner * h)
+
+
+def _brighter(ink: InkMap, box: Rect, cfg: LabelConfig) -> bool:
+    """The glyph's pixels (no crisp ink) are brighter than the ink between its strokes (where the
+    gutters are dark grey, text is "no ink" too and no light letter)."""
+    x0, y0, x1, y1 = box
+    grey = ink.pixels[y0:y1, x0:x1].mean(axis=2)
+    glyph = ink.strength[y0:y1, x0:x1] <= max(cfg.glyph_ink, 1)
+    return bool(glyph.any() and (~glyph).any() and grey[glyph].mean() - grey[~glyph].mean() >= cfg.glyph_ink)
 
 
 def _candidate(area: SummedArea, box: Rect, core: Rect, h: int, cfg: LabelConfig, right_margin: float,
@@ -301,6 +435,14 @@ def _in_grid(run: list[tuple[_Glyph, int]], h: float) -> bool:
     return 2 * aligned >= len(glyphs)
 
 
+def _sure(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> bool:
+    """What a run holding light glyphs needs: no letter missing inside it (a, b, d), every one read
+    ``light_run_score`` or better, and three letters or more unless one is drawn dark (two white
+    letters on two images of a row of three may leave the third's letter unread)."""
+    return (run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= cfg.light_run_score
+            and (len(run) >= 3 or not all(g.light for g, _ in run)))
+
+
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     """How good a set of labels is: every label adds how much better than barely readable it
     reads (so a longer run of doubtful glyphs does not beat two clear labels)."""
@@ -324,6 +466,10 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
         h = _height(start)
         alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
         run = _run(start, alike, cfg)
+        if any(g.light for g, _ in run) and not _sure(run, cfg):
+            # a white letter read on one image and missed on the next (smaller, on a busier part),
+            # or a speck read as a letter joining misread ticks, places the panels worse than none
+            run = [] if start.light else _run(start, [g for g in alike if not g.light], cfg)
         if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
         if _worth(run, cfg) > _worth(best, cfg):
