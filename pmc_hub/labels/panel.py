@@ -98,12 +98,11 @@ def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER,
     height, width = blank.shape
     content = ~blank
     rows = content.any(axis=1)[None, :]
-    if seams is not None and rows.any():
+    parts = None
+    if seams is not None and rows.any():  # a row's share is of the content's width
         columns = np.flatnonzero(content.any(axis=0))
-        share = np.count_nonzero(content, axis=1)[None, :] / (columns[-1] - columns[0] + 1)
-        band, top, bottom = _runs_between_gutters(rows, min_gutter * height, seams(share))
-    else:
-        band, top, bottom = _runs_between_gutters(rows, min_gutter * height)
+        parts = seams(np.count_nonzero(content, axis=1)[None, :] / (columns[-1] - columns[0] + 1))
+    band, top, bottom = _runs_between_gutters(rows, min_gutter * height, parts)
     if top.size == 0:
         return np.zeros((0, 4), dtype=np.intp), np.zeros(0, dtype=np.intp)
     # content per column inside each band: differences of running column counts
