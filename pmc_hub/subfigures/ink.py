@@ -4,6 +4,7 @@ rectangle's row or column profile in O(side)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image, ImageChops
@@ -86,6 +87,12 @@ class InkMap:
 
     def __post_init__(self) -> None:
         self.area = SummedArea(self.mask)
+
+    @cached_property
+    def planes(self) -> np.ndarray:
+        """``pixels`` as one (height, width) plane per channel: reductions over the channels,
+        or along a line of one channel, then run over contiguous memory."""
+        return np.ascontiguousarray(self.pixels.transpose(2, 0, 1))
 
     @property
     def height(self) -> int:
