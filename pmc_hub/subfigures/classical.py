@@ -280,7 +280,7 @@ class _Layout:
         lines = np.flatnonzero(full)
         # only the lines that are ink all along are looked at for their colours
         px = self.ink.planes[:, y0:y1, x0:x1].take(lines, axis=axis + 1)
-        spread = (px.max(axis=2 - axis) - px.min(axis=2 - axis)).max(axis=0, initial=0)
+        spread = (px.max(axis=2 - axis) - px.min(axis=2 - axis)).max(axis=0)
         full[lines] = spread <= self.cfg.tolerance
         base = y0 if axis == 0 else x0
         return [(base + s, base + e) for s, e in _runs(full)

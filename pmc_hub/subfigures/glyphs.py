@@ -37,7 +37,7 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
 
 
 def _grid(patch: np.ndarray) -> np.ndarray:
-    """``patch`` (uint8) resized to GRID x GRID (raw bytes in and out: cheaper than fromarray
+    """``patch`` (as uint8) resized to GRID x GRID (raw bytes in and out: cheaper than fromarray
     and asarray, called for every glyph candidate)."""
     h, w = patch.shape
     small = Image.frombytes("L", (w, h), patch.astype(np.uint8).tobytes()).resize((_t.GRID, _t.GRID), Image.BILINEAR)
