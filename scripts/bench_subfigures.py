@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Score and time a subfigure detector on generated compound figures, or on the real development set.
 
-    python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json]
+    python scripts/bench_subfigures.py --count 1000 [--model PATH_OR_ID] [--panels DIR] [--seed 1234] [--json out.json] [--figures boxes.jsonl]
     python scripts/bench_subfigures.py --real tests/data/figures/subfigures.coco.json [--captions] [--split tune] [--model PATH_OR_ID] [--json out.json] [--figures per_figure.jsonl]
+    python scripts/bench_subfigures.py ... --figures after.jsonl --same-as before.jsonl
 
 Generated figures: the ImageCLEF accuracy (all figures, figures with gaps, figures without gaps),
 precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; decoding the
@@ -14,7 +15,11 @@ share of single-panel figures left as one box, panel letters read (precision, re
 subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
 on them, with the detected boxes), the right subcaptions of the held-out eLife captions
 (subcaptions.elife.json beside the COCO file), and CPU figures per second per core with label
-detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1).
+detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1), and its
+CPU seconds per figure.
+
+``--same-as`` compares the boxes and letters just written with ``--figures`` to an earlier run's
+file (same command, other code): a change meant to make the splitter faster must change no box.
 With ``--captions`` the detector is given each figure's caption from the COCO file (caption-guided);
 without it, the image alone. ``--split tune`` runs the detector on the tune figures only.
 """
@@ -44,6 +49,9 @@ def synthetic(args) -> dict:
     start = time.perf_counter()
     preds = detector.detect([f.image for f in figs])
     seconds = time.perf_counter() - start
+    if args.figures:
+        rows = [{"id": i, "boxes": _boxes(boxes)} for i, boxes in enumerate(preds)]
+        Path(args.figures).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     truths = [f.boxes for f in figs]
     gap = [k for k, f in enumerate(figs) if not f.no_gap]
     nogap = [k for k, f in enumerate(figs) if f.no_gap]
@@ -106,6 +114,7 @@ def real(args) -> dict:
                 total += 1
         out["subcaptions_elife_heldout"] = right / total
     out["cpu_figures_per_second"] = len(coco["images"]) / seconds
+    out["cpu_ms_per_figure"] = 1000 * seconds / len(coco["images"])
     return out
 
 
@@ -118,9 +127,21 @@ def _write_figures(path: Path, images: list[dict], anns: dict[int, list[dict]], 
         truth = [Box.from_xywh(a["bbox"]) for a in anns[im["id"]]]
         score = metrics.imageclef_figure_score(boxes, truth) if im["kind"] == "compound" else float(len(boxes) == 1)
         rows.append({"id": im["id"], "file_name": im["file_name"], "split": im["split"], "round": im["round"],
-                     "kind": im["kind"], "true_boxes": len(truth), "score": score,
-                     "boxes": [[b.x0, b.y0, b.x1, b.y1, b.label] for b in boxes]})
+                     "kind": im["kind"], "true_boxes": len(truth), "score": score, "boxes": _boxes(boxes)})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _boxes(boxes: list[Box]) -> list[list]:
+    return [[b.x0, b.y0, b.x1, b.y1, b.label] for b in boxes]
+
+
+def changed_figures(before: Path, after: Path) -> list[str]:
+    """The figures (ids) whose boxes or letters differ between two ``--figures`` files."""
+    def boxes(path: Path) -> dict:
+        rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+        return {r["id"]: r["boxes"] for r in rows}
+    old, new = boxes(before), boxes(after)
+    return [str(i) for i in sorted(old.keys() | new.keys()) if old.get(i) != new.get(i)]
 
 
 def _groups(images: list[dict]) -> dict[str, list[dict]]:
@@ -200,9 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="transformers model folder or Hub id (default: classical splitter)")
     p.add_argument("--panels", help="compose panels from the images under this folder (default: procedural)")
     p.add_argument("--json", help="write the results here")
-    p.add_argument("--figures", help="--real: write each figure's score and boxes here (JSON lines)")
+    p.add_argument("--figures", help="write each figure's boxes (--real: and score) here (JSON lines)")
+    p.add_argument("--same-as", help="with --figures: an earlier --figures file whose boxes must be the same")
     args = p.parse_args(argv)
+    if args.same_as and not args.figures:
+        p.error("--same-as needs --figures")
     result = real(args) if args.real else synthetic(args)
+    if args.same_as:
+        changed = changed_figures(Path(args.same_as), Path(args.figures))
+        result["figures_changed"] = len(changed)
+        if changed:
+            print("figures whose boxes changed: " + " ".join(changed))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=1)

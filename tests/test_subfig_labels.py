@@ -67,6 +67,15 @@ def test_glyph_matcher_reads_letters_in_either_case_and_tells_digits():
     assert digit[26] > digit[:26].max()  # a 7 looks more like a digit than like any letter
 
 
+def test_glyph_matcher_skips_patches_not_to_be_read_without_changing_the_others():
+    patches = [_glyph(c) for c in "AbC"]
+    alone = letter_scores(patches)
+    mixed = letter_scores([patches[0], None, patches[1], None, patches[2]])
+    assert np.isneginf(mixed[[1, 3]]).all()  # not read: no letter at all
+    assert np.allclose(mixed[[0, 2, 4]], alone, atol=1e-6)
+    assert "".join(ALPHABET[i] for i in mixed[[0, 2, 4], :26].argmax(axis=1)) == "abc"
+
+
 def _labelled_grid(letters, font_size=22, parens=False):
     """A 2 x 2 grid of bar charts with a panel letter above each one's top-left corner."""
     im = Image.new("RGB", (620, 460), "white")

@@ -276,12 +276,14 @@ class _Layout:
         """Lines drawn between touching panels (their frames): thin runs of lines across ``r``
         that are ink all along and of one colour."""
         x0, y0, x1, y1 = r
-        px = self.ink.pixels[y0:y1, x0:x1]
-        along = 1 - axis
-        full = self.ink.mask[y0:y1, x0:x1].all(axis=along)
-        flat = (px.max(axis=along).astype(np.int16) - px.min(axis=along)).max(axis=1) <= self.cfg.tolerance
+        full = self.profile(r, axis) == (x1 - x0 if axis == 0 else y1 - y0)
+        lines = np.flatnonzero(full)
+        # only the lines that are ink all along are looked at for their colours
+        px = self.ink.planes[:, y0:y1, x0:x1].take(lines, axis=axis + 1)
+        spread = (px.max(axis=2 - axis) - px.min(axis=2 - axis)).max(axis=0)
+        full[lines] = spread <= self.cfg.tolerance
         base = y0 if axis == 0 else x0
-        return [(base + s, base + e) for s, e in _runs(full & flat)
+        return [(base + s, base + e) for s, e in _runs(full)
                 if s > 0 and e < len(full) and e - s <= self.cfg.max_rule]
 
     def edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
@@ -289,21 +291,23 @@ class _Layout:
         pixels ``edge_reach`` before and after the line along most of it (so a thin drawn line,
         such as a plot axis, is no boundary), and the rest of the line is background."""
         x0, y0, x1, y1 = r
-        px = self.ink.pixels[y0:y1, x0:x1].astype(np.int16)
+        px = self.ink.planes[:, y0:y1, x0:x1]
         ink = self.ink.mask[y0:y1, x0:x1]
         d = self.cfg.edge_reach
-        if (px.shape[0] if axis == 0 else px.shape[1]) <= 2 * d:
+        if ink.shape[axis] <= 2 * d:
             return []
         if axis == 0:
-            step = np.abs(px[2 * d:] - px[:-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            ahead, behind = px[:, 2 * d:], px[:, :-2 * d]
             before, after = ink[:-2 * d], ink[2 * d:]
         else:
-            step = np.abs(px[:, 2 * d:] - px[:, :-2 * d]).max(axis=2) > self.cfg.edge_threshold
+            ahead, behind = px[:, :, 2 * d:], px[:, :, :-2 * d]
             before, after = ink[:, :-2 * d], ink[:, 2 * d:]
+        # |ahead - behind| per channel without leaving uint8; a step in any channel counts
+        step = ((np.maximum(ahead, behind) - np.minimum(ahead, behind)) > self.cfg.edge_threshold).any(axis=0)
         blank = ~before & ~after
         along = 1 - axis
-        stepping = step.mean(axis=along)
-        coverage = (step | blank).mean(axis=along)
+        stepping = step.sum(axis=along) / step.shape[along]
+        coverage = (step | blank).sum(axis=along) / step.shape[along]
         lines = np.flatnonzero((coverage >= self.cfg.edge_coverage) & (stepping >= self.cfg.edge_min_step)) + d
         if lines.size and int((np.diff(lines) > 2 * d).sum()) + 1 > self.cfg.max_edges:
             return []  # a grid of colour cells (a heatmap), not panels

@@ -37,21 +37,39 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
 
 
 def _grid(patch: np.ndarray) -> np.ndarray:
-    """``patch`` resized to GRID x GRID."""
-    return np.asarray(Image.fromarray(patch.astype(np.uint8)).resize((_t.GRID, _t.GRID), Image.BILINEAR), dtype=np.float32)
+    """``patch`` (as uint8) resized to GRID x GRID (raw bytes in and out: cheaper than fromarray
+    and asarray, called for every glyph candidate)."""
+    h, w = patch.shape
+    small = Image.frombytes("L", (w, h), patch.astype(np.uint8).tobytes()).resize((_t.GRID, _t.GRID), Image.BILINEAR)
+    return np.frombuffer(small.tobytes(), dtype=np.uint8).astype(np.float32)
 
 
-def letter_scores(patches: list[np.ndarray]) -> np.ndarray:
+def letter_scores(patches: list[np.ndarray | None]) -> np.ndarray:
     """Scores (n, 27) of glyph patches (2-D, ink bright, cropped to the glyph) for a-z, then for
     the best digit: the best correlation with any font's drawing of it, less the aspect-ratio
-    penalty."""
+    penalty. A patch given as None is not read (a glyph no rule can use): its row is -inf. Each
+    row's scores depend on its patch alone."""
     if not patches:
         return np.zeros((0, len(ALPHABET) + 1), dtype=np.float32)
-    vecs = _normalise(np.stack([_grid(p).reshape(-1) for p in patches]))
-    aspects = np.log(np.array([max(p.shape[1], 1) / max(p.shape[0], 1) for p in patches], dtype=np.float32))
+    read = [k for k, p in enumerate(patches) if p is not None]
+    vecs = np.zeros((len(patches), _t.GRID * _t.GRID), dtype=np.float32)
+    if read:
+        vecs[read] = np.stack([_grid(patches[k]) for k in read])
+    vecs = _normalise(vecs)
+    aspects = np.log(np.array([max(p.shape[1], 1) / max(p.shape[0], 1) if p is not None else 1.0 for p in patches],
+                              dtype=np.float32))
     templates, log_aspects, letters = _templates()
+    # one product for all the rows, read or not: the same shapes give every row the same sums
     scores = vecs @ templates.T - _ASPECT_WEIGHT * np.abs(aspects[:, None] - log_aspects[None, :])
-    best = np.full((len(patches), len(ALPHABET) + 1), -np.inf, dtype=np.float32)
-    for letter in range(len(ALPHABET) + 1):
-        best[:, letter] = scores[:, letters == letter].max(axis=1)
+    order, starts = _by_letter()
+    best = np.maximum.reduceat(scores[:, order], starts, axis=1)
+    best[[k for k, p in enumerate(patches) if p is None]] = -np.inf
     return best
+
+
+@lru_cache(maxsize=1)
+def _by_letter() -> tuple[np.ndarray, np.ndarray]:
+    """The templates' columns grouped by letter (0-26), and where each letter's group starts."""
+    letters = _templates()[2]
+    order = np.argsort(letters, kind="stable")
+    return order, np.searchsorted(letters[order], np.arange(len(ALPHABET) + 1))

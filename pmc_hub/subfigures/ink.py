@@ -4,6 +4,7 @@ rectangle's row or column profile in O(side)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image, ImageChops
@@ -25,25 +26,28 @@ def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
     of one flat colour (every layout with gaps has one), else of the image border. When the
     only such lines are the outer few, they are a frame drawn around the figure: the lines
     inside it are used."""
-    pixels = pixels[::3, ::3]  # a ninth of the pixels finds the flat lines as well
+    # a ninth of the pixels finds the flat lines as well; one plane per channel, so that every
+    # reduction runs along a contiguous axis
+    pixels = pixels[::3, ::3]
+    planes = np.ascontiguousarray(pixels.transpose(2, 0, 1))
     m = _FRAME // 3
-    lines = _flat_lines(pixels, tolerance, m)
-    if not lines and min(pixels.shape[:2]) > 4 * m:
-        lines = _flat_lines(pixels[m:-m, m:-m], tolerance, 0)
+    lines = _flat_lines(planes, tolerance, m)
+    if not lines and min(planes.shape[1:]) > 4 * m:
+        lines = _flat_lines(planes[:, m:-m, m:-m], tolerance, 0)
     if lines:
         return _mode_color(np.concatenate(lines))
     return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
 
 
-def _flat_lines(pixels: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
-    """Colours of the full-length rows and columns of one flat colour; none unless one of them
-    lies more than ``margin`` lines inside the border."""
+def _flat_lines(planes: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
+    """Colours of the full-length rows and columns of one flat colour (``planes``: one (h, w)
+    plane per channel); none unless one of them lies more than ``margin`` lines inside the border."""
     lines, inside = [], False
-    for axis in (1, 0):  # rows, then columns
-        flat = (pixels.max(axis=axis) - pixels.min(axis=axis)).max(axis=1) <= tolerance
+    for axis in (2, 1):  # rows (reduced along x), then columns
+        flat = (planes.max(axis=axis) - planes.min(axis=axis)).max(axis=0) <= tolerance
         where = np.flatnonzero(flat)
         if where.size:
-            lines.append(pixels.mean(axis=axis)[flat])
+            lines.append(planes.take(where, axis=3 - axis).mean(axis=axis).T)
             inside |= bool(((where >= margin) & (where < flat.size - margin)).any())
     return lines if inside else []
 
@@ -55,7 +59,10 @@ class SummedArea:
         h, w = mask.shape
         self.height, self.width = h, w
         self.table = np.zeros((h + 1, w + 1), dtype=np.int32)
-        np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1, out=self.table[1:, 1:])
+        inner = self.table[1:, 1:]
+        # rows first, straight from the mask, then down in place: half the time of the other order
+        np.cumsum(mask, axis=1, dtype=np.int32, out=inner)
+        np.cumsum(inner, axis=0, out=inner)
 
     def count(self, x0: int, y0: int, x1: int, y1: int) -> int:
         """True pixels in [x0, x1) x [y0, y1) (clipped to the mask)."""
@@ -80,6 +87,12 @@ class InkMap:
 
     def __post_init__(self) -> None:
         self.area = SummedArea(self.mask)
+
+    @cached_property
+    def planes(self) -> np.ndarray:
+        """``pixels`` as one (height, width) plane per channel: reductions over the channels,
+        or along a line of one channel, then run over contiguous memory."""
+        return np.ascontiguousarray(self.pixels.transpose(2, 0, 1))
 
     @property
     def height(self) -> int:
@@ -108,7 +121,7 @@ class InkMap:
 
 def ink_map(image: Image.Image, max_side: int, tolerance: int) -> InkMap:
     """The ink of ``image`` at a working scale whose longest side is at most ``max_side``."""
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     scale = 1.0
     if max(rgb.size) > max_side:
         scale = max(rgb.size) / max_side

@@ -168,12 +168,14 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     dark = len(found)
     if cfg.light_letters:
         found += _light_glyphs(ink, area, comps, cfg, max_height)
-    scores = letter_scores([f[4] for f in found])
+    # a glyph crowded on its left or above is no label by any rule (`_run`, `find_labels`):
+    # it is not read (two thirds of the candidates of a figure)
+    scores = letter_scores([f[4] if f[3] else None for f in found])
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
     return [_Glyph(box, core, clear, open_left, s, k >= dark)
-            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores))]
+            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores)) if open_left]
 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
