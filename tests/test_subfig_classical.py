@@ -449,8 +449,10 @@ def dev_set():
 
 def test_real_compound_figures(dev_set):
     compound = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound"]
-    assert len(compound) == 191
+    assert len(compound) == 198
     truth = [t for t, _, _ in compound]
+    # all 198 (the set's round 9, ids 347-353, added 7 eLife figures, 6 scored 1.0): image alone
+    # 0.9123, with the captions 0.9156; the numbers below are of the 191 before round 9
     # image alone 0.9101 (the 164 of rounds 1-5: 0.9313; the 142 of rounds 1-3: 0.924, tune 0.956,
     # holdout 0.879; 0.863 before the splitter's second round; 0.643 on the first 80 before issue 14)
     assert imageclef_accuracy([p for _, p, _ in compound], truth) >= 0.910
