@@ -180,6 +180,9 @@ class RowWriter:
         engine = make_engine(self.config, self.run)
         batch: list[tuple[str, object]] = []
         results = 0
+        # Each result is written as it comes, while the workers build the next articles; only a
+        # MeSH look-up waits for a batch of articles (one request for all their PMIDs).
+        batch_size = MESH_BATCH if self.mesh is not None else 1
         try:
             for result in engine.results(self._packages()):
                 while (item := self._order.popleft())[0] != "result":
@@ -187,7 +190,7 @@ class RowWriter:
                 batch.append(("result", (result, item[1])))
                 results += 1
                 bar.update(1)
-                if results >= MESH_BATCH:
+                if results >= batch_size:
                     self._place_all(batch)
                     batch, results = [], 0
             batch.extend(self._order)
