@@ -27,7 +27,7 @@ from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
 from .report import DUPLICATE_ARTICLE, BuildReport, duplicate_image_skip, summarize
-from .spool import article_tables, without_rows
+from .spool import article_tables, preload_conversion, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
 from .writers import ShardSet, rows_where, rows_without
@@ -177,6 +177,7 @@ class RowWriter:
         from tqdm.auto import tqdm  # (here: the workers, which import this module, draw no bar)
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
+        preload = preload_conversion()  # while the workers start: the report's end needs it
         engine = make_engine(self.config, self.run)
         batch: list[tuple[str, object]] = []
         results = 0
@@ -206,6 +207,7 @@ class RowWriter:
             if self._rebuilder is not None:
                 self._rebuilder.close()
             bar.close()
+            preload.join()
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""
