@@ -376,6 +376,25 @@ def test_each_article_is_written_before_the_next_result_is_taken(tmp_path, mixed
     assert seen == [0, 1, 2, 3, 4]  # (the workers build on meanwhile)
 
 
+def test_the_next_package_is_read_while_the_worker_builds(mixed_license_corpus):
+    from pmc_hub.engines.local import LocalEngine
+    from pmc_hub.sources import open_sources
+
+    read = []
+
+    def packages():
+        for package in open_sources([str(mixed_license_corpus)]):
+            read.append(package.origin or package.package_id)
+            yield package
+
+    engine = LocalEngine(BuildConfig(sources=(str(mixed_license_corpus),), labels="none"), workers=1)
+    got = []
+    for result in engine.results(packages()):
+        got.append(result.origin)
+        assert len(read) == min(len(got) + 1, 5)  # one package ahead of the results, never more
+    assert got == read and len(got) == 5  # in source order
+
+
 def test_mesh_terms_reach_every_batch_of_articles(tmp_path, mixed_license_corpus, monkeypatch):
     from pmc_hub.mesh import parse_pubmed
 
@@ -395,6 +414,14 @@ def test_mesh_terms_reach_every_batch_of_articles(tmp_path, mixed_license_corpus
     assert len(got) == 5
     assert {a for a, t in got.items() if t is not None} == {"PMC1240052", "PMC3166277"}
     assert all(t == terms for t in got.values() if t is not None)
+
+
+def test_preloading_leaves_pyarrow_nothing_to_import_at_its_first_conversion():
+    probe = ("import sys; from pmc_hub.spool import preload_conversion; before = set(sys.modules); "
+             "preload_conversion().join(); after = set(sys.modules); import pyarrow as pa; "
+             "pa.Table.from_pylist([{'a': 1}]); print(len(after - before) > 0, sorted(set(sys.modules) - after))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "[]"]  # it imported what the conversion needs; the conversion, nothing
 
 
 def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):
