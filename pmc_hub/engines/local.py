@@ -165,9 +165,7 @@ class LocalEngine:
 
     def _begin(self, workers: int) -> None:
         if self._ctx.get_start_method() == "forkserver":
-            # Imported once for all workers: the stage, the content labeler and pandas (which pyarrow
-            # imports at its first conversion of Python values, to ask whether they are pandas objects).
-            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool", "pmc_hub.labels.content", "pandas"])
+            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool"])
         self._slots = [self._start() for _ in range(workers)]
 
     def _dispatch(self, source: Iterator, done: dict, next_out: int, exhausted: bool) -> bool:
