@@ -177,8 +177,8 @@ class RowWriter:
         from tqdm.auto import tqdm  # (here: the workers, which import this module, draw no bar)
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
-        preload = preload_conversion()  # while the workers start: the report's end needs it
         engine = make_engine(self.config, self.run)
+        preload = None
         batch: list[tuple[str, object]] = []
         results = 0
         # Each result is written as it comes, while the workers build the next articles; only a
@@ -194,6 +194,9 @@ class RowWriter:
                 if results >= batch_size:
                     self._place_all(batch)
                     batch, results = [], 0
+            # The workers are done: what the report's end imports is imported while the last rows
+            # are written and synced (not beside the workers: its memory would add to theirs).
+            preload = preload_conversion()
             batch.extend(self._order)
             self._order.clear()
             self._place_all(batch)
@@ -207,7 +210,8 @@ class RowWriter:
             if self._rebuilder is not None:
                 self._rebuilder.close()
             bar.close()
-            preload.join()
+            if preload is not None:
+                preload.join()
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""
