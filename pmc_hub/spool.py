@@ -27,9 +27,8 @@ _STORE_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, Valu
 
 def preload_conversion() -> threading.Thread:
     """Start, in a background thread, what pyarrow's first conversion of Python values imports:
-    pandas, which pyarrow asks whether a list is a pandas object (0.2-0.5 s). A worker's first
-    article, or the end of a build, then need not wait for it. Join the thread before the process
-    ends."""
+    pandas, which pyarrow asks whether a list is a pandas object (0.2-0.5 s), so that the build's
+    end (the release index) need not wait for it. Join the thread before the process ends."""
     thread = threading.Thread(target=pa.array, args=([],), name="pmc-hub-arrow-preload", daemon=True)
     thread.start()
     return thread
