@@ -27,7 +27,7 @@ from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
 from .report import DUPLICATE_ARTICLE, BuildReport, duplicate_image_skip, summarize
-from .spool import article_tables, without_rows
+from .spool import article_tables, preload_conversion, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
 from .writers import ShardSet, rows_where, rows_without
@@ -178,8 +178,12 @@ class RowWriter:
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
+        preload = None
         batch: list[tuple[str, object]] = []
         results = 0
+        # Each result is written as it comes, while the workers build the next articles; only a
+        # MeSH look-up waits for a batch of articles (one request for all their PMIDs).
+        batch_size = MESH_BATCH if self.mesh is not None else 1
         try:
             for result in engine.results(self._packages()):
                 while (item := self._order.popleft())[0] != "result":
@@ -187,9 +191,12 @@ class RowWriter:
                 batch.append(("result", (result, item[1])))
                 results += 1
                 bar.update(1)
-                if results >= MESH_BATCH:
+                if results >= batch_size:
                     self._place_all(batch)
                     batch, results = [], 0
+            # The workers are done: what the report's end imports is imported while the last rows
+            # are written and synced (not beside the workers: its memory would add to theirs).
+            preload = preload_conversion()
             batch.extend(self._order)
             self._order.clear()
             self._place_all(batch)
@@ -203,6 +210,8 @@ class RowWriter:
             if self._rebuilder is not None:
                 self._rebuilder.close()
             bar.close()
+            if preload is not None:
+                preload.join()
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -22,6 +23,15 @@ from .writers import to_table
 
 SPOOL_DIR = f"{STATE_DIR}/spool"
 _STORE_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError)
+
+
+def preload_conversion() -> threading.Thread:
+    """Start, in a background thread, what pyarrow's first conversion of Python values imports:
+    pandas, which pyarrow asks whether a list is a pandas object (0.2-0.5 s), so that the build's
+    end (the release index) need not wait for it. Join the thread before the process ends."""
+    thread = threading.Thread(target=pa.array, args=([],), name="pmc-hub-arrow-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def article_tables(result: ArticleResult) -> ArticleResult:

@@ -1,6 +1,7 @@
 """End to end: sources -> build -> load_dataset, the build report, bad input, resume and workers."""
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -339,6 +340,88 @@ def test_mesh_terms_are_matched_by_pmid(tmp_path, mixed_license_corpus):
         assert row["article_mesh_terms"] == (terms if row["article_accession_id"] == "PMC3166277" else None)
     articles = datasets.load_dataset(str(out), "articles", split="train")
     assert {a["article_accession_id"]: a["article_mesh_terms"] for a in articles}["PMC3166277"] == terms
+
+
+def _placed_before_each_result(monkeypatch) -> list[int]:
+    """How many articles the build had written each time it took the next result from its engine."""
+    build_module = importlib.import_module("pmc_hub.build")
+
+    written, seen = [0], []
+    real_add, real_engine = build_module.RowWriter._add, build_module.make_engine
+
+    def add(self, summary):
+        written[0] += 1
+        return real_add(self, summary)
+
+    class Watched:
+        def __init__(self, engine):
+            self.engine = engine
+
+        def results(self, packages):
+            for result in self.engine.results(packages):
+                seen.append(written[0])
+                yield result
+
+        def close(self):
+            self.engine.close()
+
+    monkeypatch.setattr(build_module.RowWriter, "_add", add)
+    monkeypatch.setattr(build_module, "make_engine", lambda config, run: Watched(real_engine(config, run)))
+    return seen
+
+
+def test_each_article_is_written_before_the_next_result_is_taken(tmp_path, mixed_license_corpus, monkeypatch):
+    seen = _placed_before_each_result(monkeypatch)
+    run_build([mixed_license_corpus], tmp_path / "out")
+    assert seen == [0, 1, 2, 3, 4]  # (the workers build on meanwhile)
+
+
+def test_the_next_package_is_read_while_the_worker_builds(mixed_license_corpus):
+    from pmc_hub.engines.local import LocalEngine
+    from pmc_hub.sources import open_sources
+
+    read = []
+
+    def packages():
+        for package in open_sources([str(mixed_license_corpus)]):
+            read.append(package.origin or package.package_id)
+            yield package
+
+    engine = LocalEngine(BuildConfig(sources=(str(mixed_license_corpus),), labels="none"), workers=1)
+    got = []
+    for result in engine.results(packages()):
+        got.append(result.origin)
+        assert len(read) == min(len(got) + 1, 5)  # one package ahead of the results, never more
+    assert got == read and len(got) == 5  # in source order
+
+
+def test_mesh_terms_reach_every_batch_of_articles(tmp_path, mixed_license_corpus, monkeypatch):
+    from pmc_hub.mesh import parse_pubmed
+
+    build_module = importlib.import_module("pmc_hub.build")
+
+    real = (SAMPLES / "pubmed-mesh" / "25760099.xml").read_text(encoding="utf-8")
+    terms = next(parse_pubmed(real.encode())).terms()
+    pubmed = []  # the same real record, filed under the PMIDs of two corpus articles
+    for pmid in ("16187797", "21810267"):  # PMC1240052, PMC3166277
+        pubmed.append(tmp_path / f"{pmid}.xml")
+        pubmed[-1].write_text(real.replace(">25760099<", f">{pmid}<"), encoding="utf-8")
+    monkeypatch.setattr(build_module, "MESH_BATCH", 2)  # 5 articles: batches of 2, 2 and 1
+    seen = _placed_before_each_result(monkeypatch)
+    run_build([mixed_license_corpus], tmp_path / "out", mesh_files=pubmed)
+    assert seen == [0, 0, 2, 2, 4]
+    got = {r["article_accession_id"]: r["article_mesh_terms"] for r in shard_rows(tmp_path / "out", "articles")}
+    assert len(got) == 5
+    assert {a for a, t in got.items() if t is not None} == {"PMC1240052", "PMC3166277"}
+    assert all(t == terms for t in got.values() if t is not None)
+
+
+def test_preloading_leaves_pyarrow_nothing_to_import_at_its_first_conversion():
+    probe = ("import sys; from pmc_hub.spool import preload_conversion; before = set(sys.modules); "
+             "preload_conversion().join(); after = set(sys.modules); import pyarrow as pa; "
+             "pa.Table.from_pylist([{'a': 1}]); print(len(after - before) > 0, sorted(set(sys.modules) - after))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "[]"]  # it imported what the conversion needs; the conversion, nothing
 
 
 def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):

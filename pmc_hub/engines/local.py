@@ -65,6 +65,27 @@ def _rss_mb(pid: int) -> Optional[float]:
         return None
 
 
+class _ReadAhead:
+    """An iterator that can read its next item before it is asked for (`read`)."""
+
+    def __init__(self, items: Iterable):
+        self._items = iter(items)
+        self._next: list = []  # the item read ahead, if any
+
+    def read(self) -> None:
+        if not self._next:
+            self._next.append(next(self._items, None))
+
+    def __iter__(self) -> "_ReadAhead":
+        return self
+
+    def __next__(self):
+        item = self._next.pop() if self._next else next(self._items, None)
+        if item is None:
+            raise StopIteration
+        return item
+
+
 @dataclass
 class _Slot:
     process: multiprocessing.Process
@@ -110,7 +131,7 @@ class LocalEngine:
 
     def results(self, packages: Iterable[ArticlePackage]) -> Iterator[ArticleResult]:
         self._begin(self.workers)
-        source = enumerate(packages)
+        source = _ReadAhead(enumerate(packages))
         done: dict[int, ArticleResult] = {}
         next_out, exhausted = 0, False
         try:
@@ -119,6 +140,7 @@ class LocalEngine:
                 busy = [s for s in self._slots if s.seq is not None]
                 if not busy and exhausted:
                     break
+                source.read()  # the next package, while the workers build: a free worker need not wait for it
                 self._collect(busy, done)
                 # A worker whose result just came back gets its next article before that result
                 # is written: the worker builds while the main process writes.
