@@ -48,11 +48,11 @@ FEATURES = (
     "edges",        # share of the grey image's pixels on an edge (sparse line drawings low)
 )
 EDGE_STRENGTH = 160  # a Sobel response above this (about 40 grey levels a pixel) is an edge
-# An edge's direction, by the ratio of its smaller Sobel response (across x or y) to its larger, in
-# hundredths: under 20 (within 11 degrees of an axis) and 45-72 (24-36 degrees off the axes, where
-# the bonds of a drawn ring lie: 30 degrees, as drawing programs draw them; chart lines and text
-# strokes spread over every angle).
-AXIS_RATIO, BOND_RATIOS = 20, (45, 72)
+# An edge's direction, by the ratio of its smaller Sobel response (across x or y) to its larger, as
+# fractions (whole numbers keep the products inside int16): under 1/5 (within 11 degrees of an
+# axis) and 9/20-18/25 (24-36 degrees off the axes, where the bonds of a drawn ring lie: 30 degrees,
+# as drawing programs draw them; chart lines and text strokes spread over every angle).
+AXIS_RATIO, BOND_RATIOS = (1, 5), ((9, 20), (18, 25))
 
 
 def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -108,11 +108,9 @@ def _edge_directions(grey: np.ndarray) -> tuple[float, float, float]:
     larger, smaller = np.maximum(gx, gy), np.minimum(gx, gy)
     edge = larger > EDGE_STRENGTH
     edges = max(np.count_nonzero(edge), 1)
-    ratio = smaller[edge].astype(np.int32) * 100  # hundredths of the larger response, compared
-    larger = larger[edge].astype(np.int32)
-    low, high = BOND_RATIOS
-    bond = np.count_nonzero((ratio >= low * larger) & (ratio <= high * larger))
-    axis = np.count_nonzero(ratio < AXIS_RATIO * larger)
+    (low, low_of), (high, high_of) = BOND_RATIOS
+    bond = np.count_nonzero(edge & (smaller * low_of >= larger * low) & (smaller * high_of <= larger * high))
+    axis = np.count_nonzero(edge & (smaller * AXIS_RATIO[1] < larger * AXIS_RATIO[0]))
     return bond / edges, axis / edges, edges / edge.size
 
 
