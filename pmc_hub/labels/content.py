@@ -52,7 +52,7 @@ PRIMARY_KINDS = {
     "Microscopy": ("microscopy", "photo", "clinical"),
     "Clinical Imaging": ("clinical", "photo", "microscopy"),
     "Immuno Assays": ("gel", "chart", "photo", "clinical"),
-    "Chemical Structures": ("structure",),
+    "Chemical Structures": ("structure", "diagram", "equation"),
     "Molecular Structures": ("diagram", "photo", "microscopy"),
     "Gene Sequence": ("diagram", "table", "chart"),
     "Spectra and Chromatograms": ("chart",),
@@ -65,6 +65,11 @@ PRIMARY_KINDS = {
     "Photographs": ("photo", "microscopy", "clinical"),
     "Other": ("diagram", "photo", "table"),
 }
+# Where the caption neither names nor hints at a class, the kinds that count for it, where they
+# are fewer than `PRIMARY_KINDS`: the structure kind was learnt from drawn figures alone, so it may
+# not veto a caption that names chemistry (a scheme it takes for a diagram), but an equation or a
+# diagram the caption says nothing of is no chemistry.
+SILENT_KINDS = {"Chemical Structures": ("structure",)}
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
 COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
@@ -188,7 +193,10 @@ class ContentLabeler(Labeler):
                 named[primary] += 1
         first = evidence.first
         classes = {KIND_PRIMARY[k] for k in kinds} | set(named) | set(evidence.cues)
-        return {c: (math.log(max(max(kinds.get(k, 0.0) for k in PRIMARY_KINDS[c]), _FLOOR)),
+        def looks(c: str) -> tuple[str, ...]:
+            return PRIMARY_KINDS[c] if c in named or c in evidence.cues else SILENT_KINDS.get(c, PRIMARY_KINDS[c])
+
+        return {c: (math.log(max(max(kinds.get(k, 0.0) for k in looks(c)), _FLOOR)),
                     float(c in evidence.title), float(min(named.get(c, 0), 2)), float(c == first),
                     float(min(evidence.cues.get(c, 0), 2)), float(c == "Plots and Charts"),
                     float(bool(named) and c not in named))
