@@ -1,11 +1,13 @@
 """Cheap statistics of a figure's thumbnail, and the image classifier that reads them.
 
 The thumbnail is the small RGB image `pmc_hub.media.inspect` makes from the reduced decode it does
-for the perceptual hash anyway (JPEG draft / box-reduce): the statistics cost about a tenth of a
-millisecond and no model is downloaded. The classifier is four small logistic regressions over
-these statistics, fitted on the tuning part of the hand-labelled development set
-(``tests/data/figures/labels.json``) by ``scripts/fit_content_model.py``; its weights ship in
-``content_model.json`` next to this module, with the caption/image combination's.
+for the perceptual hash anyway (JPEG draft / box-reduce), with the larger grey image of the same
+decode, where the edge directions are read: the statistics cost about a quarter of a millisecond
+and no model is downloaded. The classifier is five small logistic regressions over these
+statistics, fitted on the tuning part of the hand-labelled development set
+(``tests/data/figures/labels.json``; the structure-drawing step also on drawn chemistry figures)
+by ``scripts/fit_content_model.py``; its weights ship in ``content_model.json`` next to this
+module, with the caption/image combination's.
 """
 from __future__ import annotations
 
@@ -182,7 +184,7 @@ class Logistic:
 
 @dataclass(frozen=True)
 class ImageModel:
-    """P(kind) from the thumbnail statistics, in steps: is it a photograph-like image (a camera,
+    """P(kind) from the image statistics, in steps: is it a photograph-like image (a camera,
     microscope or scanner made it) or a drawn graphic; which graphic (a drawing, a table, an
     equation) or which photograph-like kind; whether a drawing shows chemical structures, from
     the directions of its edges alone (the drawn figures that taught it differ from real ones in
