@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Measure the labelers on the hand-labelled development set (docs/taxonomy.md reports this).
 
-    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--part holdout] [--errors] [--json out.json]
+    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--part holdout] [--round 8 | --exclude-round 7]
+                                  [--errors] [--json out.json]
     python scripts/eval_labels.py --panel-cv    # the tuning figures only
 
 
@@ -71,12 +72,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
     ap.add_argument("--part", choices=("tune", "holdout", "all"), help="only this part (default: each)")
+    ap.add_argument("--round", type=int, help="only the figures this round of the labels file added (e.g. 7, the fresh test set)")
+    ap.add_argument("--exclude-round", type=int, help="leave out the figures this round added")
     ap.add_argument("--errors", action="store_true", help="list every wrong primary label")
     ap.add_argument("--json", type=Path, help="also write the headline numbers here")
     ap.add_argument("--panel-cv", action="store_true", help="only the panel search's seam settings, on the tuning part")
     args = ap.parse_args()
 
-    figures = load_labelled(args.labels)
+    figures = [f for f in load_labelled(args.labels)
+               if (args.round is None or f.round == args.round) and (args.exclude_round is None or f.round != args.exclude_round)]
     if args.panel_cv:
         panel_cv(figures)
         return

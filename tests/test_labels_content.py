@@ -11,6 +11,7 @@ import pytest
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
 from pmc_hub.labels.evaluate import evaluate, figure_rows, load_labelled
 from pmc_hub.labels.image import image_features, load_content_model, thumbnail_of
+from pmc_hub.labels.panel import image_panel_type
 from pmc_hub.media import inspect
 from pmc_hub.resources import sample_dir
 from pmc_hub.schema import validate
@@ -196,9 +197,9 @@ def test_the_image_size_tells_an_equation_but_not_a_chart_from_a_diagram(labeler
     # with the round-5 figures the original size told one source's diagrams (large 2007 scans of
     # trees) from every other figure, not diagrams from charts: chart or diagram does not read it
     row = real_row("elife-46472-v3/fig2.jpg", "Body temperature after a single dose.")
-    rgb = thumbnail_of(row).rgb
+    thumb = thumbnail_of(row)
     model = labeler.model["image"]
-    small, large = (model.probabilities(image_features(rgb, 40 * k, 30 * k)) for k in (1, 40))
+    small, large = (model.probabilities(image_features(thumb.rgb, thumb.grey, 40 * k, 30 * k)) for k in (1, 40))
     assert small["chart"] / (small["chart"] + small["diagram"]) == pytest.approx(
         large["chart"] / (large["chart"] + large["diagram"]), rel=1e-12)
     assert small["equation"] > 2 * large["equation"]  # while a small image is more likely an equation
@@ -260,3 +261,84 @@ def test_a_broken_content_model_file_is_a_clear_error(tmp_path):
     bad.write_text(json.dumps(raw))
     with pytest.raises(ContentModelError, match="calibration has no image, no caption; refit it"):
         load_content_model(bad)
+
+
+DRAWN = ROOT / "tests" / "data" / "labels_drawn"  # drawn with RDKit, not real (its README)
+
+
+def drawn_row(name: str, caption: str) -> dict:
+    return figure_row((DRAWN / name).read_bytes(), article="PMC1", figure_id="F1", file_name=name, caption=caption)
+
+
+@pytest.mark.parametrize("name", ["drawn_grid.png", "drawn_two_rows.png"])
+def test_a_drawing_of_structures_is_chemical_structures_and_one_panel(labeler, name):
+    # the image model knows structure drawings (thin bonds at 30 degrees) from charts and diagrams;
+    # the blank space between molecules is no gutter between panels
+    row = drawn_row(name, "Figure 2.")
+    kinds, blocks = labeler.look(row, thumbnail_of(row))
+    assert max(kinds, key=kinds.get) == "structure"
+    assert image_panel_type(blocks) == "multiple"  # the gutters alone would part the molecules
+    out = labeler.label_row(row)
+    assert out["image_primary_label"] == "Chemical Structures" and out["image_label_source"] == "image"
+    assert (out["image_panel_type"], out["image_panel_subtype"]) == ("single", "single")
+    validate("figure", out, out["image_key"])
+    # panel letters in the caption still make it several panels
+    assert labeler.label_row(drawn_row(name, "(a) Route to 4. (b) Route to 9."))["image_panel_type"] == "multiple"
+
+
+def test_a_scheme_the_image_is_unsure_of_is_still_one_panel_when_the_caption_names_it(labeler):
+    row = drawn_row("drawn_scheme.png", "Synthesis of compounds 3 and 4. Reagents and conditions: (i) THF, reflux.")
+    out = labeler.label_row(row)
+    assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Chemical Structures", "reaction scheme")
+    assert out["image_label_source"].startswith("caption") and out["image_panel_type"] == "single"
+
+
+def test_real_charts_are_not_taken_for_structure_drawings(labeler, devset):
+    # false positives on real figures are what costs precision: on the development set's captioned
+    # figures (none of them chemistry; round 7's fresh figures, whose "synthetic pathway" of
+    # anthocyanins is a drawn pathway the caption calls a synthesis, are left to docs/taxonomy.md)
+    # the labeler never says Chemical Structures
+    figures, rows, thumbnails = devset
+    captioned = [i for i, f in enumerate(figures) if f.caption and f.round != 7]
+    assert len(captioned) >= 270 and not any(figures[i].primary == "Chemical Structures" for i in captioned)
+    out = labeler.for_thumbnails(thumbnails).label([rows[i] for i in captioned])
+    assert not [r["image_key"] for r in out if r.get("image_primary_label") == "Chemical Structures"]
+
+
+def test_reagents_structures_and_schemes_name_chemistry():
+    # real caption: eLife 41604 figure 7 (CC BY 4.0), a reaction scheme whose caption lists only the
+    # reagents and conditions of its steps
+    rules = RuleLabeler()
+    elife_41604_fig7 = ("Reagents and conditions: (a) ethyl 4,4,4-trifluoro-3-oxobutanoate, AcOH, 60°C, 3 hr, 57%. "
+                        "(b) HCl (4 M in 1,4-dioxane), 1,4-dioxane, 0°C to RT, 2 hr, 5 (96%), 6 (96%), 7 (83%).")
+    for caption, secondary in ((elife_41604_fig7, "reaction scheme"),
+                               ("Scheme 1. Preparation of the amides.", "reaction scheme"),
+                               ("Retrosynthetic analysis of target molecule 1.", "reaction scheme"),
+                               ("Synthesis of compounds 12a-f.", "reaction scheme"),
+                               ("Structures of compounds 1-12.", "chemical structure"),
+                               ("Chemical structures of the inhibitors used in this study.", "chemical structure")):
+        out = rules.label_row({"caption": caption, "image_context": []})
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Chemical Structures", secondary), caption
+    # substituents and reflux are weak hints; a biology caption about compounds names no chemistry
+    assert rules.evidence({"caption": "R1 and R2 substituents of the series.", "image_context": []}, context=False).cues == {
+        "Chemical Structures": 1}
+    for caption in ("Effect of compounds 1-12 on cell viability (mean ± SD).", "Protein synthesis in the treated cells.",
+                    "Scheme of the experimental design."):
+        assert rules.label_row({"caption": caption, "image_context": []}).get("image_primary_label") != "Chemical Structures"
+
+
+def test_brain_surfaces_and_tractography_are_magnetic_resonance():
+    # seen on the fresh test set (round 7, a real caption): fMRI clusters "projected on inflated
+    # hemispheres" named no modality; tractography, DTI and BOLD activation maps are MR images too
+    rules = RuleLabeler()
+    captions = [f.caption for f in load_labelled(LABELS) if f.caption]
+    whole_brain = next(c for c in captions if c.startswith("Limb-representation patterns in the deprived cortex reflect "
+                                                            "usage—whole brain"))
+    for caption in (whole_brain, "Probabilistic tractography of the arcuate fasciculus.",
+                    "DTI of the corpus callosum.", "BOLD activation maps of the motor task.",
+                    "Group results on the reconstructed cortical surfaces."):
+        out = rules.label_row({"caption": caption, "image_context": []})
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Clinical Imaging", "magnetic resonance"), caption
+    # a BOLD signal time course is a chart, and "bold" type names nothing
+    for caption in ("BOLD signal change over time (mean ± SEM).", "Genes in bold are up-regulated."):
+        assert "magnetic resonance" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])

@@ -85,7 +85,7 @@ def test_transparent_and_palette_images_show_their_colours_on_white():
 def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     def stats(rel):
         img = media.inspect(rel, (sample_dir() / rel).read_bytes())
-        return dict(zip(FEATURES, image_features(img.thumbnail.rgb, img.width, img.height)))
+        return dict(zip(FEATURES, image_features(img.thumbnail.rgb, img.thumbnail.grey, img.width, img.height)))
 
     table, equation, chart = stats("plosone-0091296/t002.png"), stats("plosone-0178565/e001.png"), stats("elife-46472-v3/fig2.jpg")
     assert table["bands"] > 0.1 > chart["bands"]  # shaded table rows
@@ -94,16 +94,19 @@ def test_statistics_tell_a_table_an_equation_and_a_chart_apart():
     photo = np.full((120, 160, 3), 0, dtype=np.uint8)
     photo[..., 0] = np.linspace(0, 255, 160)[None, :].astype(np.uint8)
     photo[..., 1] = np.linspace(0, 255, 120)[:, None].astype(np.uint8)
-    smooth = dict(zip(FEATURES, image_features(photo, 1600, 1200)))
+    smooth = dict(zip(FEATURES, image_features(photo, photo.max(axis=2), 1600, 1200)))
     assert smooth["white"] == 0 and smooth["photo_area"] > 0.95 and smooth["top8"] < chart["top8"]
     assert smooth["soft"] < 0.1 < smooth["texture"] * 255  # steps of a few levels, not of 5-30
 
 
 def test_statistics_are_the_same_whatever_the_thumbnail_array_layout():
-    thumb = media.inspect("fig2.jpg", (sample_dir() / "elife-46472-v3/fig2.jpg").read_bytes()).thumbnail.rgb
+    img = media.inspect("fig2.jpg", (sample_dir() / "elife-46472-v3/fig2.jpg").read_bytes()).thumbnail
+    thumb, grey = img.rgb, img.grey
     strided = np.zeros((thumb.shape[0], thumb.shape[1], 4), dtype=np.uint8)[..., :3]
     strided[...] = thumb  # a view with a different memory layout
-    assert np.array_equal(image_features(thumb, 800, 600), image_features(strided, 800, 600))
+    grey_view = np.zeros((grey.shape[0], grey.shape[1], 2), dtype=np.uint8)[..., 0]
+    grey_view[...] = grey
+    assert np.array_equal(image_features(thumb, grey, 800, 600), image_features(strided, grey_view, 800, 600))
 
 
 @pytest.mark.parametrize("rel,panel", [
@@ -226,5 +229,37 @@ def test_blocks_are_found_between_blank_gutters():
 def test_the_page_level_is_the_one_the_statistics_use():
     thumb = np.full((20, 30, 3), PAGE_LEVEL + 1, dtype=np.uint8)
     thumb[5:15, 5:25] = PAGE_LEVEL  # one level darker than the page: content
-    features = dict(zip(FEATURES, image_features(thumb, 30, 20)))
+    features = dict(zip(FEATURES, image_features(thumb, thumb[..., 0], 30, 20)))
     assert features["white"] == pytest.approx(400 / 600)
+
+
+def _smooth(img: Image.Image) -> Image.Image:
+    """Drawn at 4 times the size and reduced: anti-aliased lines, as drawing programs export them."""
+    return img.resize((img.width // 4, img.height // 4), Image.Resampling.BOX)
+
+
+def test_ring_bonds_lie_at_their_angle_and_a_bar_chart_along_the_axes():
+    rings = Image.new("L", (960, 480), "white")
+    for cx in (160, 480, 800):  # benzene rings as drawing programs draw them: vertical sides, the other bonds at 30 degrees
+        corners = [(cx + 120 * np.cos(np.radians(a)), 240 + 120 * np.sin(np.radians(a))) for a in range(30, 390, 60)]
+        ImageDraw.Draw(rings).line(corners + corners[:1], fill="black", width=6)
+    bars = Image.new("L", (960, 480), "white")
+    draw = ImageDraw.Draw(bars)
+    draw.line([(40, 440), (920, 440)], fill="black", width=6)
+    draw.line([(40, 40), (40, 440)], fill="black", width=6)
+    for x, top in ((120, 160), (320, 280), (520, 80), (720, 220)):
+        draw.rectangle([x, top, x + 120, 440], outline="black", width=6)
+    rings, bars = _smooth(rings), _smooth(bars)
+
+    def stats(img: Image.Image) -> dict:
+        grey = np.asarray(img)
+        return dict(zip(FEATURES, image_features(np.stack([grey] * 3, axis=2), grey, *img.size)))
+
+    ring, chart = stats(rings), stats(bars)
+    assert ring["bond_edges"] > 0.4 > 0.05 > chart["bond_edges"]
+    assert chart["axis_edges"] > 0.9 > 0.5 > ring["axis_edges"]
+    assert 0 < ring["edges"] < 0.2 and 0 < chart["edges"] < 0.2
+    # an image too small for the 3x3 edge filter has no edges
+    tiny = np.full((2, 2), 255, dtype=np.uint8)
+    small = dict(zip(FEATURES, image_features(np.stack([tiny] * 3, axis=2), tiny, 2, 2)))
+    assert small["bond_edges"] == small["axis_edges"] == small["edges"] == 0

@@ -1,7 +1,7 @@
 """The default labeler: the image decides the coarse class, the caption the fine one.
 
 For each figure the thumbnail gives P(kind) over coarse visual kinds (`image.KINDS`: chart,
-diagram, table, equation, microscopy, clinical, photo; gels are left to the caption) and the
+diagram, structure drawing, table, equation, microscopy, clinical, photo; gels are left to the caption) and the
 caption rules give evidence per taxonomy class (`rules.CaptionEvidence`: its terms, where they
 stand, and weaker cues such as "scale bar" or "mean ± SD"). Every candidate primary class (the
 default class of each image kind, and every class the caption names or hints at) is scored by a
@@ -21,7 +21,9 @@ that only the image suggests (the caption names and hints at nothing of it) is n
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
 text than the caption (2,000 characters against 630) and did not make labels more precise where
 measured (docs/taxonomy.md). Panel type: ``multiple`` when the caption names panels a and b,
-else from the image's gutters and seams (`panel.image_panel_type`).
+else ``single`` for a figure labelled *Chemical Structures* (written or not: schemes and rows of
+structures have blank space between molecules, not between panels), else from the image's gutters
+and seams (`panel.image_panel_type`).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from .taxonomy import Taxonomy, load_taxonomy
 
 # What a figure of each kind is called when the caption names nothing that kind can show.
 KIND_PRIMARY = {
-    "chart": "Plots and Charts", "diagram": "Illustrative Diagrams", "table": "Tables",
+    "chart": "Plots and Charts", "diagram": "Illustrative Diagrams", "structure": "Chemical Structures", "table": "Tables",
     "equation": "Scientific Formulae & Equations", "microscopy": "Microscopy", "clinical": "Clinical Imaging",
     "photo": "Photographs", "gel": "Immuno Assays",
 }
@@ -50,7 +52,7 @@ PRIMARY_KINDS = {
     "Microscopy": ("microscopy", "photo", "clinical"),
     "Clinical Imaging": ("clinical", "photo", "microscopy"),
     "Immuno Assays": ("gel", "chart", "photo", "clinical"),
-    "Chemical Structures": ("diagram", "equation"),
+    "Chemical Structures": ("structure", "diagram", "equation"),
     "Molecular Structures": ("diagram", "photo", "microscopy"),
     "Gene Sequence": ("diagram", "table", "chart"),
     "Spectra and Chromatograms": ("chart",),
@@ -63,9 +65,21 @@ PRIMARY_KINDS = {
     "Photographs": ("photo", "microscopy", "clinical"),
     "Other": ("diagram", "photo", "table"),
 }
+# Where the caption neither names nor hints at a class, the kinds that count for it, where they
+# are fewer than `PRIMARY_KINDS`: the structure kind was learnt from drawn figures alone, so it may
+# not veto a caption that names chemistry (a scheme it takes for a diagram), but an equation or a
+# diagram the caption says nothing of is no chemistry.
+SILENT_KINDS = {"Chemical Structures": ("structure",)}
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
 COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
+
+
+def panel_type_of(blocks: np.ndarray, primary: Optional[str]) -> str:
+    """The panel type of a figure whose caption names no panels: a drawing of chemical structures
+    is one panel (a reaction scheme, a row or grid of numbered structures: the blank space between
+    molecules is no gutter between panels), anything else what its content blocks say."""
+    return "single" if primary == "Chemical Structures" else image_panel_type(blocks)
 
 
 def calibration_key(source: str, captioned: bool) -> str:
@@ -114,7 +128,7 @@ class ContentLabeler(Labeler):
         (`panel.panel_blocks`)."""
         size = row.get("image_size") or {}
         rgb = thumb.rgb
-        features = image_features(rgb, size.get("width") or rgb.shape[1], size.get("height") or rgb.shape[0])
+        features = image_features(rgb, thumb.grey, size.get("width") or rgb.shape[1], size.get("height") or rgb.shape[0])
         return self.image.probabilities(features), panel_blocks(thumb.grey, self.panel_seams)
 
     def _thumbnail(self, row: dict) -> Optional[Thumbnail]:
@@ -131,12 +145,13 @@ class ContentLabeler(Labeler):
         thumb = self._thumbnail(row)
         kinds, blocks = self.look(row, thumb) if thumb is not None else (None, None)
         out = dict(row)
-        panel = evidence.panel_type or (image_panel_type(blocks) if blocks is not None else None)
+        decision = self.decide(evidence, kinds)
+        panel = evidence.panel_type or (panel_type_of(blocks, decision[0] if decision else None)
+                                        if blocks is not None else None)
         if panel is not None:
             out["image_panel_type"] = panel
             if panel == "single":
                 out["image_panel_subtype"] = "single"
-        decision = self.decide(evidence, kinds)
         if decision is None:
             return out
         primary, probability, source = decision
@@ -178,7 +193,10 @@ class ContentLabeler(Labeler):
                 named[primary] += 1
         first = evidence.first
         classes = {KIND_PRIMARY[k] for k in kinds} | set(named) | set(evidence.cues)
-        return {c: (math.log(max(max(kinds.get(k, 0.0) for k in PRIMARY_KINDS[c]), _FLOOR)),
+        def looks(c: str) -> tuple[str, ...]:
+            return PRIMARY_KINDS[c] if c in named or c in evidence.cues else SILENT_KINDS.get(c, PRIMARY_KINDS[c])
+
+        return {c: (math.log(max(max(kinds.get(k, 0.0) for k in looks(c)), _FLOOR)),
                     float(c in evidence.title), float(min(named.get(c, 0), 2)), float(c == first),
                     float(min(evidence.cues.get(c, 0), 2)), float(c == "Plots and Charts"),
                     float(bool(named) and c not in named))

@@ -21,6 +21,7 @@ class LabelledFigure:
     caption: Optional[str]
     article: str
     split: str  # "tune" (used to fit and choose parameters) or "holdout"
+    round: Optional[int] = None  # the round of labels.json that added it (rounds 7 and 8 are marked)
 
 
 def load_labelled(path: Path) -> list[LabelledFigure]:
@@ -28,7 +29,7 @@ def load_labelled(path: Path) -> list[LabelledFigure]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         return [LabelledFigure(f["file"], f["primary"], tuple(f["secondary"]), f["panel_type"], f.get("caption"),
-                               f["article"], f["split"]) for f in raw["figures"]]
+                               f["article"], f["split"], f.get("round")) for f in raw["figures"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not a labels file: {exc}") from exc
 

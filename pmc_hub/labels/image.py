@@ -1,11 +1,13 @@
 """Cheap statistics of a figure's thumbnail, and the image classifier that reads them.
 
 The thumbnail is the small RGB image `pmc_hub.media.inspect` makes from the reduced decode it does
-for the perceptual hash anyway (JPEG draft / box-reduce): the statistics cost about a tenth of a
-millisecond and no model is downloaded. The classifier is four small logistic regressions over
-these statistics, fitted on the tuning part of the hand-labelled development set
-(``tests/data/figures/labels.json``) by ``scripts/fit_content_model.py``; its weights ship in
-``content_model.json`` next to this module, with the caption/image combination's.
+for the perceptual hash anyway (JPEG draft / box-reduce), with the larger grey image of the same
+decode, where the edge directions are read: the statistics cost about a quarter of a millisecond
+and no model is downloaded. The classifier is five small logistic regressions over these
+statistics, fitted on the tuning part of the hand-labelled development set
+(``tests/data/figures/labels.json``; the structure-drawing step also on drawn chemistry figures)
+by ``scripts/fit_content_model.py``; its weights ship in ``content_model.json`` next to this
+module, with the caption/image combination's.
 """
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ from ..errors import DataError
 from ..media import Thumbnail, open_image, phash_and_thumbnail
 from .panel import PAGE_LEVEL, content_blocks
 
-# The coarse visual kinds the image model tells apart ("gel" is left to the caption).
-KINDS = ("chart", "diagram", "table", "equation", "microscopy", "clinical", "photo", "gel")
+# The coarse visual kinds the image model tells apart ("gel" is left to the caption; "structure" is
+# a drawing of chemical structures: molecules, reaction schemes).
+KINDS = ("chart", "diagram", "structure", "table", "equation", "microscopy", "clinical", "photo", "gel")
 
 # The statistics, in order: shares of the thumbnail's pixels unless said otherwise. The
 # development set chose them: each pays for itself in the labels' precision (docs/taxonomy.md);
@@ -42,12 +45,22 @@ FEATURES = (
     "aspect",       # log(width / height) of the original image
     "log_height",   # log10 of the original height in pixels
     "log_width",    # log10 of the original width in pixels
+    "bond_edges",   # share of the grey image's edges 24-36 degrees off the axes: the bonds of a ring
+    "axis_edges",   # share of the grey image's edges within 11 degrees of the axes: bars, axes, frames, text
+    "edges",        # share of the grey image's pixels on an edge (sparse line drawings low)
 )
+EDGE_STRENGTH = 160  # a Sobel response above this (about 40 grey levels a pixel) is an edge
+# An edge's direction, by the ratio of its smaller Sobel response (across x or y) to its larger, as
+# fractions (whole numbers keep the products inside int16): under 1/5 (within 11 degrees of an
+# axis) and 9/20-18/25 (24-36 degrees off the axes, where the bonds of a drawn ring lie: 30 degrees,
+# as drawing programs draw them; chart lines and text strokes spread over every angle).
+AXIS_RATIO, BOND_RATIOS = (1, 5), ((9, 20), (18, 25))
 
 
-def image_features(thumb: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The `FEATURES` of an RGB uint8 thumbnail (``width`` x ``height`` is the original size). A
-    fixed, small number of whole-array operations: the thumbnail is about 100 pixels a side."""
+def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The `FEATURES` of an RGB uint8 thumbnail and the grey image of the same decode
+    (`media.Thumbnail`; ``width`` x ``height`` is the original size). A fixed, small number of
+    whole-array operations: the thumbnail is about 100 pixels a side, the grey image 2-3 times that."""
     h, w = thumb.shape[:2]
     n = h * w
     r, g, b = np.ascontiguousarray(thumb.transpose(2, 0, 1))  # whole planes: faster than strided channels
@@ -80,7 +93,27 @@ def image_features(thumb: np.ndarray, width: int, height: int) -> np.ndarray:
         np.log(max(width, 1) / max(height, 1)),
         np.log10(max(height, 1)),
         np.log10(max(width, 1)),
+        *_edge_directions(grey),
     ], dtype=np.float64)
+
+
+def _edge_directions(grey: np.ndarray) -> tuple[float, float, float]:
+    """The shares of a grey image's edges that lie at a ring bond's angle and along the axes, and
+    the share of its pixels on an edge (3x3 Sobel, separable). Read at the grey image's resolution:
+    in the thumbnail a structure's thin bonds blur away."""
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0, 0.0, 0.0
+    g = grey.astype(np.int16)
+    across, down = g[:, 2:] - g[:, :-2], g[2:] - g[:-2]
+    gx = np.abs(across[:-2] + 2 * across[1:-1] + across[2:])
+    gy = np.abs(down[:, :-2] + 2 * down[:, 1:-1] + down[:, 2:])
+    larger, smaller = np.maximum(gx, gy), np.minimum(gx, gy)
+    edge = larger > EDGE_STRENGTH
+    edges = max(np.count_nonzero(edge), 1)
+    (low, low_of), (high, high_of) = BOND_RATIOS
+    bond = np.count_nonzero(edge & (smaller * low_of >= larger * low) & (smaller * high_of <= larger * high))
+    axis = np.count_nonzero(edge & (smaller * AXIS_RATIO[1] < larger * AXIS_RATIO[0]))
+    return bond / edges, axis / edges, edges / edge.size
 
 
 def _separate(rows: np.ndarray) -> int:
@@ -105,11 +138,13 @@ class ContentModelError(DataError, ValueError):
     """The fitted content-model file is missing or not valid (names the file and the reason)."""
 
 
-GRAPHIC = ("drawing", "table", "equation")  # a "drawing" is a chart or a diagram
+GRAPHIC = ("drawing", "table", "equation")  # a "drawing" is a structure drawing, a chart or a diagram
+STRUCTURE = ("structure", "plot or diagram")
 DRAWING = ("chart", "diagram")
 PHOTOGRAPHIC = ("microscopy", "clinical", "photo")
 # The steps of the image model, in the order its logits are stacked, and the classes of each.
-STEPS = {"gate": ("graphic", "photographic"), "graphic": GRAPHIC, "drawing": DRAWING, "photographic": PHOTOGRAPHIC}
+STEPS = {"gate": ("graphic", "photographic"), "graphic": GRAPHIC, "structure": STRUCTURE, "drawing": DRAWING,
+         "photographic": PHOTOGRAPHIC}
 
 
 @dataclass(frozen=True)
@@ -149,15 +184,18 @@ class Logistic:
 
 @dataclass(frozen=True)
 class ImageModel:
-    """P(kind) from the thumbnail statistics, in steps: is it a photograph-like image (a camera,
+    """P(kind) from the image statistics, in steps: is it a photograph-like image (a camera,
     microscope or scanner made it) or a drawn graphic; which graphic (a drawing, a table, an
-    equation) or which photograph-like kind; and whether a drawing is a chart or a diagram. The
+    equation) or which photograph-like kind; whether a drawing shows chemical structures, from
+    the directions of its edges alone (the drawn figures that taught it differ from real ones in
+    everything else: page, text, size); and whether any other drawing is a chart or a diagram. That
     last step has a regression of its own so that it need not read what the graphic step does:
     the image's size tells an equation or a table, but on the development set it told charts
     from diagrams only by telling one source of figures from another (docs/taxonomy.md)."""
 
     gate: Logistic  # classes STEPS["gate"]
     graphic: Logistic  # classes GRAPHIC
+    structure: Logistic  # classes STRUCTURE
     drawing: Logistic  # classes DRAWING
     photographic: Logistic  # classes PHOTOGRAPHIC
 
@@ -182,9 +220,10 @@ class ImageModel:
         """P(kind) for one feature vector (the kinds of `KINDS` the image can tell; "gel" is left
         to the caption)."""
         logits = (self._weights @ features + self._bias).tolist()
-        gate, graphic, drawing, photographic = (_softmax(logits[start:end]) for start, end
-                                                in zip([0, *self._ends], self._ends))
-        out = {kind: gate[0] * graphic[0] * p for kind, p in zip(DRAWING, drawing)}
+        gate, graphic, structure, drawing, photographic = (_softmax(logits[start:end]) for start, end
+                                                           in zip([0, *self._ends], self._ends))
+        out = {"structure": gate[0] * graphic[0] * structure[0]}
+        out.update((kind, gate[0] * graphic[0] * structure[1] * p) for kind, p in zip(DRAWING, drawing))
         out.update((kind, gate[0] * p) for kind, p in zip(GRAPHIC[1:], graphic[1:]))
         out.update((kind, gate[1] * p) for kind, p in zip(PHOTOGRAPHIC, photographic))
         return out
