@@ -29,7 +29,7 @@ class DrawingConfig:
     colour_step: int = 60  # channels this far apart make a pixel coloured
     width_spread: float = 1.0  # pixels: the pieces of one scheme are drawn with one stroke width
     ring_min: float = 1.2  # a ring's hole is at least this many glyph heights across both ways ...
-    ring_max: float = 6.0  # ... and at most this many
+    ring_max: float = 8.0  # ... and at most this many
     ring_aspect: float = 2.0  # ... and at most this much longer one way than the other
     ring_share: float = 0.5  # at least this share of the pieces hold a ring (one, when the caption names a scheme)
 
