@@ -3,6 +3,7 @@ stays one box, a lettered scheme is cut by its letters, and panels that are no s
 drawings (charts, coloured line art) are still panels. The figures are drawn here with Pillow:
 rings as hexagons with substituent bonds, arrows with reagents over them."""
 import math
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -170,3 +171,19 @@ def test_captions_that_name_a_scheme():
     assert names_scheme("Synthetic pathway of anthocyanins.")
     assert not names_scheme("Structures of the mouse brain imaged by MRI.")
     assert not names_scheme(None) and not names_scheme("")
+
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_black_line_charts_are_no_scheme():
+    # a real figure (tests/data/figures, PLOS ONE 0009411 fig 1, held out): four framed black
+    # log-log charts whose dashed series close holes of a ring's size
+    path = ROOT / "tests/data/figures/rossmounce__hack4ac-figures__images__journal.pone.0009411.g001.png"
+    with Image.open(path) as f:
+        im = f.convert("RGB")
+    assert len(ClassicalSplitter().split(im)) == 4
+    # their axes, upright lines longer than any bond, are what tells them from structures
+    loose = SplitterConfig(drawings=DrawingConfig(max_upright=100.0))
+    assert len(ClassicalSplitter(loose).split(im)) == 1

@@ -26,6 +26,7 @@ class DrawingConfig:
     max_thick: float = 0.2  # ... and at most this share of its ink is in strokes over twice its width (fills)
     max_colour: float = 0.2  # ... and at most this share of its ink is coloured (a chart's series)
     max_width: float = 0.5  # ... and its strokes are at most this many glyph heights wide (no bars)
+    max_upright: float = 6.0  # ... and no upright line is longer than this many glyph heights (a chart's axis)
     colour_step: int = 60  # channels this far apart make a pixel coloured
     width_spread: float = 1.0  # pixels: the pieces of one scheme are drawn with one stroke width
     ring_min: float = 1.2  # a ring's hole is at least this many glyph heights across both ways ...
@@ -50,16 +51,21 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
 
 def stroke_width(mask: np.ndarray, planes: np.ndarray, glyph: float, config: DrawingConfig) -> float | None:
     """The stroke width (pixels) of the piece whose ink is ``mask`` (its pixels ``planes``,
-    channels first) when it is sparse black line art (little ink in its box, thin strokes, no
-    filled areas, little colour), else None; ``glyph`` is the figure's text height in pixels."""
+    channels first) when it is sparse black line art (little ink in its box, no upright line
+    longer than a few bonds, thin strokes, no filled areas, little colour), else None; ``glyph``
+    is the figure's text height in pixels."""
     ink = mask.astype(bool, copy=False)
     if not ink.any() or ink.mean() > config.max_fill:
         return None
     px = planes[:, ink]
     if ((px.max(axis=0) - px.min(axis=0)) > config.colour_step).mean() > config.max_colour:
         return None
+    upright = run_lengths(ink.T).T
+    # a bond is a few glyph heights long; a chart's axis or frame, a tree's stem are longer
+    if upright.max() > config.max_upright * glyph:
+        return None
     # a pixel's stroke is as thick as its shorter run across (rows or columns)
-    thick = np.minimum(run_lengths(ink), run_lengths(ink.T).T)[ink]
+    thick = np.minimum(run_lengths(ink), upright)[ink]
     width = float(np.median(thick))
     if width > config.max_width * glyph or (thick > max(2 * width, width + 2)).mean() > config.max_thick:
         return None
