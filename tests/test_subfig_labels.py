@@ -237,27 +237,3 @@ def test_a_dark_photograph_with_bright_specks_stays_one_box():
     im.paste(photo, (20, 20))
     assert find_labels(ink_map(im, 1024, 16)) == []
     assert len(ClassicalSplitter().split(im)) == 1
-
-
-def _small_lettered_charts() -> Image.Image:
-    """A 600-px figure of six line charts lettered a-f in 9-px type: the letters are 5-7 px tall."""
-    import math
-
-    im = Image.new("RGB", (600, 340), "white")
-    d = ImageDraw.Draw(im)
-    font = ImageFont.load_default(size=9)
-    for k in range(6):
-        x0, y0 = 10 + 200 * (k % 3), 10 + 170 * (k // 3)
-        d.text((x0, y0), "abcdef"[k], fill="black", font=font)
-        ax, ay = x0 + 30, y0 + 15
-        d.line([(ax, ay), (ax, ay + 120), (ax + 150, ay + 120)], fill="black", width=1)
-        d.line([(ax + 5 + 14 * j, ay + 110 - 90 * abs(math.sin((j + k) / 3))) for j in range(10)], fill=(200, 60, 60), width=1)
-    return im
-
-
-def test_small_letters_of_a_small_figure_are_read():
-    im = _small_lettered_charts()
-    assert sorted(b.label for b in ClassicalSplitter().split(im)) == list("abcdef")
-    # with the least letter height of a large figure (8 px) none is read
-    large = SplitterConfig(labels=LabelConfig(small_height_share=1.0))
-    assert [b.label for b in ClassicalSplitter(large).split(im)] == [None] * 6

@@ -31,8 +31,6 @@ class PanelLabel:
 @dataclass
 class LabelConfig:
     min_height: int = 8  # pixels (working scale)
-    small_height_share: float = 0.007  # ... less in a smaller figure: this share of its longest side ...
-    least_height: int = 5  # ... but never under this
     max_height_share: float = 0.09  # of the figure's longest side
     min_aspect: float = 0.2  # width / height of the glyph
     max_aspect: float = 1.6
@@ -81,15 +79,9 @@ class _Glyph:
     light: bool = False  # drawn light on a dark image (`_light_glyphs`)
 
 
-def _least_height(ink: InkMap, cfg: LabelConfig) -> int:
-    """The least height of a dark letter: ``min_height``, less in a smaller figure, whose letters
-    are drawn smaller in pixels (small bold letters of a 600-px figure)."""
-    return max(cfg.least_height, min(cfg.min_height, round(cfg.small_height_share * max(ink.width, ink.height))))
-
-
-def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int, min_height: int | None = None) -> bool:
+def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     w, h = int(c.x1[k] - c.x0[k]), int(c.y1[k] - c.y0[k])
-    if not (min_height or cfg.min_height) <= h <= max_height or not cfg.min_bar_aspect <= w / h <= cfg.max_aspect:
+    if not cfg.min_height <= h <= max_height or not cfg.min_bar_aspect <= w / h <= cfg.max_aspect:
         return False
     fill = c.pixels[k] / (w * h)
     if w / h < cfg.bar_aspect:
@@ -152,14 +144,13 @@ def _inverted(ink: InkMap, rect: Rect) -> np.ndarray:
 
 def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
     max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
-    least = _least_height(ink, cfg)
     heights = comps.y1 - comps.y0
-    small = np.flatnonzero((heights >= least) & (heights <= 2 * max_height))
+    small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
     x0s = comps.x0[by_x]
     found = []
     for k in small.tolist():
-        if not _shape_ok(comps, k, cfg, max_height, least):
+        if not _shape_ok(comps, k, cfg, max_height):
             continue
         core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
         box = core
