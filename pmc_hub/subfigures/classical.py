@@ -16,8 +16,9 @@
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
    piece, not counting text strips (a tree's label column, a legend) nor, unless the caption
-   names panels, tables (a chart's table of terms under it: `tables.is_table`), is one box (a
-   plain chart stays whole). A figure without any gap that is mostly ink is
+   names panels, tables (a chart's table of terms under it: `tables.is_table`) nor the molecules
+   of a chemistry scheme (`drawings.is_scheme`), is one box (a plain chart, an unlettered
+   reaction scheme stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
