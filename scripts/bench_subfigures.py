@@ -10,7 +10,8 @@ precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; 
 figures is not timed).
 
 Real figures (``--real``): ImageCLEF accuracy of the compound figures (all, tune, holdout, and
-each split by round: rounds 1-3, round 5, round 7), the
+each split by round: rounds 1-3, round 5, round 7, round 9; drawn figures without a round count
+with rounds 1-3), the
 share of single-panel figures left as one box, panel letters read (precision, recall), the right
 subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
 on them, with the detected boxes), the right subcaptions of the held-out eLife captions
@@ -126,7 +127,7 @@ def _write_figures(path: Path, images: list[dict], anns: dict[int, list[dict]], 
         boxes = found[im["id"]]
         truth = [Box.from_xywh(a["bbox"]) for a in anns[im["id"]]]
         score = metrics.imageclef_figure_score(boxes, truth) if im["kind"] == "compound" else float(len(boxes) == 1)
-        rows.append({"id": im["id"], "file_name": im["file_name"], "split": im["split"], "round": im["round"],
+        rows.append({"id": im["id"], "file_name": im["file_name"], "split": im["split"], "round": im.get("round"),
                      "kind": im["kind"], "true_boxes": len(truth), "score": score, "boxes": _boxes(boxes)})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
@@ -150,9 +151,9 @@ def _groups(images: list[dict]) -> dict[str, list[dict]]:
     groups = {"all": images}
     for split in ("tune", "holdout"):
         groups[split] = [im for im in images if im["split"] == split]
-        groups[f"{split}_r1-3"] = [im for im in groups[split] if im["round"] <= 3]
-        for added in (5, 7):
-            groups[f"{split}_r{added}"] = [im for im in groups[split] if im["round"] == added]
+        groups[f"{split}_r1-3"] = [im for im in groups[split] if im.get("round", 0) <= 3]
+        for added in (5, 7, 9):
+            groups[f"{split}_r{added}"] = [im for im in groups[split] if im.get("round") == added]
     return {name: chosen for name, chosen in groups.items() if chosen}
 
 

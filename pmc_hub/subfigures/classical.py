@@ -16,8 +16,9 @@
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
    piece, not counting text strips (a tree's label column, a legend) nor, unless the caption
-   names panels, tables (a chart's table of terms under it: `tables.is_table`), is one box (a
-   plain chart stays whole). A figure without any gap that is mostly ink is
+   names panels, tables (a chart's table of terms under it: `tables.is_table`) nor the molecules
+   of a chemistry scheme (`drawings.is_scheme`), is one box (a plain chart, an unlettered
+   reaction scheme stays whole). A figure without any gap that is mostly ink is
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
@@ -37,6 +38,7 @@ from PIL import Image
 
 from .boxes import Box, whole
 from .components import Components, connected_components
+from .drawings import DrawingConfig, is_scheme, names_scheme
 from .ink import InkMap, ink_map
 from .labels import LabelConfig, PanelLabel, find_labels
 from .subcaptions import CaptionSplit, split_caption
@@ -82,6 +84,8 @@ class SplitterConfig:
     letter_halo: int = 2  # pixels of faint ink around a letter's crisp glyph
     labels: LabelConfig = field(default_factory=LabelConfig)
     tables: TableConfig = field(default_factory=TableConfig)  # a table piece is no panel of a figure without letters
+    # the pieces of a chemistry scheme (structures, arrows, reagents) are no panels: `drawings.is_scheme`
+    drawings: DrawingConfig | None = field(default_factory=DrawingConfig)
     # The caption as evidence (only when one is given):
     # the letters a caption names are looked for again with this looser reading, kept only when
     # exactly the caption's letters are found
@@ -110,7 +114,7 @@ class ClassicalSplitter:
         ink = ink_map(image, cfg.max_side, cfg.tolerance)
         named = split_caption(caption) if caption is not None else None
         labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
-        layout = _Layout(ink, cfg, named.panel_count if named is not None else None)
+        layout = _Layout(ink, cfg, named.panel_count if named is not None else None, names_scheme(caption))
         panels = layout.run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
@@ -214,9 +218,10 @@ def _center_in(label: PanelLabel, r: Region) -> bool:
 
 
 class _Layout:
-    def __init__(self, ink: InkMap, cfg: SplitterConfig, named_panels: int | None = None):
-        # named_panels: how many panels the figure's caption names (None: no caption given)
-        self.ink, self.cfg, self.named_panels = ink, cfg, named_panels
+    def __init__(self, ink: InkMap, cfg: SplitterConfig, named_panels: int | None = None, scheme_caption: bool = False):
+        # named_panels: how many panels the figure's caption names (None: no caption given);
+        # scheme_caption: the caption says the figure is a scheme, a synthesis or structures
+        self.ink, self.cfg, self.named_panels, self.scheme_caption = ink, cfg, named_panels, scheme_caption
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
@@ -698,11 +703,21 @@ class _Layout:
             out.append(deepest >= self.cfg.band_ratio * depth)
         return out
 
+    def _scheme(self, pieces: list[Region]) -> bool:
+        """Whether the panel-like pieces are the molecules of one chemistry scheme or row of
+        structures (`drawings.is_scheme`), measured only once they would make the figure compound."""
+        cfg = self.cfg.drawings
+        if cfg is None:
+            return False
+        crops = ((self.ink.mask[y0:y1, x0:x1], self.ink.planes[:, y0:y1, x0:x1]) for x0, y0, x1, y1 in pieces)
+        return is_scheme(crops, self.glyph_height, cfg, self.scheme_caption)
+
     def _substantial(self, regions: list[Region]) -> list[Region]:
         """The single-panel decision: without letters, a figure is compound only when at least
         two of its pieces are panels of some size holding graphics, not text strips (a label
         column, a legend) nor tables (`is_panel`), nor, unless the caption names panels, bands
-        along a deeper panel (`_bands`); else it is one panel. Of a compound figure, the
+        along a deeper panel (`_bands`) or the molecules of one chemistry scheme (`_scheme`);
+        else it is one panel. Of a compound figure, the
         fragments (pieces far smaller than the largest: a stray connector line, a small
         legend) join the panel they hardly grow, else are left out."""
         areas = [_area(r) for r in regions]
@@ -710,7 +725,8 @@ class _Layout:
         root = self.trim((0, 0, self.ink.width, self.ink.height))
         sizeable = [r for r, a in zip(regions, areas) if a >= self.cfg.min_area_share * big]
         bands = [False] * len(sizeable) if self.named_panels else self._bands(sizeable, root)
-        if sum(not band and self.is_panel(r) for r, band in zip(sizeable, bands)) < 2:
+        candidates = [r for r, band in zip(sizeable, bands) if not band and self.is_panel(r)]
+        if len(candidates) < 2 or (not self.named_panels and self._scheme(candidates)):
             return [root]
         small = [a < self.cfg.fragment_share * big for a in areas]
         panels = [r for r, s in zip(regions, small) if not s]
