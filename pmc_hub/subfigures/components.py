@@ -25,7 +25,7 @@ class Components:
         return int(self.x0.size)
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def row_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row, start and end (exclusive) of every run of True, in row-major order."""
     h, w = mask.shape
     padded = np.zeros((h, w + 2), dtype=bool)
@@ -74,7 +74,7 @@ def _roots(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def connected_components(mask: np.ndarray) -> Components:
     """8-connected components of a 2-D boolean array."""
-    rows, starts, ends = _runs(mask.astype(bool, copy=False))
+    rows, starts, ends = row_runs(mask.astype(bool, copy=False))
     if rows.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Components(empty, empty, empty, empty, empty)

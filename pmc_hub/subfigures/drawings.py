@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .components import connected_components
+from .components import connected_components, row_runs
 
 
 @dataclass
@@ -38,15 +38,11 @@ class DrawingConfig:
 def run_lengths(mask: np.ndarray) -> np.ndarray:
     """For every pixel of a 2-D boolean array, the length of the run of True it lies in along its
     row (0 off the runs)."""
-    h, w = mask.shape
-    padded = np.zeros((h, w + 1), dtype=bool)
-    padded[:, :w] = mask
-    flat = padded.ravel()
-    d = np.diff(flat.astype(np.int8), prepend=0, append=0)
-    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    out = np.zeros(flat.size, dtype=np.int32)
-    out[flat] = np.repeat(ends - starts, ends - starts)
-    return out.reshape(h, w + 1)[:, :w]
+    _, starts, ends = row_runs(mask)
+    out = np.zeros(mask.shape, dtype=np.int32)
+    # the runs come in row-major order, as boolean indexing takes the pixels they cover
+    out[mask] = np.repeat(ends - starts, ends - starts)
+    return out
 
 
 def stroke_width(mask: np.ndarray, planes: np.ndarray, glyph: float, config: DrawingConfig) -> float | None:
