@@ -125,15 +125,15 @@ def step_data(step: str, kinds: list[str], drawn: np.ndarray) -> tuple[np.ndarra
     return mask, np.array([classes.index(k) if k in classes else -1 for k in kinds])
 
 
-def step_weight(step: str, use: np.ndarray, drawn: np.ndarray) -> np.ndarray | None:
-    """The structure step counts the drawn figures together as `DRAWN_SHARE` of its figures:
-    how many are drawn is up to the generator, not how common such figures are."""
-    if step != "structure" or not (drawn & use).any():
-        return None
+def step_weight(step: str, use: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """Each figure's weight in a step (as long as ``use``): 1, except that the structure step
+    counts the drawn figures together as `DRAWN_SHARE` of its figures: how many are drawn is up
+    to the generator, not how common such figures are."""
     weight = np.ones(len(use))
-    n_drawn, n_real = np.count_nonzero(drawn & use), np.count_nonzero(~drawn & use)
-    weight[drawn] = DRAWN_SHARE / (1 - DRAWN_SHARE) * n_real / n_drawn
-    return weight[use]
+    if step == "structure" and (drawn & use).any():
+        n_drawn, n_real = np.count_nonzero(drawn & use), np.count_nonzero(~drawn & use)
+        weight[drawn] = DRAWN_SHARE / (1 - DRAWN_SHARE) * n_real / n_drawn
+    return weight
 
 
 def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[str, float],
@@ -142,7 +142,7 @@ def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[
     for step, classes in STEPS.items():
         use, y = step_data(step, kinds, drawn)
         use = use & mask
-        steps[step] = fit_logistic(x[use], y[use], STEP_FEATURES[step], classes, l2[step], step_weight(step, use, drawn))
+        steps[step] = fit_logistic(x[use], y[use], STEP_FEATURES[step], classes, l2[step], step_weight(step, use, drawn)[use])
     return ImageModel(**steps)
 
 
@@ -156,7 +156,6 @@ def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndar
         names = STEP_FEATURES[step]
         use, y = step_data(step, kinds, drawn)
         weight = step_weight(step, use, drawn)
-        weight = np.ones(len(use)) if weight is None else _spread(weight, use)
         scores = {}
         for l2 in L2_GRID:
             right, total = 0.0, 0.0
@@ -172,13 +171,6 @@ def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndar
         chosen[step] = max(L2_GRID, key=lambda v: (scores[v], -v))  # ties: the weakest penalty
         print(f"{step}: cross-validated accuracy by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
     return chosen
-
-
-def _spread(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``values`` (one per True of ``mask``) at their places in an array as long as ``mask``."""
-    out = np.zeros(len(mask))
-    out[mask] = values
-    return out
 
 
 def fit_combination(candidates: list[dict[str, tuple]], truth: list[str]) -> np.ndarray:
