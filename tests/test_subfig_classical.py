@@ -350,6 +350,56 @@ def test_a_chart_with_its_table_under_it_stays_one_box():
     assert len(ClassicalSplitter(no_rule).split(im)) == 2
 
 
+def test_a_table_with_a_drop_shadow_stays_one_box():
+    # the table's frame with a grey shadow 4 px off its right and bottom edges (holdout figure
+    # 252, a g:Profiler chart over its table): the frame's box is the piece's within half a glyph
+    # height, not within 2 px, and the figure was cut in two
+    table = _chart_over_its_table()
+    im = Image.new("RGB", (646, 426), "white")
+    im.paste(table, (0, 0))
+    d = ImageDraw.Draw(im)
+    d.line([(3, 422), (643, 422)], fill=(170, 170, 170), width=3)
+    d.line([(642, 233), (642, 423)], fill=(170, 170, 170), width=3)
+    assert ClassicalSplitter().split(im) == [Box(0, 0, 646, 426, 0.0)]
+    two_px = SplitterConfig(tables=TableConfig(frame=0.0))  # the frame within 2 px, as before
+    assert len(ClassicalSplitter(two_px).split(im)) == 2
+
+
+def _ruled_table(rule=(0, 0, 0)) -> Image.Image:
+    """A table ruled all over: every row and column parted by a dark rule, the cells white, a
+    shaded header; no line across it is blank, so its only flat lines are its rules."""
+    im = Image.new("RGB", (330, 420), "white")
+    d = ImageDraw.Draw(im)
+    d.rectangle([0, 0, 329, 40], fill=(250, 205, 170))
+    d.text((8, 12), "Protein", fill="black", font=_font(14))
+    d.text((120, 12), "# in brain", fill="black", font=_font(14))
+    d.text((230, 12), "# in adult", fill="black", font=_font(14))
+    rng = np.random.default_rng(3)
+    for k in range(15):
+        y = 41 + 25 * k
+        d.text((8, y + 5), f"Prot{k + 1}", fill="black", font=_font(14))
+        d.text((130, y + 5), f"[{int(rng.integers(5, 200))}]", fill="black", font=_font(14))
+        d.text((240, y + 5), f"[{int(rng.integers(5, 99))},{int(rng.integers(5, 99))}]", fill="black", font=_font(14))
+    for y in range(0, 420, 25):
+        d.line([(0, 41 + y), (329, 41 + y)], fill=rule, width=1)
+    d.line([(0, 40), (329, 40)], fill=rule, width=2)
+    for x in (0, 110, 220, 329):
+        d.line([(x, 0), (x, 419)], fill=rule, width=1)
+    d.line([(0, 0), (329, 0)], fill=rule, width=1)
+    d.line([(0, 419), (329, 419)], fill=rule, width=1)
+    return im
+
+
+@pytest.mark.parametrize("rule", [(0, 0, 0), (65, 63, 63)])
+def test_a_table_ruled_all_over_stays_one_box(rule):
+    # its flat full-length lines are its rules (holdout figure 242, a table of peptide counts;
+    # tune figure 320, a haplotype tree beside a grey-ruled table): taken for the gutter colour,
+    # they made every row a panel; the white page under them is the gutter colour
+    im = _ruled_table(rule)
+    assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [255, 255, 255]
+    assert ClassicalSplitter().split(im) == [Box(0, 0, 330, 420, 0.0)]
+
+
 def test_a_table_is_a_panel_when_the_caption_names_panels():
     im = _chart_over_its_table()
     boxes = ClassicalSplitter().split(im, "(A) Enrichment of the miRNA targets. (B) The enriched terms.")

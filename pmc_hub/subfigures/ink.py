@@ -35,8 +35,29 @@ def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
     if not lines and min(planes.shape[1:]) > 4 * m:
         lines = _flat_lines(planes[:, m:-m, m:-m], tolerance, 0)
     if lines:
-        return _mode_color(np.concatenate(lines))
+        return _page_under_rules(pixels, _mode_color(np.concatenate(lines)), tolerance)
     return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
+
+
+_PAGE_SHARE = 0.5  # a colour covering this share of a figure is its page ...
+_RULE_SHARE = 0.1  # ... when the flat lines' colour covers less than this: they are drawn rules
+
+
+def _page_under_rules(pixels: np.ndarray, line: np.ndarray, tolerance: int) -> np.ndarray:
+    """The gutter colour, given ``line``, the colour of the flat full-length lines: a ruled
+    table (a grid of dark rules over every row and column) has no blank line, so its flat lines
+    are its rules; when they cover little of the figure and a lighter colour covers most of it,
+    that colour is the page. (The white hairlines of a montage of dark images stay its gutters:
+    the images are darker than the hairlines.)"""
+    if line.mean() >= 255 - 2 * tolerance:
+        return line  # nothing is lighter: the common white gutters, decided without a look
+    flat = pixels.reshape(-1, 3)
+    page = _mode_color(flat)
+    if page.mean() - line.mean() <= 2 * tolerance:
+        return line
+    def share(color: np.ndarray) -> float:
+        return float((np.abs(flat - color).max(axis=1) <= tolerance).mean())
+    return page if share(page) >= _PAGE_SHARE and share(line) < _RULE_SHARE else line
 
 
 def _flat_lines(planes: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
