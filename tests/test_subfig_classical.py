@@ -480,6 +480,16 @@ def test_the_letters_a_caption_names_are_looked_for_again():
     assert splitter.split(im, "(a) One. (b) Two. (c) Three.") == alone
 
 
+def test_an_alignment_table_with_family_bands_stays_one_box():
+    # PLOS ONE 0000153 fig 1 (tune split): a sequence alignment as a table in framed sections,
+    # each family's heading a shaded band across the table with the text lines touching it: a
+    # blob across the table no higher than 4.5 glyph heights is a row; it was cut into 8 sections
+    im, _, _ = _dev_figure(148)
+    assert len(ClassicalSplitter().split(im)) == 1
+    no_rows = SplitterConfig(tables=TableConfig(row_height=0.0))
+    assert len(ClassicalSplitter(no_rows).split(im)) > 1
+
+
 def test_small_letters_a_caption_names_are_read():
     # eLife 30274 fig 2 supplement 2 (tune split, the bundled sample): bold letters a-h 6-7 px
     # tall at the working scale, under the 8 px a letter needs when read from the image alone;
