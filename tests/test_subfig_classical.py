@@ -393,12 +393,27 @@ def _ruled_table(rule=(0, 0, 0)) -> Image.Image:
 
 @pytest.mark.parametrize("rule", [(0, 0, 0), (65, 63, 63)])
 def test_a_table_ruled_all_over_stays_one_box(rule):
-    # its flat full-length lines are its rules (holdout figure 242, a table of peptide counts;
-    # tune figure 320, a haplotype tree beside a grey-ruled table): taken for the gutter colour,
-    # they made every row a panel; the white page under them is the gutter colour
+    # its flat full-length lines are its rules (holdout figure 242, a table of peptide counts, in
+    # black; grey rules as well): taken for the gutter colour, they made every row a panel; the
+    # white page under them is the gutter colour
     im = _ruled_table(rule)
     assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [255, 255, 255]
     assert ClassicalSplitter().split(im) == [Box(0, 0, 330, 420, 0.0)]
+
+
+def test_touching_framed_panels_keep_their_frames_as_gutters():
+    # three framed panels on a white page with no gap: their frames are few (4 lines down the
+    # figure), not a table's grid, so the frame colour stays the gutter colour and they are cut
+    im = Image.new("RGB", (600, 200), "white")
+    d = ImageDraw.Draw(im)
+    truth = []
+    for k in range(3):
+        x0 = 200 * k
+        d.rectangle([x0, 0, x0 + 199, 199], outline=(40, 40, 40), width=1)
+        _bars(d, x0 + 20, 20, x0 + 180, 180, k)
+        truth.append(Box(x0 + 1, 1, x0 + 199, 199))
+    assert background_color(np.asarray(im, dtype=np.int16)).round().tolist() == [40, 40, 40]
+    assert _score(im, truth) == 1.0
 
 
 def test_a_table_is_a_panel_when_the_caption_names_panels():

@@ -526,12 +526,8 @@ class _Layout:
     def by_gaps(self, root: Region) -> list[Region]:
         top = next(iter(self._gap_candidates(root)), None)
         # colour edges cut only figures without any gap that are mostly ink (touching images);
-        # a chart without gaps is mostly background, and its bars and frames make edges. A
-        # figure whose gutter colour is the page under drawn rules (touching framed panels, a
-        # ruled table) is cut at its rules however little ink it has: a table's cells are text
-        # and join again (`_panels`)
-        mostly_ink = self.ink.count(*root) >= self.cfg.edge_min_ink * _area(root)
-        self.use_edges = top is None and (mostly_ink or self.ink.ruled)
+        # a chart without gaps is mostly background, and its bars and frames make edges
+        self.use_edges = top is None and self.ink.count(*root) >= self.cfg.edge_min_ink * _area(root)
         regions = self._cut(root, 0)
         panels = self._substantial(regions) if len(regions) > 1 else regions
         # a caption naming no panels raises the bar for the weakest evidence, colour edges

@@ -22,16 +22,11 @@ def _mode_color(colors: np.ndarray) -> np.ndarray:
 
 
 def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
-    """The colour of the gutters (see `gutter_colour`)."""
-    return gutter_colour(pixels, tolerance)[0]
-
-
-def gutter_colour(pixels: np.ndarray, tolerance: int = 16) -> tuple[np.ndarray, bool]:
     """The colour of the gutters: the most common colour among full-length rows and columns
     of one flat colour (every layout with gaps has one), else of the image border. When the
     only such lines are the outer few, they are a frame drawn around the figure: the lines
-    inside it are used. When those lines are rules drawn on a lighter page (`_page_under_rules`),
-    the page's colour, and True: the figure is ruled."""
+    inside it are used. When those lines are the rules of a table ruled all over, the colour of
+    the page under them (`_page_under_rules`)."""
     # a ninth of the pixels finds the flat lines as well; one plane per channel, so that every
     # reduction runs along a contiguous axis
     full, pixels = pixels, pixels[::3, ::3]
@@ -43,23 +38,24 @@ def gutter_colour(pixels: np.ndarray, tolerance: int = 16) -> tuple[np.ndarray, 
     if lines:
         line = _mode_color(np.concatenate(lines))
         page = _page_under_rules(full, pixels, line, tolerance)
-        return (line, False) if page is None else (page, True)
-    return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])), False
+        return line if page is None else page
+    return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
 
 
 _PAGE_SHARE = 0.5  # a colour covering this share of a figure is its page ...
 _RULE_SHARE = 0.1  # ... when the flat lines' colour covers less than this: they are drawn rules
-_RULE_WIDTH = 3  # pixels: ... and none is wider (a gutter is)
+_RULE_WIDTH = 3  # pixels: ... none wider (a gutter is) ...
+_GRID_RULES = 6  # ... and more of them than this across the figure: a table's grid, not panels' frames
 
 
 def _page_under_rules(full: np.ndarray, pixels: np.ndarray, line: np.ndarray, tolerance: int) -> np.ndarray | None:
-    """The page colour under the flat full-length lines of colour ``line`` when they are rules
-    drawn on it, else None. A table ruled all over (a grid of dark rules over every row and
-    column) has no blank line, so its flat lines are its rules, and so are the frames of touching
-    panels; when they are thin, cover little of the figure and a lighter colour covers most of
-    it, that colour is the page (``pixels``: a ninth of the figure's ``full`` pixels, enough to
-    find the colours). (The white hairlines of a montage of dark images stay its gutters: the
-    images are darker than the hairlines.)"""
+    """The page colour under the flat full-length lines of colour ``line`` when they are the
+    rules of a table, else None. A table ruled all over (a grid of dark rules over every row and
+    column) has no blank line, so its flat lines are its rules: thin, covering little of the
+    figure, more than the frames of a grid of touching panels (up to 5 x 5 panels: 6 lines
+    across), with a lighter colour covering most of the figure, the page (``pixels``: a ninth of
+    the figure's ``full`` pixels, enough to find the colours). (The white hairlines of a montage
+    of dark images stay its gutters: the images are darker than the hairlines.)"""
     if line.mean() >= 255 - 2 * tolerance:
         return None  # nothing is lighter: the common white gutters, decided without a look
     flat = pixels.reshape(-1, 3)
@@ -70,20 +66,23 @@ def _page_under_rules(full: np.ndarray, pixels: np.ndarray, line: np.ndarray, to
         return float((np.abs(flat - color).max(axis=1) <= tolerance).mean())
     if share(page) < _PAGE_SHARE or share(line) >= _RULE_SHARE:
         return None
-    return page if _thin_lines(full, tolerance) else None
+    return page if _rule_grid(full, tolerance) else None
 
 
-def _thin_lines(pixels: np.ndarray, tolerance: int) -> bool:
-    """Whether every run of full-length flat lines (rows, then columns) of ``pixels`` is at most
-    ``_RULE_WIDTH`` lines wide: drawn rules, not gutters (a black gutter between white panels is
-    wider)."""
+def _rule_grid(pixels: np.ndarray, tolerance: int) -> bool:
+    """Whether the full-length flat lines of ``pixels`` are a table's grid: every run of them
+    (rows, then columns) at most ``_RULE_WIDTH`` lines wide (rules, not gutters: a black gutter
+    between white panels is wider), and more than ``_GRID_RULES`` runs one way."""
     planes = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+    most = 0
     for axis in (2, 1):
         flat = (planes.max(axis=axis) - planes.min(axis=axis)).max(axis=0) <= tolerance
         edges = np.diff(np.concatenate([[0], flat.astype(np.int8), [0]]))
-        if (np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1) > _RULE_WIDTH).any():
+        widths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        if (widths > _RULE_WIDTH).any():
             return False
-    return True
+        most = max(most, widths.size)
+    return most > _GRID_RULES
 
 
 def _flat_lines(planes: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:
@@ -124,14 +123,12 @@ class SummedArea:
 @dataclass
 class InkMap:
     """``strength``: per pixel, the largest channel difference from the background (0-255);
-    ``mask``: strength above the tolerance. ``scale``: original pixels per working pixel.
-    ``ruled``: the gutter colour is the page under drawn rules (`gutter_colour`)."""
+    ``mask``: strength above the tolerance. ``scale``: original pixels per working pixel."""
 
     pixels: np.ndarray
     strength: np.ndarray
     mask: np.ndarray
     scale: float
-    ruled: bool = False
     area: SummedArea = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -176,8 +173,7 @@ def ink_map(image: Image.Image, max_side: int, tolerance: int) -> InkMap:
         scale = max(rgb.size) / max_side
         rgb = rgb.resize((max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale))), Image.BOX)
     pixels = np.asarray(rgb)
-    colour, ruled = gutter_colour(pixels, tolerance)
-    bg = tuple(int(round(v)) for v in colour)
+    bg = tuple(int(round(v)) for v in background_color(pixels, tolerance))
     diff = ImageChops.difference(rgb, Image.new("RGB", rgb.size, bg)).split()
     strength = np.asarray(ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2]))
-    return InkMap(pixels, strength, strength > tolerance, scale, ruled)
+    return InkMap(pixels, strength, strength > tolerance, scale)
