@@ -104,6 +104,44 @@ def test_a_caption_naming_a_synthesis_keeps_structures_mostly_without_rings_whol
     assert len(splitter.split(im, "(A) Acid 1. (B) Acid 2. (C) Phenol 3.")) >= 2
 
 
+def _synthesis_of_chains() -> Image.Image:
+    """A two-row synthesis of chains (no ring anywhere, as in a lipid synthesis), the atoms drawn
+    in colour, a long upright arrow from the first row's end down to the second row."""
+    im = Image.new("RGB", (700, 300), "white")
+    d = ImageDraw.Draw(im)
+    for row, y in enumerate((70, 230)):
+        for k, reagent in enumerate(("DBU", "TBAF, THF")):
+            x = 20 + 330 * k
+            _chain(d, x, y)
+            d.text((x + 40, y + 30), "OH", fill=(220, 30, 30), font=_font(14))
+            if k == 0:
+                _arrow(d, x + 160, x + 310, y, reagent)
+    d.line([(560, 110), (560, 190)], fill="black", width=2)  # 80 px: the rows' link, 8 glyph heights
+    d.polygon([(560, 198), (555, 188), (565, 188)], fill="black")
+    return im
+
+
+def test_a_caption_naming_a_synthesis_keeps_ring_free_chains_whole():
+    # fresh figures 1009-1012 (MDPI IJMS lipoxin syntheses): chains, an upright arrow between the
+    # rows longer than a bond, atoms in red: from the image alone they are cut, with the caption
+    # (naming a synthesis, no panels) they are one scheme
+    im = _synthesis_of_chains()
+    splitter = ClassicalSplitter()
+    assert len(splitter.split(im)) >= 2
+    assert len(splitter.split(im, "Chemical synthesis of LXA4 by the iodization method.")) == 1
+    assert len(splitter.split(im, "(A) Route 1. (B) Route 2.")) >= 2
+
+
+def test_a_caption_naming_a_synthesis_keeps_black_line_charts_apart():
+    # "protein synthesis", "DNA synthesis": biology captions name a synthesis too; two black line
+    # charts whose axes are shorter than the long arrows a scheme may have are still two panels
+    im = Image.new("RGB", (440, 140), "white")
+    d = ImageDraw.Draw(im)
+    _line_chart(d, 20, 10, (0, 0, 0))
+    _line_chart(d, 240, 10, (0, 0, 0))
+    assert len(ClassicalSplitter().split(im, "DNA synthesis over time in the two strains.")) == 2
+
+
 def _line_chart(d, x0, y0, colour):
     d.line([(x0, y0), (x0, y0 + 100), (x0 + 160, y0 + 100)], fill="black", width=2)
     pts = [(x0 + 10 + 15 * k, y0 + 90 - 70 * abs(math.sin(k / 2))) for k in range(10)]
@@ -185,5 +223,8 @@ def test_black_line_charts_are_no_scheme():
         im = f.convert("RGB")
     assert len(ClassicalSplitter().split(im)) == 4
     # their axes, upright lines longer than any bond, are what tells them from structures
-    loose = SplitterConfig(drawings=DrawingConfig(max_upright=100.0))
+    loose = SplitterConfig(drawings=DrawingConfig(max_upright=100.0, axis_length=100.0))
     assert len(ClassicalSplitter(loose).split(im)) == 1
+    # ... and so are their axes, an upright and a level line meeting
+    no_axes = SplitterConfig(drawings=DrawingConfig(max_upright=100.0))
+    assert len(ClassicalSplitter(no_axes).split(im)) == 4

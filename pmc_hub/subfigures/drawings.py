@@ -12,7 +12,7 @@ no ring of that size.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 import numpy as np
@@ -32,7 +32,13 @@ class DrawingConfig:
     ring_min: float = 1.2  # a ring's hole is at least this many glyph heights across both ways ...
     ring_max: float = 8.0  # ... and at most this many
     ring_aspect: float = 2.0  # ... and at most this much longer one way than the other
-    ring_share: float = 0.5  # at least this share of the pieces hold a ring (one, when the caption names a scheme)
+    ring_share: float = 0.5  # at least this share of the pieces hold a ring (none, when the caption names a scheme)
+    # A caption naming a scheme, a synthesis or structures already says what the pieces are: no
+    # ring is needed (chains: a lipid synthesis), the upright arrows between a scheme's rows may
+    # be this long, and this much of the ink coloured (atoms drawn red, blue, green)
+    caption_upright: float = 14.0
+    axis_length: float = 5.0  # glyph heights: an upright and a level line this long that meet are a chart's axes
+    caption_colour: float = 0.3
 
 
 def run_lengths(mask: np.ndarray) -> np.ndarray:
@@ -48,7 +54,8 @@ def run_lengths(mask: np.ndarray) -> np.ndarray:
 def stroke_width(mask: np.ndarray, planes: np.ndarray, glyph: float, config: DrawingConfig) -> float | None:
     """The stroke width (pixels) of the piece whose ink is ``mask`` (its pixels ``planes``,
     channels first) when it is sparse black line art (little ink in its box, no upright line
-    longer than a few bonds, thin strokes, no filled areas, little colour), else None; ``glyph``
+    longer than a few bonds and none meeting a long level line as a chart's axes do, thin strokes,
+    no filled areas, little colour), else None; ``glyph``
     is the figure's text height in pixels."""
     ink = mask.astype(bool, copy=False)
     if not ink.any() or ink.mean() > config.max_fill:
@@ -60,12 +67,31 @@ def stroke_width(mask: np.ndarray, planes: np.ndarray, glyph: float, config: Dra
     # a bond is a few glyph heights long; a chart's axis or frame, a tree's stem are longer
     if upright.max() > config.max_upright * glyph:
         return None
+    level = run_lengths(ink)
+    if _axes(upright, level, config.axis_length * glyph):
+        return None
     # a pixel's stroke is as thick as its shorter run across (rows or columns)
-    thick = np.minimum(run_lengths(ink), upright)[ink]
+    thick = np.minimum(level, upright)[ink]
     width = float(np.median(thick))
     if width > config.max_width * glyph or (thick > max(2 * width, width + 2)).mean() > config.max_thick:
         return None
     return width
+
+
+def _axes(upright: np.ndarray, level: np.ndarray, length: float) -> bool:
+    """Whether an upright and a level line, both at least ``length`` pixels long, meet (within
+    2 px): a chart's axes or frame. A scheme's arrows and bonds do not meet so (its upright
+    arrows run between rows of structures)."""
+    near = upright >= length
+    if not near.any() or not (level >= length).any():
+        return False
+    grown = near.copy()
+    for k in (1, 2):  # 2 px each way
+        grown[k:] |= near[:-k]
+        grown[:-k] |= near[k:]
+        grown[:, k:] |= near[:, :-k]
+        grown[:, :-k] |= near[:, k:]
+    return bool((grown & (level >= length)).any())
 
 
 def rings(mask: np.ndarray, glyph: float, config: DrawingConfig) -> int:
@@ -90,19 +116,23 @@ def is_scheme(pieces: Iterable[tuple[np.ndarray, np.ndarray]], glyph: float, con
               scheme_caption: bool = False) -> bool:
     """Whether the pieces (each its ink mask and its pixels, channels first) are one chemistry
     scheme (structures, reactions), not panels: two or more, all sparse black line art of one
-    stroke width, and most holding a ring (any one, when the caption names a scheme, a synthesis
-    or structures). Stops at the first piece that is no line art (most figures' first)."""
+    stroke width, and most holding a ring (a caption naming a scheme, a synthesis or structures
+    needs none, and allows longer upright arrows and more colour: ``caption_upright``,
+    ``caption_colour``). Stops at the first piece that is no line art (most figures' first)."""
+    limits = replace(config, max_upright=config.caption_upright, max_colour=config.caption_colour) if scheme_caption else config
     masks, widths = [], []
     for mask, planes in pieces:
-        width = stroke_width(mask, planes, glyph, config)
+        width = stroke_width(mask, planes, glyph, limits)
         if width is None:
             return False
         masks.append(mask)
         widths.append(width)
     if len(widths) < 2 or max(widths) - min(widths) > config.width_spread:
         return False
+    if scheme_caption:
+        return True
     ringed = sum(rings(mask, glyph, config) > 0 for mask in masks)
-    return ringed >= 1 if scheme_caption else ringed >= config.ring_share * len(masks)
+    return ringed >= config.ring_share * len(masks)
 
 
 _SCHEME_WORDS = re.compile(

@@ -25,18 +25,64 @@ def background_color(pixels: np.ndarray, tolerance: int = 16) -> np.ndarray:
     """The colour of the gutters: the most common colour among full-length rows and columns
     of one flat colour (every layout with gaps has one), else of the image border. When the
     only such lines are the outer few, they are a frame drawn around the figure: the lines
-    inside it are used."""
+    inside it are used. When those lines are the rules of a table ruled all over, the colour of
+    the page under them (`_page_under_rules`)."""
     # a ninth of the pixels finds the flat lines as well; one plane per channel, so that every
     # reduction runs along a contiguous axis
-    pixels = pixels[::3, ::3]
+    full, pixels = pixels, pixels[::3, ::3]
     planes = np.ascontiguousarray(pixels.transpose(2, 0, 1))
     m = _FRAME // 3
     lines = _flat_lines(planes, tolerance, m)
     if not lines and min(planes.shape[1:]) > 4 * m:
         lines = _flat_lines(planes[:, m:-m, m:-m], tolerance, 0)
     if lines:
-        return _mode_color(np.concatenate(lines))
+        line = _mode_color(np.concatenate(lines))
+        page = _page_under_rules(full, pixels, line, tolerance)
+        return line if page is None else page
     return _mode_color(np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]))
+
+
+_PAGE_SHARE = 0.5  # a colour covering this share of a figure is its page ...
+_RULE_SHARE = 0.1  # ... when the flat lines' colour covers less than this: they are drawn rules
+_RULE_WIDTH = 3  # pixels: ... none wider (a gutter is) ...
+_GRID_RULES = 6  # ... and more of them than this across the figure: a table's grid, not panels' frames
+
+
+def _page_under_rules(full: np.ndarray, pixels: np.ndarray, line: np.ndarray, tolerance: int) -> np.ndarray | None:
+    """The page colour under the flat full-length lines of colour ``line`` when they are the
+    rules of a table, else None. A table ruled all over (a grid of dark rules over every row and
+    column) has no blank line, so its flat lines are its rules: thin, covering little of the
+    figure, more than the frames of a grid of touching panels (up to 5 x 5 panels: 6 lines
+    across), with a lighter colour covering most of the figure, the page (``pixels``: a ninth of
+    the figure's ``full`` pixels, enough to find the colours). (The white hairlines of a montage
+    of dark images stay its gutters: the images are darker than the hairlines.)"""
+    if line.mean() >= 255 - 2 * tolerance:
+        return None  # nothing is lighter: the common white gutters, decided without a look
+    flat = pixels.reshape(-1, 3)
+    page = _mode_color(flat)
+    if page.mean() - line.mean() <= 2 * tolerance:
+        return None
+    def share(color: np.ndarray) -> float:
+        return float((np.abs(flat - color).max(axis=1) <= tolerance).mean())
+    if share(page) < _PAGE_SHARE or share(line) >= _RULE_SHARE:
+        return None
+    return page if _rule_grid(full, tolerance) else None
+
+
+def _rule_grid(pixels: np.ndarray, tolerance: int) -> bool:
+    """Whether the full-length flat lines of ``pixels`` are a table's grid: every run of them
+    (rows, then columns) at most ``_RULE_WIDTH`` lines wide (rules, not gutters: a black gutter
+    between white panels is wider), and more than ``_GRID_RULES`` runs one way."""
+    planes = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+    most = 0
+    for axis in (2, 1):
+        flat = (planes.max(axis=axis) - planes.min(axis=axis)).max(axis=0) <= tolerance
+        edges = np.diff(np.concatenate([[0], flat.astype(np.int8), [0]]))
+        widths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        if (widths > _RULE_WIDTH).any():
+            return False
+        most = max(most, widths.size)
+    return most > _GRID_RULES
 
 
 def _flat_lines(planes: np.ndarray, tolerance: int, margin: int) -> list[np.ndarray]:

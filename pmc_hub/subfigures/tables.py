@@ -20,9 +20,12 @@ class TableConfig:
     align: float = 0.5  # glyph heights: cells starting this near each other are in one column
     rule_width: float = 0.35  # glyph heights: a thinner blob is a rule (or a hairline's part)
     shade_fill: float = 0.85  # a blob this full of its box is a shaded row or cell
-    frame: int = 2  # pixels: a blob whose box is the piece's, within this, is the table's frame or grid
+    # a blob whose box is the piece's, within this many glyph heights (at least 2 px: a frame's
+    # drop shadow or a stray mark beside it), is the table's frame or grid
+    frame: float = 0.5
     mark_fill: float = 0.75  # a round text-sized blob this full of its box is a chart's marker (a disc fills 0.79)
     max_marks: int = 2  # more markers than this: a dot plot, whose dots sit in rows and columns too
+    row_height: float = 4.5  # glyph heights: a blob across the table's width no higher is a row (a band, a rule, the text lines touching it)
 
 
 def is_table(piece: tuple[int, int, int, int], boxes: np.ndarray, pixels: np.ndarray, text: np.ndarray,
@@ -38,8 +41,12 @@ def is_table(piece: tuple[int, int, int, int], boxes: np.ndarray, pixels: np.nda
     h, w = y1 - y0, x1 - x0
     rule = np.minimum(h, w) <= max(1.0, cfg.rule_width * glyph)
     shade = pixels >= cfg.shade_fill * h * w
-    frame = (np.abs(boxes - np.asarray(piece)) <= cfg.frame).all(axis=1)
-    if not (text | rule | shade | frame).all():
+    near = np.abs(boxes - np.asarray(piece)) <= max(2.0, cfg.frame * glyph)
+    frame = near.all(axis=1)
+    # a shaded or ruled row across the whole table with the text that touches it (a family's
+    # heading band, a header underlined)
+    row = near[:, 0] & near[:, 2] & (h <= cfg.row_height * glyph)
+    if not (text | rule | shade | frame | row).all():
         return False  # axes, bars, drawings: graphics
     marks = text & (pixels >= cfg.mark_fill * h * w) & (np.abs(h - w) <= 1) & (h >= glyph)
     if int(marks.sum()) > cfg.max_marks:
