@@ -53,7 +53,7 @@ from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FIL
                                   STEPS, ImageModel, Logistic, image_features)
 
 FOLDS = 10
-L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 COMBINATION_L2 = 1.0
 MIN_COVERAGE = 0.95
 # The statistics each step of `image.STEPS` reads (image.FEATURES explains them). Chart or diagram
@@ -66,8 +66,6 @@ STEP_FEATURES = {
     "drawing": ("grey", "bands", "full_rules", "aspect", "texture", "white"),
     "photographic": ("colourful", "grey", "dark_border"),
 }
-# Too few photograph-like figures of each kind to choose by held-out accuracy: a fixed, firm L2.
-PHOTOGRAPHIC_L2 = 3.0
 # The drawn chemistry figures' share of the structure step's figures (`step_weight`).
 DRAWN_SHARE = 0.02
 
@@ -150,31 +148,33 @@ def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[
 
 def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndarray, train: np.ndarray,
               fold_ids: list[int], say=print) -> dict[str, float]:
-    """Per step, the L2 strength with the best cross-validated accuracy of that step on the figures
-    ``train`` (the structure step: weighted as it is fitted)."""
-    chosen = {"photographic": PHOTOGRAPHIC_L2}
+    """Per step, the L2 strength with the best cross-validated log loss of that step on the figures
+    ``train`` (the structure step: weighted as it is fitted). Log loss, not accuracy: the steps'
+    probabilities are what the combination and the calibration read, and with folds by source a
+    step whose statistics do not carry over is best left near its prior."""
+    chosen = {}
     for step, classes in STEPS.items():
-        if step in chosen:
-            continue
         names = STEP_FEATURES[step]
         use, y = step_data(step, kinds, drawn)
         use = use & train
         weight = step_weight(step, use, drawn)
         scores = {}
         for l2 in L2_GRID:
-            right, total = 0.0, 0.0
+            loss, total = 0.0, 0.0
             for fold in fold_ids:
                 test, fit_on = use & (folds == fold), use & (folds != fold)
                 if not test.any() or len(set(y[fit_on])) < 2:
                     continue
                 model = fit_logistic(x[fit_on], y[fit_on], names, classes, l2, weight[fit_on])
                 weights, bias = model.affine()
-                hits = np.argmax(x[test] @ weights.T + bias, axis=1) == y[test]
-                right += float(weight[test] @ hits)
+                logits = x[test] @ weights.T + bias
+                logits -= logits.max(axis=1, keepdims=True)
+                log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+                loss -= float(weight[test] @ log_p[np.arange(len(log_p)), y[test]])
                 total += float(weight[test].sum())
-            scores[l2] = right / total
-        chosen[step] = max(L2_GRID, key=lambda v: (scores[v], -v))  # ties: the weakest penalty
-        say(f"{step}: cross-validated accuracy by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
+            scores[l2] = loss / total if total else 0.0
+        chosen[step] = min(L2_GRID, key=lambda v: (scores[v], v))  # ties: the weaker penalty
+        say(f"{step}: cross-validated log loss by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
     return chosen
 
 
@@ -272,22 +272,32 @@ def fit_labeler(data: DevData, train: np.ndarray, folds: np.ndarray, rules: Rule
     # 2. the combination, on those probabilities; its decisions on folds it had not seen
     truth = data.truth
 
-    def labeler(weights: np.ndarray) -> ContentLabeler:
+    def labeler(weights: np.ndarray, fallback: Optional[dict] = None) -> ContentLabeler:
         return ContentLabeler(taxonomy, rules=rules, model={
             "image": image, "weights": dict(zip(COMBINATION, weights.tolist())),
             "calibration": {"slope": 1.0, **dict.fromkeys(CALIBRATION_KEYS, 0.0)},
-            "min_image_score": 0.0})
+            "min_image_score": 0.0, "image_fallback": fallback})
 
     blank = labeler(np.zeros(len(COMBINATION)))
     candidates = {i: blank.candidates(data.evidence[i], probs[i]) for i in index}
     weights = fit_combination([candidates[i] for i in index], [truth[i] for i in index])
     say("combination weights:", {k: round(float(v), 3) for k, v in zip(COMBINATION, weights)})
-    decisions: dict[int, tuple] = {}
-    for fold in fold_ids:
-        others = [i for i in index if folds[i] != fold]
-        fold_labeler = labeler(fit_combination([candidates[i] for i in others], [truth[i] for i in others]))
-        for i in index[folds[index] == fold]:
-            decisions[i] = fold_labeler.decide(data.evidence[i], probs[i])
+    fold_weights = {fold: fit_combination([candidates[i] for i in index if folds[i] != fold],
+                                          [truth[i] for i in index if folds[i] != fold]) for fold in fold_ids}
+
+    def decisions_with(fallback: Optional[dict]) -> dict[int, tuple]:
+        """Each training figure's decision by the combination fitted without its fold."""
+        out = {}
+        for fold in fold_ids:
+            fold_labeler = labeler(fold_weights[fold], fallback)
+            for i in index[folds[index] == fold]:
+                out[i] = fold_labeler.decide(data.evidence[i], probs[i], captioned=bool(data.captioned[i]))
+        return out
+
+    decisions = decisions_with(None)
+    fallback = image_fallback(decisions, truth, data.captioned, say)
+    if fallback is not None:
+        decisions = decisions_with(fallback)
 
     # 3. calibration of the winner's probability on those decisions, an offset per calibration key
     captioned = data.captioned[index]
@@ -327,7 +337,28 @@ def fit_labeler(data: DevData, train: np.ndarray, folds: np.ndarray, rules: Rule
                 "mean_score": round(float(score[keep].mean()), 3)}
     say(f"min_image_score {floor}; cross-validated on the fitted figures: {estimate}")
     return {"cross_validated": estimate, "weights": {k: round(float(v), 4) for k, v in zip(COMBINATION, weights)},
-            "calibration": calibration, "min_image_score": floor, "image": image}
+            "calibration": calibration, "min_image_score": floor, "image_fallback": fallback, "image": image}
+
+
+def image_fallback(decisions: dict[int, tuple], truth: list[str], captioned: np.ndarray, say=print) -> Optional[dict]:
+    """Where an image-only decision beside a caption is unsure, the class it is better replaced
+    with: the commonest true class of those decisions (out-of-fold), below the winner's probability
+    ("below") that makes the most of them right; None where replacing none does as well."""
+    image_only = [i for i, d in decisions.items() if d[2] == "image" and captioned[i]]
+    if not image_only:
+        return None
+    common = max(sorted({truth[i] for i in image_only}), key=lambda c: sum(truth[i] == c for i in image_only))
+    other = sorted((i for i in image_only if decisions[i][0] != common), key=lambda i: decisions[i][1])
+    # replacing the k least sure: right = the replaced that are `common` + the kept that were right
+    gains = np.cumsum([0] + [int(truth[i] == common) - int(decisions[i][0] == truth[i]) for i in other])
+    k = int(np.argmax(gains))  # ties: the fewest replaced
+    own = sum(decisions[i][0] == truth[i] for i in other)
+    say(f"image-only decisions beside a caption: {len(image_only)}; of the {len(other)} not {common!r}, {own} right "
+        f"as decided; replacing the {k} least sure makes {int(gains[k])} more right")
+    if k == 0:
+        return None
+    below = decisions[other[k - 1]][1] if k == len(other) else (decisions[other[k - 1]][1] + decisions[other[k]][1]) / 2
+    return {"class": common, "below": round(float(below) + (1e-6 if k == len(other) else 0.0), 6)}
 
 
 def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -> dict:
