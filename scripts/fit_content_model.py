@@ -1,32 +1,37 @@
 #!/usr/bin/env python
-"""Fit the content labeler's parameters on the tuning part of the development set and write
-``pmc_hub/labels/content_model.json`` (docs/taxonomy.md: "How the labeler was fitted").
+"""Fit the content labeler's parameters on the development set and write
+``pmc_hub/labels/content_model.json`` (docs/taxonomy.md: "How the labeler was fitted", "Round 10").
 
     python scripts/make_chem_figures.py --count 160 --out /tmp/chem      # RDKit, dev-only
     python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json [--labels tests/data/figures/labels.json] [--out PATH]
+    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--json out.json]   # measure only
 
-Figures are split into `FOLDS` groups of whole articles (crc32 order), so no estimate is made on
-an article the fit has seen:
+Every figure of the labels file is fitted on (``--part tune``: the tuning part only, as before
+round 10). Every estimate is made on figures of a source the fit had not seen: each source
+(`pmc_hub.labels.evaluate.source_of`: the publisher, or a collection with a style of its own) is a
+fold (``--folds article``: whole articles dealt into `FOLDS` folds, as before round 10):
 1. The image model (`pmc_hub.labels.image.ImageModel`): five logistic regressions over the
    image statistics: photograph-like or graphic; which graphic (a drawing, a table, an
    equation); a drawing of chemical structures or not (from the directions of its edges only;
    learnt from the drawn figures of ``--drawn`` against the real charts and diagrams, the drawn
-   ones counting together as `DRAWN_SHARE` of them: no real chemistry figure with an established
-   licence was found for the tuning part); chart or diagram (a drawing's kind, without the
-   image's size); which photograph-like kind. Each L2 strength is chosen by the grouped
-   cross-validated accuracy of its step. The drawn figures teach the structure step only and are
+   ones counting together as `DRAWN_SHARE` of them); chart or diagram (a drawing's kind, without
+   the image's size); which photograph-like kind. Each L2 strength is chosen by the grouped
+   cross-validated log loss of its step. The drawn figures teach the structure step only and are
    never scored.
 2. The combination (`pmc_hub.labels.content.COMBINATION`): a conditional logit over the candidate
    classes of each figure, fitted on image probabilities from models that had not seen the
-   figure's article.
-3. The score calibration: a logistic fit of "the label is right" on the winner's probability
+   figure's fold.
+3. The image fallback (`image_fallback`): where an image-only decision beside a caption is unsure,
+   the class that was right more often there, on decisions of combinations fitted without the
+   figure's fold.
+4. The score calibration: a logistic fit of "the label is right" on the winner's probability
    (one slope, an offset per `image.CALIBRATION_KEYS`: caption and image agreeing, caption alone,
-   image alone beside a caption, image alone with no caption), on decisions made by combinations
-   fitted without the figure's article.
-4. ``min_image_score``: on the same decisions, the score below which an image-only label is not
+   image alone beside a caption, image alone with no caption), on those decisions.
+5. ``min_image_score``: on the same decisions, the score below which an image-only label is not
    written: the highest that still labels `MIN_COVERAGE` of the captioned figures (the build
    writes captioned figures only), and never below 0.5 (more likely wrong than right).
-The held-out figures (``split: holdout``) are never used here; scripts/eval_labels.py reports them.
+``--by-source`` measures all of this as a new source would meet it: each source left out in turn,
+everything above fitted on the others, the source's figures labelled as a build would.
 Needs scipy (the ``ml`` extra).
 """
 from __future__ import annotations

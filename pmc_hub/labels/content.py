@@ -12,11 +12,14 @@ conditional logit over `COMBINATION`:
     + w_cues * min(its cues, 2) + w_chart * [it is Plots and Charts]
     + w_unnamed * [the caption names other classes but not this one]
 
-with weights fitted on the development set's tuning part (`scripts/fit_content_model.py`). The
+with weights fitted on the development set (`scripts/fit_content_model.py`). Where a caption
+exists but names nothing of the winner and the image is unsure of it, the winner becomes the
+fitted `image_fallback` class (out of source such decisions were right more often so). The
 winner's softmax probability goes through a logistic calibration (one slope, an offset per
 `image.CALIBRATION_KEYS`: caption and image agreeing, the caption alone, the image alone beside a
 caption that names nothing, the image alone with no caption at all) fitted on decisions about
-figures the fit had not seen, so the score estimates how often such a label is right; a label
+figures of sources the fit had not seen, so the score estimates how often such a label is right
+on a new source; a label
 that only the image suggests (the caption names and hints at nothing of it) is not written when
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
 text than the caption (2,000 characters against 630) and did not make labels more precise where
