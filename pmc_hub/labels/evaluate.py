@@ -48,7 +48,7 @@ _ARTICLE_SOURCES = (
 _COLLECTIONS = {"rossmounce__plosone-phylo-figure-images": "PLOS ONE 2006-2007 scans"}
 
 
-def source_of(figure: "LabelledFigure") -> str:
+def source_of(figure: LabelledFigure) -> str:
     """The source of a labelled figure (publisher or collection): what a leave-one-source-out
     measurement holds out together. Unknown articles are a source of their own."""
     name = figure.file.rsplit("/", 1)[-1]
