@@ -1,32 +1,37 @@
 #!/usr/bin/env python
-"""Fit the content labeler's parameters on the tuning part of the development set and write
-``pmc_hub/labels/content_model.json`` (docs/taxonomy.md: "How the labeler was fitted").
+"""Fit the content labeler's parameters on the development set and write
+``pmc_hub/labels/content_model.json`` (docs/taxonomy.md: "How the labeler was fitted", "Round 10").
 
     python scripts/make_chem_figures.py --count 160 --out /tmp/chem      # RDKit, dev-only
     python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json [--labels tests/data/figures/labels.json] [--out PATH]
+    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--json out.json]   # measure only
 
-Figures are split into `FOLDS` groups of whole articles (crc32 order), so no estimate is made on
-an article the fit has seen:
+Every figure of the labels file is fitted on (``--part tune``: the tuning part only, as before
+round 10). Every estimate is made on figures of a source the fit had not seen: each source
+(`pmc_hub.labels.evaluate.source_of`: the publisher, or a collection with a style of its own) is a
+fold (``--folds article``: whole articles dealt into `FOLDS` folds, as before round 10):
 1. The image model (`pmc_hub.labels.image.ImageModel`): five logistic regressions over the
    image statistics: photograph-like or graphic; which graphic (a drawing, a table, an
    equation); a drawing of chemical structures or not (from the directions of its edges only;
    learnt from the drawn figures of ``--drawn`` against the real charts and diagrams, the drawn
-   ones counting together as `DRAWN_SHARE` of them: no real chemistry figure with an established
-   licence was found for the tuning part); chart or diagram (a drawing's kind, without the
-   image's size); which photograph-like kind. Each L2 strength is chosen by the grouped
-   cross-validated accuracy of its step. The drawn figures teach the structure step only and are
+   ones counting together as `DRAWN_SHARE` of them); chart or diagram (a drawing's kind, without
+   the image's size); which photograph-like kind. Each L2 strength is chosen by the grouped
+   cross-validated log loss of its step. The drawn figures teach the structure step only and are
    never scored.
 2. The combination (`pmc_hub.labels.content.COMBINATION`): a conditional logit over the candidate
    classes of each figure, fitted on image probabilities from models that had not seen the
-   figure's article.
-3. The score calibration: a logistic fit of "the label is right" on the winner's probability
+   figure's fold.
+3. The image fallback (`image_fallback`): where an image-only decision beside a caption is unsure,
+   the class that was right more often there, on decisions of combinations fitted without the
+   figure's fold.
+4. The score calibration: a logistic fit of "the label is right" on the winner's probability
    (one slope, an offset per `image.CALIBRATION_KEYS`: caption and image agreeing, caption alone,
-   image alone beside a caption, image alone with no caption), on decisions made by combinations
-   fitted without the figure's article.
-4. ``min_image_score``: on the same decisions, the score below which an image-only label is not
+   image alone beside a caption, image alone with no caption), on those decisions.
+5. ``min_image_score``: on the same decisions, the score below which an image-only label is not
    written: the highest that still labels `MIN_COVERAGE` of the captioned figures (the build
    writes captioned figures only), and never below 0.5 (more likely wrong than right).
-The held-out figures (``split: holdout``) are never used here; scripts/eval_labels.py reports them.
+``--by-source`` measures all of this as a new source would meet it: each source left out in turn,
+everything above fitted on the others, the source's figures labelled as a build would.
 Needs scipy (the ``ml`` extra).
 """
 from __future__ import annotations
@@ -36,7 +41,9 @@ import json
 import math
 import sys
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from scipy.optimize import minimize
@@ -46,12 +53,12 @@ sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
-from pmc_hub.labels.evaluate import figure_rows, load_labelled  # noqa: E402
+from pmc_hub.labels.evaluate import LabelledFigure, figure_rows, load_labelled, source_of  # noqa: E402
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
 
 FOLDS = 10
-L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 COMBINATION_L2 = 1.0
 MIN_COVERAGE = 0.95
 # The statistics each step of `image.STEPS` reads (image.FEATURES explains them). Chart or diagram
@@ -64,8 +71,6 @@ STEP_FEATURES = {
     "drawing": ("grey", "bands", "full_rules", "aspect", "texture", "white"),
     "photographic": ("colourful", "grey", "dark_border"),
 }
-# Too few photograph-like figures of each kind to choose by held-out accuracy: a fixed, firm L2.
-PHOTOGRAPHIC_L2 = 3.0
 # The drawn chemistry figures' share of the structure step's figures (`step_weight`).
 DRAWN_SHARE = 0.02
 
@@ -97,10 +102,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], classes: 
                                "weights": theta[:kinds * d].reshape(kinds, d), "bias": theta[kinds * d:]})
 
 
-def folds_of(articles: list[str]) -> np.ndarray:
-    """Each figure's fold: whole articles, dealt out in crc32 order."""
+def folds_of(articles: list[str], k: int = FOLDS) -> np.ndarray:
+    """Each figure's fold of ``k``: whole articles, dealt out in crc32 order."""
     order = sorted(set(articles), key=lambda a: (zlib.crc32(a.encode()), a))
-    fold = {a: i % FOLDS for i, a in enumerate(order)}
+    fold = {a: i % k for i, a in enumerate(order)}
     return np.array([fold[a] for a in articles])
 
 
@@ -146,30 +151,35 @@ def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[
     return ImageModel(**steps)
 
 
-def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndarray) -> dict[str, float]:
-    """Per step, the L2 strength with the best cross-validated accuracy of that step (the
-    structure step: weighted as it is fitted)."""
-    chosen = {"photographic": PHOTOGRAPHIC_L2}
+def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndarray, train: np.ndarray,
+              fold_ids: list[int], say=print) -> dict[str, float]:
+    """Per step, the L2 strength with the best cross-validated log loss of that step on the figures
+    ``train`` (the structure step: weighted as it is fitted). Log loss, not accuracy: the steps'
+    probabilities are what the combination and the calibration read, and with folds by source a
+    step whose statistics do not carry over is best left near its prior."""
+    chosen = {}
     for step, classes in STEPS.items():
-        if step in chosen:
-            continue
         names = STEP_FEATURES[step]
         use, y = step_data(step, kinds, drawn)
+        use = use & train
         weight = step_weight(step, use, drawn)
         scores = {}
         for l2 in L2_GRID:
-            right, total = 0.0, 0.0
-            for fold in range(FOLDS):
-                test, train = use & (folds == fold), use & (folds != fold)
-                if not test.any() or len(set(y[train])) < 2:
+            loss, total = 0.0, 0.0
+            for fold in fold_ids:
+                test, fit_on = use & (folds == fold), use & (folds != fold)
+                if not test.any() or len(set(y[fit_on])) < 2:
                     continue
-                model = fit_logistic(x[train], y[train], names, classes, l2, weight[train])
-                hits = np.array([int(np.argmax(model.probabilities(x[i]))) == y[i] for i in np.flatnonzero(test)])
-                right += float(weight[test] @ hits)
+                model = fit_logistic(x[fit_on], y[fit_on], names, classes, l2, weight[fit_on])
+                weights, bias = model.affine()
+                logits = x[test] @ weights.T + bias
+                logits -= logits.max(axis=1, keepdims=True)
+                log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+                loss -= float(weight[test] @ log_p[np.arange(len(log_p)), y[test]])
                 total += float(weight[test].sum())
-            scores[l2] = right / total
-        chosen[step] = max(L2_GRID, key=lambda v: (scores[v], -v))  # ties: the weakest penalty
-        print(f"{step}: cross-validated accuracy by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
+            scores[l2] = loss / total if total else 0.0
+        chosen[step] = min(L2_GRID, key=lambda v: (scores[v], v))  # ties: the weaker penalty
+        say(f"{step}: cross-validated log loss by L2 {({k: round(v, 3) for k, v in scores.items()})} -> {chosen[step]}")
     return chosen
 
 
@@ -191,72 +201,115 @@ def fit_combination(candidates: list[dict[str, tuple]], truth: list[str]) -> np.
     return minimize(loss, np.zeros(len(COMBINATION)), jac=True, method="L-BFGS-B").x
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
-    ap.add_argument("--out", type=Path, default=MODEL_FILE)
-    ap.add_argument("--drawn", type=Path, help="the labels file of drawn chemistry figures (scripts/make_chem_figures.py), "
-                    "for the image model only")
-    args = ap.parse_args()
+@dataclass
+class DevData:
+    """Everything a fit reads, computed once: the real labelled figures (their rows, thumbnails,
+    caption evidence, truth, source) and the image statistics of the real and the drawn figures
+    (real first)."""
 
-    figures = [f for f in load_labelled(args.labels) if f.split == "tune"]
+    figures: list[LabelledFigure]
+    rows: list[dict]
+    thumbs: dict
+    evidence: list
+    x: np.ndarray  # real and drawn figures
+    kinds: list[str]  # the image kind of each, real and drawn
+    drawn: np.ndarray  # bool, real and drawn
+    sources: list[str]  # real figures only
+    drawn_articles: list[str]
+
+    @property
+    def truth(self) -> list[str]:
+        return [f.primary for f in self.figures]
+
+    @property
+    def captioned(self) -> np.ndarray:
+        return np.array([bool((f.caption or "").strip()) for f in self.figures])
+
+
+def load_data(labels: Path, part: str, drawn_labels: Optional[Path], rules: RuleLabeler) -> DevData:
+    figures = [f for f in load_labelled(labels) if part == "all" or f.split == part]
     rows, thumbs = figure_rows(figures, ROOT)
-    x = features_of(rows, thumbs)
-    kinds = [PRIMARY_KINDS[f.primary][0] for f in figures]
-    truth = [f.primary for f in figures]
-    folds = folds_of([f.article for f in figures])
-    # drawn figures teach the image model what a structure drawing looks like; they are never
-    # scored, and their folds are their own (each fold's model has seen 9 of 10 of them)
-    drawn = load_labelled(args.drawn) if args.drawn else []
+    # drawn figures teach the image model what a structure drawing looks like; they are never scored
+    drawn = load_labelled(drawn_labels) if drawn_labels else []
     drawn_rows, drawn_thumbs = figure_rows(drawn, ROOT)
-    x_all = np.vstack([x, features_of(drawn_rows, drawn_thumbs)]) if drawn else x
-    kinds_all = kinds + [PRIMARY_KINDS[f.primary][0] for f in drawn]
-    folds_all = np.concatenate([folds, folds_of([f.article for f in drawn])]) if drawn else folds
-    real = np.arange(len(kinds_all)) < len(figures)
+    x = np.vstack([features_of(rows, thumbs), features_of(drawn_rows, drawn_thumbs)])
+    kinds = [PRIMARY_KINDS[f.primary][0] for f in figures + drawn]
+    return DevData(figures, rows, thumbs, [rules.evidence(r, context=False) for r in rows], x, kinds,
+                   np.arange(len(kinds)) >= len(figures), [source_of(f) for f in figures], [f.article for f in drawn])
 
-    # 1. the image model, and P(kind) of every figure from a model that had not seen its article
-    l2 = choose_l2(x_all, kinds_all, folds_all, ~real)
-    held_out_probs: list[dict] = [{} for _ in kinds_all]
-    for fold in range(FOLDS):
-        model = fit_image_model(x_all, kinds_all, folds_all != fold, l2, ~real)
-        for i in np.flatnonzero(folds_all == fold):
-            held_out_probs[i] = model.probabilities(x_all[i])
-    top = [max(p, key=p.get) for p in held_out_probs]
-    print("image kind accuracy, cross-validated:",
-          round(float(np.mean([t == k for t, k, r in zip(top, kinds_all, real) if r])), 3))
-    if drawn:
-        print(f"drawn figures taken for structure drawings, cross-validated: "
-              f"{sum(t == 'structure' for t, r in zip(top, real) if not r)} of {len(drawn)}; "
-              f"real tuning figures taken for one: {sum(t == 'structure' for t, r in zip(top, real) if r)} of {len(figures)}")
-    held_out_probs = held_out_probs[:len(figures)]
-    image = fit_image_model(x_all, kinds_all, np.ones(len(kinds_all), bool), l2, ~real)
 
-    # 2. the combination, on those probabilities; its decisions on articles it had not seen
-    taxonomy = load_taxonomy()
-    rules = RuleLabeler(taxonomy)
-    evidence = [rules.evidence(r, context=False) for r in rows]
+def folds_for(data: DevData, by: str) -> np.ndarray:
+    """Each figure's fold, real and drawn: ``by`` "article" deals whole articles into `FOLDS` folds
+    (crc32 order), "source" makes each source (`evaluate.source_of`) a fold of its own. Drawn
+    figures are dealt round the same folds (each fold's model has seen most of them)."""
+    if by == "source":
+        names = sorted(set(data.sources))
+        real = np.array([names.index(s) for s in data.sources])
+    else:
+        real = folds_of([f.article for f in data.figures])
+    k = int(real.max()) + 1
+    return np.concatenate([real, folds_of(data.drawn_articles, k)]) if data.drawn_articles else real
 
-    def labeler(weights: np.ndarray) -> ContentLabeler:
+
+def fit_labeler(data: DevData, train: np.ndarray, folds: np.ndarray, rules: RuleLabeler,
+                taxonomy, verbose: bool = True) -> dict:
+    """The content model fitted on the real figures ``train`` (a mask over real and drawn figures;
+    drawn ones are always used), every estimate made on a fold (``folds``) the fit had not seen.
+    Returns the model dict `ContentLabeler` takes (the image model as an `ImageModel`)."""
+    say = print if verbose else (lambda *a, **k: None)
+    real = ~data.drawn
+    use = train | data.drawn
+    x, kinds = data.x, data.kinds
+    fold_ids = sorted(set(folds[train & real].tolist()))
+
+    # 1. the image model, and P(kind) of every training figure from a model that had not seen its fold
+    l2 = choose_l2(x, kinds, folds, data.drawn, use, fold_ids, say)
+    probs: list[dict] = [{} for _ in kinds]
+    for fold in fold_ids:
+        model = fit_image_model(x, kinds, use & (folds != fold), l2, data.drawn)
+        for i in np.flatnonzero(train & (folds == fold)):
+            probs[i] = model.probabilities(x[i])
+    index = np.flatnonzero(train & real)
+    top = [max(probs[i], key=probs[i].get) for i in index]
+    say("image kind accuracy, cross-validated:", round(float(np.mean([t == kinds[i] for t, i in zip(top, index)])), 3))
+    image = fit_image_model(x, kinds, use, l2, data.drawn)
+
+    # 2. the combination, on those probabilities; its decisions on folds it had not seen
+    truth = data.truth
+
+    def labeler(weights: np.ndarray, fallback: Optional[dict] = None) -> ContentLabeler:
         return ContentLabeler(taxonomy, rules=rules, model={
             "image": image, "weights": dict(zip(COMBINATION, weights.tolist())),
             "calibration": {"slope": 1.0, **dict.fromkeys(CALIBRATION_KEYS, 0.0)},
-            "min_image_score": 0.0})
+            "min_image_score": 0.0, "image_fallback": fallback})
 
-    candidates = [labeler(np.zeros(len(COMBINATION))).candidates(ev, p) for ev, p in zip(evidence, held_out_probs)]
-    weights = fit_combination(candidates, truth)
-    print("combination weights:", {k: round(float(v), 3) for k, v in zip(COMBINATION, weights)})
-    decisions: list[tuple] = [()] * len(figures)
-    for fold in range(FOLDS):
-        train = np.flatnonzero(folds != fold)
-        fold_labeler = labeler(fit_combination([candidates[i] for i in train], [truth[i] for i in train]))
-        for i in np.flatnonzero(folds == fold):
-            decisions[i] = fold_labeler.decide(evidence[i], held_out_probs[i])
+    blank = labeler(np.zeros(len(COMBINATION)))
+    candidates = {i: blank.candidates(data.evidence[i], probs[i]) for i in index}
+    weights = fit_combination([candidates[i] for i in index], [truth[i] for i in index])
+    say("combination weights:", {k: round(float(v), 3) for k, v in zip(COMBINATION, weights)})
+    fold_weights = {fold: fit_combination([candidates[i] for i in index if folds[i] != fold],
+                                          [truth[i] for i in index if folds[i] != fold]) for fold in fold_ids}
+
+    def decisions_with(fallback: Optional[dict]) -> dict[int, tuple]:
+        """Each training figure's decision by the combination fitted without its fold."""
+        out = {}
+        for fold in fold_ids:
+            fold_labeler = labeler(fold_weights[fold], fallback)
+            for i in index[folds[index] == fold]:
+                out[i] = fold_labeler.decide(data.evidence[i], probs[i], captioned=bool(data.captioned[i]))
+        return out
+
+    decisions = decisions_with(None)
+    fallback = image_fallback(decisions, truth, data.captioned, say)
+    if fallback is not None:
+        decisions = decisions_with(fallback)
 
     # 3. calibration of the winner's probability on those decisions, an offset per calibration key
-    captioned = np.array([bool((f.caption or "").strip()) for f in figures])
-    p = np.array([d[1] for d in decisions])
-    right = np.array([d[0] == t for d, t in zip(decisions, truth)], dtype=float)
-    source = np.array([[calibration_key(d[2], c) == k for k in CALIBRATION_KEYS] for d, c in zip(decisions, captioned)],
+    captioned = data.captioned[index]
+    chosen = [decisions[i] for i in index]
+    p = np.array([d[1] for d in chosen])
+    right = np.array([d[0] == truth[i] for d, i in zip(chosen, index)], dtype=float)
+    source = np.array([[calibration_key(d[2], c) == k for k in CALIBRATION_KEYS] for d, c in zip(chosen, captioned)],
                       dtype=float)
 
     def logistic_loss(theta: np.ndarray) -> float:
@@ -268,21 +321,18 @@ def main() -> None:
     calibration = {"slope": round(float(theta[0]), 4),
                    **{k: round(float(v), 4) for k, v in zip(CALIBRATION_KEYS, theta[1:])}}
     score = 1 / (1 + np.exp(-(theta[0] * p + source @ theta[1:])))
-    print(f"calibration: P(right) = sigmoid(slope * p + offset[key]): {calibration}")
+    say(f"calibration: P(right) = sigmoid(slope * p + offset[key]): {calibration}")
     for k in CALIBRATION_KEYS:
         m = source[:, CALIBRATION_KEYS.index(k)] == 1
-        print(f"  {k}: {int(m.sum())} decisions, {right[m].mean():.3f} right, mean score {score[m].mean():.3f}")
+        if m.any():
+            say(f"  {k}: {int(m.sum())} decisions, {right[m].mean():.3f} right, mean score {score[m].mean():.3f}")
 
     # 4. the image-only floor
-    image_only = np.array([d[2] == "image" for d in decisions])
+    image_only = np.array([d[2] == "image" for d in chosen])
 
     def written(floor: float) -> np.ndarray:
         return ~image_only | (score >= floor)
 
-    for t in (0.5, 0.6, 0.7, 0.8):
-        keep = written(t)
-        print(f"  floor {t}: captioned figures precision {right[keep & captioned].mean():.3f} coverage "
-              f"{keep[captioned].mean():.3f}; all figures precision {right[keep].mean():.3f} coverage {keep.mean():.3f}")
     floors = [t for t in np.arange(0.5, 0.96, 0.01) if written(t)[captioned].mean() >= MIN_COVERAGE]
     floor = round(float(max(floors)), 2) if floors else 0.5
     keep = written(floor)
@@ -290,14 +340,114 @@ def main() -> None:
                 "captioned_precision": round(float(right[keep & captioned].mean()), 3),
                 "captioned_coverage": round(float(keep[captioned].mean()), 3),
                 "mean_score": round(float(score[keep].mean()), 3)}
-    print(f"min_image_score {floor}; cross-validated on the tuning figures: {estimate}")
+    say(f"min_image_score {floor}; cross-validated on the fitted figures: {estimate}")
+    return {"cross_validated": estimate, "weights": {k: round(float(v), 4) for k, v in zip(COMBINATION, weights)},
+            "calibration": calibration, "min_image_score": floor, "image_fallback": fallback, "image": image}
 
-    model = {"fitted_on": f"{len(figures)} tuning figures of {args.labels.name} (split: tune)"
-                          + (f", and {len(drawn)} drawn chemistry figures for the image model" if drawn else ""),
-             "cross_validated": estimate,
-             "weights": {k: round(float(v), 4) for k, v in zip(COMBINATION, weights)},
-             "calibration": calibration, "min_image_score": floor,
-             "image": image.to_dict()}
+
+def image_fallback(decisions: dict[int, tuple], truth: list[str], captioned: np.ndarray, say=print) -> Optional[dict]:
+    """Where an image-only decision beside a caption is unsure, the class it is better replaced
+    with: the commonest true class of those decisions (out-of-fold), below the winner's probability
+    ("below") that makes the most of them right; None where replacing none does as well."""
+    image_only = [i for i, d in decisions.items() if d[2] == "image" and captioned[i]]
+    if not image_only:
+        return None
+    common = max(sorted({truth[i] for i in image_only}), key=lambda c: sum(truth[i] == c for i in image_only))
+    other = sorted((i for i in image_only if decisions[i][0] != common), key=lambda i: decisions[i][1])
+    # replacing the k least sure: right = the replaced that are `common` + the kept that were right
+    gains = np.cumsum([0] + [int(truth[i] == common) - int(decisions[i][0] == truth[i]) for i in other])
+    k = int(np.argmax(gains))  # ties: the fewest replaced
+    own = sum(decisions[i][0] == truth[i] for i in other)
+    say(f"image-only decisions beside a caption: {len(image_only)}; of the {len(other)} not {common!r}, {own} right "
+        f"as decided; replacing the {k} least sure makes {int(gains[k])} more right")
+    if k == 0:
+        return None
+    below = decisions[other[k - 1]][1] if k == len(other) else (decisions[other[k - 1]][1] + decisions[other[k]][1]) / 2
+    return {"class": common, "below": round(float(below) + (1e-6 if k == len(other) else 0.0), 6)}
+
+
+def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -> dict:
+    """Leave one source out: for each source, the whole labeler (image model, combination,
+    calibration, floor) fitted on the other sources (its own estimates on folds ``inner`` of
+    those), then the held-out source's figures labelled as a build would. Precision, coverage and
+    panel type overall, on the captioned figures, per label source and per class."""
+    folds = folds_for(data, inner)
+    out_rows: list[Optional[dict]] = [None] * len(data.figures)
+    real_n = len(data.figures)
+    for source in sorted(set(data.sources)):
+        held = np.array([s == source for s in data.sources] + [False] * int(data.drawn.sum()))
+        train = ~held & ~data.drawn
+        model = fit_labeler(data, train, folds, rules, taxonomy, verbose=False)
+        labeler = ContentLabeler(taxonomy, rules=rules, model=model).for_thumbnails(data.thumbs)
+        index = np.flatnonzero(held[:real_n])
+        for i, row in zip(index, labeler.label([data.rows[i] for i in index])):
+            out_rows[i] = row
+        got = [out_rows[i].get("image_primary_label") for i in index]
+        print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
+              f"{sum(g == data.figures[i].primary for g, i in zip(got, index))} right", flush=True)
+    return summarise(data.figures, out_rows)
+
+
+def summarise(figures: list[LabelledFigure], rows: list[dict]) -> dict:
+    """Precision, coverage and panel type of labelled rows against their figures: all, captioned,
+    per label source and per true class."""
+    def stats(pairs: list[tuple[LabelledFigure, dict]]) -> dict:
+        labelled = [(f, r) for f, r in pairs if r.get("image_primary_label") is not None]
+        right = sum(r["image_primary_label"] == f.primary for f, r in labelled)
+        return {"figures": len(pairs), "labelled": len(labelled), "right": right,
+                "precision": round(right / len(labelled), 3) if labelled else None,
+                "coverage": round(len(labelled) / len(pairs), 3) if pairs else None,
+                "panel_type": round(sum(r.get("image_panel_type") == f.panel_type for f, r in pairs) / len(pairs), 3)
+                if pairs else None}
+
+    pairs = list(zip(figures, rows))
+    summary = {"all": stats(pairs),
+               "captioned": stats([(f, r) for f, r in pairs if (f.caption or "").strip()])}
+    for source in ("caption+image", "caption", "image"):
+        summary[f"label source: {source}"] = stats([(f, r) for f, r in pairs if r.get("image_label_source") == source])
+    predicted: dict[str, list[int]] = {}
+    for f, r in pairs:
+        got = r.get("image_primary_label")
+        if got is not None:
+            counts = predicted.setdefault(got, [0, 0])
+            counts[0] += 1
+            counts[1] += got == f.primary
+    summary["per class (predicted, right, figures)"] = {
+        c: [*predicted.get(c, [0, 0]), sum(f.primary == c for f in figures)]
+        for c in sorted({f.primary for f in figures} | set(predicted))}
+    return summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
+    ap.add_argument("--out", type=Path, default=MODEL_FILE)
+    ap.add_argument("--drawn", type=Path, help="the labels file of drawn chemistry figures (scripts/make_chem_figures.py), "
+                    "for the image model only")
+    ap.add_argument("--part", choices=("tune", "all"), default="all",
+                    help="the figures to fit on (default: all of the labels file)")
+    ap.add_argument("--folds", choices=("source", "article"), default="source",
+                    help="what the fit's own estimates hold out together (default: a source)")
+    ap.add_argument("--by-source", action="store_true",
+                    help="only measure: leave each source out, fit on the others, label it; write nothing")
+    ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement here")
+    args = ap.parse_args()
+
+    taxonomy = load_taxonomy()
+    rules = RuleLabeler(taxonomy)
+    data = load_data(args.labels, args.part, args.drawn, rules)
+    if args.by_source:
+        summary = measure_by_source(data, rules, taxonomy, args.folds)
+        print(json.dumps(summary, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        return
+    model = fit_labeler(data, ~data.drawn, folds_for(data, args.folds), rules, taxonomy)
+    n_drawn = int(data.drawn.sum())
+    model = {"fitted_on": f"{len(data.figures)} figures of {args.labels.name} (part: {args.part}; estimates on "
+                          f"folds by {args.folds})"
+                          + (f", and {n_drawn} drawn chemistry figures for the image model" if n_drawn else ""),
+             **model, "image": model["image"].to_dict()}
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
-from pmc_hub.labels.evaluate import evaluate, figure_rows, load_labelled
+from pmc_hub.labels.evaluate import LabelledFigure, evaluate, figure_rows, load_labelled
 from pmc_hub.labels.image import image_features, load_content_model, thumbnail_of
 from pmc_hub.labels.panel import image_panel_type
 from pmc_hub.media import inspect
@@ -61,11 +61,11 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
     out = list(labeler.for_thumbnails(thumbnails).label(rows))
     assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    # measured (docs/taxonomy.md): precision 0.848 at coverage 0.639, panel type 0.920, on all 413
+    # measured (docs/taxonomy.md, round 10, in-sample): precision 0.808 at coverage 0.676, panel type 0.916, on all 454
     # (the 100 figures of round 5 are captionless but for one; on the first 313 panel type is 0.952,
     # 0.946 with gutters only, 0.911 when the panel search read the thumbnail instead of the grey image)
     assert result.precision >= 0.8 and result.panel_accuracy >= 0.9, (result.precision, result.panel_accuracy)
-    # the figures a build writes (captioned): precision 0.848 at coverage 0.992
+    # the figures a build writes (captioned): precision 0.808 at coverage 1.0 (out of source: 0.797 at 0.997)
     captioned = [i for i, f in enumerate(figures) if f.caption]
     with_caption = evaluate(labeler.for_thumbnails(thumbnails), [figures[i] for i in captioned], [rows[i] for i in captioned])
     assert with_caption.precision >= 0.8 and with_caption.coverage >= 0.95, (with_caption.precision, with_caption.coverage)
@@ -75,8 +75,8 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
 
 
 def test_a_figure_without_a_caption_is_labelled_only_when_the_image_is_sure(labeler, devset):
-    # with no caption the image model alone decides, and on the tuning figures it was right for a
-    # quarter of them: such labels get their own, lower calibration and most stay unwritten
+    # with no caption the image model alone decides, and out of source it was right for a
+    # fifth of them: such labels get their own, lower calibration and most stay unwritten
     figures, rows, thumbnails = devset
     silent = [i for i, f in enumerate(figures) if not f.caption]
     assert len(silent) >= 40
@@ -103,10 +103,11 @@ def test_scores_say_how_often_a_label_is_right(labeler, devset):
     high = scores >= np.median(scores)
     assert right[high].mean() > right[~high].mean() + 0.1
     # where the caption and the image agree, labels are right far more often, and scored so
-    # (measured on all 413: 0.94 right against 0.75)
+    # (measured on all 454, round 10: 0.91 right against 0.69)
     agree = source == "caption+image"
     assert right[agree].mean() > right[~agree].mean() + 0.15 and scores[agree].mean() > scores[~agree].mean() + 0.15
-    # calibrated on figures the fit had not seen: on the held-out articles the mean score is
+    # calibrated on figures of sources the fit had not seen (round 10 fits every figure, so the
+    # former held-out articles are in-sample): there the mean score is
     # about the share of right labels
     held = np.array([f.split == "holdout" for f in figures])
     assert abs(scores[held].mean() - right[held].mean()) < 0.1
@@ -342,3 +343,104 @@ def test_brain_surfaces_and_tractography_are_magnetic_resonance():
     # a BOLD signal time course is a chart, and "bold" type names nothing
     for caption in ("BOLD signal change over time (mean ± SEM).", "Genes in bold are up-regulated."):
         assert "magnetic resonance" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
+
+
+def test_each_figure_has_a_source_that_a_new_source_would_not_share():
+    # round 10: the labeler is measured leaving one source (publisher or collection) out at a time
+    from pmc_hub.labels.evaluate import source_of
+
+    figures = {f.file: f for f in load_labelled(LABELS)}
+    def source(name_part: str) -> str:
+        return source_of(next(f for n, f in figures.items() if name_part in n))
+
+    assert source("41598_2023_35951_fig3") == "Springer Nature"  # a Scientific Reports figure of the figure bot
+    assert source("fimmu-14-1104560-g004") == "Frontiers"
+    assert source("ijms-24-09053-g002") == "MDPI"
+    assert source("pmc9733859__pone.0278857") == source("plosone-0091296") == "PLOS"  # bot file and sample article
+    assert source("e1112020-gf3") == "SciELO"
+    assert source("elife-00353-fig1") == source("24301711v1_fig1") == "eLife"  # the medRxiv preprint came in eLife's package
+    # the 2006-2007 PLOS ONE phylogenetics scans are a collection of their own style
+    assert source("pone.0000003.g002") == "PLOS ONE 2006-2007 scans"
+    # whatever it is not told about is a source of its own
+    unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
+    assert source_of(unknown) == "acme-1"
+    # every figure of an article has one source
+    by_article = {}
+    for f in figures.values():
+        by_article.setdefault(f.article, set()).add(source_of(f))
+    assert all(len(s) == 1 for s in by_article.values())
+
+
+def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often(labeler, devset):
+    # round 10: a real correlation chart (Hoehnea 49 e1112020 figure 3, CC BY) whose Portuguese
+    # caption names nothing the rules read; the image alone leans to a structure drawing, unsure
+    figures, rows, thumbnails = devset
+    i = next(k for k, f in enumerate(figures) if f.file.endswith("e1112020-gf3.jpg"))
+    assert figures[i].primary == "Plots and Charts"
+    kinds = labeler.look(rows[i], thumbnails[rows[i]["image_key"]])[0]
+    assert max(kinds, key=kinds.get) == "structure" and kinds["structure"] < 0.5
+    own = ContentLabeler(model=dict(labeler.model, image_fallback=None)).for_thumbnails(thumbnails)
+    assert own.label_row(rows[i])["image_primary_label"] == "Chemical Structures"  # the image's own choice
+    out = labeler.for_thumbnails(thumbnails).label_row(rows[i])
+    assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "image")
+    assert labeler.image_fallback == "Plots and Charts"
+    # a drawing the image is sure of keeps its class (test_a_drawing_of_structures_is_chemical_structures...)
+    sure = labeler.decide(labeler.rules.evidence(drawn_row("drawn_grid.png", "Figure 2."), context=False),
+                          labeler.look(drawn_row("drawn_grid.png", "Figure 2."),
+                                       thumbnail_of(drawn_row("drawn_grid.png", "Figure 2.")))[0])
+    assert sure[0] == "Chemical Structures" and sure[1] >= labeler.image_fallback_below
+    # without a caption the fallback does not apply: nothing says the figure is of a captioned kind
+    silent = labeler.decide(labeler.rules.evidence(dict(rows[i], caption=""), context=False), kinds, captioned=False)
+    assert silent[0] == "Chemical Structures"
+
+
+@pytest.fixture()
+def fit_script(monkeypatch):
+    """scripts/fit_content_model.py as a module (it needs scipy, the ml extra)."""
+    import importlib.util
+    import sys
+
+    pytest.importorskip("scipy")
+    spec = importlib.util.spec_from_file_location("fit_content_model", ROOT / "scripts" / "fit_content_model.py")
+    fit = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, fit)  # its dataclasses look their module up
+    spec.loader.exec_module(fit)
+    return fit
+
+
+def test_the_fit_replaces_only_the_unsure_image_decisions_that_were_wrong_more_often(fit_script):
+    # scripts/fit_content_model.py's choice of the fallback, on out-of-fold decisions
+    fit = fit_script
+    truth = ["Plots and Charts"] * 6 + ["Microscopy", "Illustrative Diagrams"]
+    decisions = {0: ("Plots and Charts", 0.9, "image"), 1: ("Plots and Charts", 0.8, "image"),
+                 2: ("Plots and Charts", 0.7, "image"),
+                 3: ("Illustrative Diagrams", 0.3, "image"), 4: ("Microscopy", 0.4, "image"),  # unsure, wrong
+                 5: ("Illustrative Diagrams", 0.95, "caption"),  # the caption decided: not the image's
+                 6: ("Microscopy", 0.9, "image"), 7: ("Illustrative Diagrams", 0.85, "image")}  # sure, right
+    captioned = np.ones(len(truth), bool)
+    fallback = fit.image_fallback(decisions, truth, captioned, say=lambda *a: None)
+    assert fallback["class"] == "Plots and Charts" and 0.4 < fallback["below"] < 0.85
+    # where the image's other choices were right as often, nothing is replaced
+    assert fit.image_fallback({k: v for k, v in decisions.items() if k not in (3, 4)}, truth, captioned,
+                              say=lambda *a: None) is None
+
+
+def test_the_fit_holds_each_source_out_whole(fit_script):
+    # the fit's estimates and the --by-source measure: a fold is a whole source, never part of one
+    from pmc_hub.labels.evaluate import source_of
+
+    figures = load_labelled(LABELS)
+    drawn = 7
+    data = fit_script.DevData(figures, [], {}, [], np.zeros((len(figures) + drawn, 1)), [],
+                              np.arange(len(figures) + drawn) >= len(figures), [source_of(f) for f in figures],
+                              [f"drawn-{i}" for i in range(drawn)])
+    folds = fit_script.folds_for(data, "source")
+    sources = [source_of(f) for f in figures]
+    assert len(set(folds[:len(figures)].tolist())) == len(set(sources)) >= 10
+    for source in set(sources):
+        assert len({k for k, s in zip(folds, sources) if s == source}) == 1
+    assert set(folds[len(figures):].tolist()) <= set(folds[:len(figures)].tolist())  # drawn figures dealt round them
+    # by article (before round 10): whole articles, 10 folds, sources on both sides
+    by_article = fit_script.folds_for(data, "article")
+    assert len(set(by_article.tolist())) == fit_script.FOLDS
+    assert any(len({k for k, s in zip(by_article, sources) if s == source}) > 1 for source in set(sources))

@@ -12,11 +12,14 @@ conditional logit over `COMBINATION`:
     + w_cues * min(its cues, 2) + w_chart * [it is Plots and Charts]
     + w_unnamed * [the caption names other classes but not this one]
 
-with weights fitted on the development set's tuning part (`scripts/fit_content_model.py`). The
+with weights fitted on the development set (`scripts/fit_content_model.py`). Where a caption
+exists but names nothing of the winner and the image is unsure of it, the winner becomes the
+fitted `image_fallback` class (out of source such decisions were right more often so). The
 winner's softmax probability goes through a logistic calibration (one slope, an offset per
 `image.CALIBRATION_KEYS`: caption and image agreeing, the caption alone, the image alone beside a
 caption that names nothing, the image alone with no caption at all) fitted on decisions about
-figures the fit had not seen, so the score estimates how often such a label is right; a label
+figures of sources the fit had not seen, so the score estimates how often such a label is right
+on a new source; a label
 that only the image suggests (the caption names and hints at nothing of it) is not written when
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
 text than the caption (2,000 characters against 630) and did not make labels more precise where
@@ -113,6 +116,12 @@ class ContentLabeler(Labeler):
         # label is right far more often than where either decides alone
         self.calibration = {k: float(v) for k, v in self.model["calibration"].items()}
         self.min_image_score = float(self.model["min_image_score"])
+        # where a caption exists but names nothing of the image's class and the image is unsure
+        # (its winner's probability below "below"), the class that was right more often there
+        # out-of-source than the image's own choice (None: the image's choice always stands)
+        fallback = self.model.get("image_fallback") or {}
+        self.image_fallback: Optional[str] = fallback.get("class")
+        self.image_fallback_below = float(fallback.get("below", 0.0))
 
     def for_thumbnails(self, thumbnails: Mapping[str, Thumbnail]) -> "ContentLabeler":
         """The same labeler (rules and model shared, nothing recompiled) for another set of thumbnails."""
@@ -145,7 +154,7 @@ class ContentLabeler(Labeler):
         thumb = self._thumbnail(row)
         kinds, blocks = self.look(row, thumb) if thumb is not None else (None, None)
         out = dict(row)
-        decision = self.decide(evidence, kinds)
+        decision = self.decide(evidence, kinds, captioned=bool((row.get("caption") or "").strip()))
         panel = evidence.panel_type or (panel_type_of(blocks, decision[0] if decision else None)
                                         if blocks is not None else None)
         if panel is not None:
@@ -163,8 +172,12 @@ class ContentLabeler(Labeler):
                                                           if self.taxonomy.primary_of(s).name != primary]
         return with_label(out, self.taxonomy, primary, secondary, source, score)
 
-    def decide(self, evidence: CaptionEvidence, kinds: Optional[dict[str, float]]) -> Optional[tuple[str, float, str]]:
-        """(primary class, its softmax probability, source) from caption evidence and P(kind)."""
+    def decide(self, evidence: CaptionEvidence, kinds: Optional[dict[str, float]],
+               captioned: bool = True) -> Optional[tuple[str, float, str]]:
+        """(primary class, its softmax probability, source) from caption evidence and P(kind). An
+        image-only decision beside a caption whose probability is below ``image_fallback_below``
+        becomes `image_fallback` where the fit set one: out of source, the image's unsure choices of
+        other classes were right less often than it there."""
         named = evidence.by_primary()
         if kinds is None:  # no image: the caption alone
             best = self.rules.best(evidence)
@@ -175,14 +188,18 @@ class ContentLabeler(Labeler):
                 return hinted, 0.5, "caption"
             return None
         candidates = self.candidates(evidence, kinds)
-        scores = [sum(w * x for w, x in zip(self.weights, inputs)) for inputs in candidates.values()]
-        top = max(scores)
-        total = sum(math.exp(v - top) for v in scores)
-        best = max(zip(scores, candidates), key=lambda sc: (sc[0], -self.rules.order[sc[1]]))[1]
+        scores = dict(zip(candidates, (sum(w * x for w, x in zip(self.weights, inputs)) for inputs in candidates.values())))
+        top = max(scores.values())
+        total = sum(math.exp(v - top) for v in scores.values())
+        best = max(scores, key=lambda c: (scores[c], -self.rules.order[c]))
         from_text = best in named or best in evidence.cues
         image_default = KIND_PRIMARY[max(kinds, key=kinds.get)] == best
         source = "caption+image" if from_text and image_default else "caption" if from_text else "image"
-        return best, 1.0 / total, source
+        probability = 1.0 / total
+        if source == "image" and captioned and probability < self.image_fallback_below and self.image_fallback in scores:
+            best = self.image_fallback
+            probability = math.exp(scores[best] - top) / total
+        return best, probability, source
 
     def candidates(self, evidence: CaptionEvidence, kinds: dict[str, float]) -> dict[str, tuple[float, ...]]:
         """The `COMBINATION` inputs of every class that can win: each image kind's default class,

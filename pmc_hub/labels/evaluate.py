@@ -3,6 +3,7 @@ primary-label precision and coverage, per class, and panel-type accuracy."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -22,6 +23,43 @@ class LabelledFigure:
     article: str
     split: str  # "tune" (used to fit and choose parameters) or "holdout"
     round: Optional[int] = None  # the round of labels.json that added it (rounds 7 and 8 are marked)
+
+
+# Where a figure comes from, for measuring the labeler as a source it has never seen would meet it
+# (`source_of`): the publisher, read from the article id or, for PMC articles, from the figure
+# file's publisher-style name; collections with a style of their own are sources of their own.
+_PMC_FILE_SOURCES = (
+    (re.compile(r"^\d+_\d{4}_"), "Springer Nature"),  # 41598_2023_35951_fig3_html.jpg (BMC, Nature Portfolio)
+    (re.compile(r"^f[a-z]+-\d+-\d{6,7}-g"), "Frontiers"),  # fimmu-14-1104560-g004.jpg
+    (re.compile(r"^[a-z]+-\d+-\d{5}-g"), "MDPI"),  # ijms-24-09053-g002.jpg
+    (re.compile(r"^p[a-z]+\.\d{7}\.g"), "PLOS"),  # pone.0278857.g006.jpg
+    (re.compile(r"^elife-"), "eLife"),
+    (re.compile(r"^peerj-"), "PeerJ"),
+    (re.compile(r"^lsa-"), "Life Science Alliance"),
+)
+_ARTICLE_SOURCES = (
+    (re.compile(r"^(elife-|medrxiv-)"), "eLife"),  # the medRxiv preprint comes from eLife's own packages
+    (re.compile(r"^(pone\.|plosone-|pcbi\.|pntd\.)"), "PLOS"),
+    (re.compile(r"^bmc-"), "Springer Nature"),
+    (re.compile(r"^(hoehnea-|bjmbr-)"), "SciELO"),
+)
+# 2006-2007 PLOS ONE phylogenetics scans: a decade older than the other PLOS figures, one kind
+# of figure (trees), no captions; their own source rather than more PLOS
+_COLLECTIONS = {"rossmounce__plosone-phylo-figure-images": "PLOS ONE 2006-2007 scans"}
+
+
+def source_of(figure: LabelledFigure) -> str:
+    """The source of a labelled figure (publisher or collection): what a leave-one-source-out
+    measurement holds out together. Unknown articles are a source of their own."""
+    name = figure.file.rsplit("/", 1)[-1]
+    for prefix, source in _COLLECTIONS.items():
+        if name.startswith(prefix):
+            return source
+    if figure.article.startswith("PMC"):
+        tail = re.split(r"pmc\d+__", name)[-1]
+        return next((source for pattern, source in _PMC_FILE_SOURCES if pattern.match(tail)), figure.article)
+    article = figure.article.lower()
+    return next((source for pattern, source in _ARTICLE_SOURCES if pattern.match(article)), figure.article.split(":")[0])
 
 
 def load_labelled(path: Path) -> list[LabelledFigure]:

@@ -4,9 +4,9 @@ The thumbnail is the small RGB image `pmc_hub.media.inspect` makes from the redu
 for the perceptual hash anyway (JPEG draft / box-reduce), with the larger grey image of the same
 decode, where the edge directions are read: the statistics cost about a quarter of a millisecond
 and no model is downloaded. The classifier is five small logistic regressions over these
-statistics, fitted on the tuning part of the hand-labelled development set
-(``tests/data/figures/labels.json``; the structure-drawing step also on drawn chemistry figures)
-by ``scripts/fit_content_model.py``; its weights ship in ``content_model.json`` next to this
+statistics, fitted on the hand-labelled development set (``tests/data/figures/labels.json``, each
+estimate on sources the fit had not seen; the structure-drawing step also on drawn chemistry
+figures) by ``scripts/fit_content_model.py``; its weights ship in ``content_model.json`` next to this
 module, with the caption/image combination's.
 """
 from __future__ import annotations
