@@ -664,3 +664,35 @@ def test_shards_synced_in_the_background_are_whole_and_hashed_as_written(tmp_pat
         assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)] == [10] * 6
         assert parquet.read().to_pylist() == rows
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+_TABLES_DIGEST = """
+import hashlib, sys
+import pyarrow as pa
+from pmc_hub.config import BuildConfig
+from pmc_hub.resources import sample_dir
+from pmc_hub.sources import open_sources
+from pmc_hub.spool import article_tables, convert_without_pandas
+from pmc_hub.stage import ArticleStage
+def digest():
+    stage, h = ArticleStage(BuildConfig(sources=(str(sample_dir()),))), hashlib.sha256()
+    for package in open_sources((str(sample_dir()),)):
+        for config, table in sorted(article_tables(stage(package)).tables.items()):
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            h.update(config.encode() + sink.getvalue().to_pybytes())
+    return h.hexdigest()
+"""
+
+
+def test_workers_convert_rows_without_importing_pandas_to_the_same_tables():
+    probe = _TABLES_DIGEST + ("convert_without_pandas(); d = digest(); print(d, 'pandas' in sys.modules); "
+                              "import pandas; print(pandas.DataFrame({'a': [1]}).shape)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    (digest_without, imported), shape = (line.split() for line in done.stdout.splitlines())
+    assert imported == "False" and shape == ["(1,", "1)"]  # never imported, and still importable
+    namespace: dict = {}
+    exec(_TABLES_DIGEST, namespace)
+    assert "pandas" in sys.modules  # (here, as in any process that imported datasets)
+    assert digest_without == namespace["digest"]()
