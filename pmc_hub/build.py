@@ -178,7 +178,9 @@ class RowWriter:
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
-        preload = None
+        # What the report's end imports (pandas, for pyarrow) is imported while the worker server
+        # starts, when this process would only wait: at the end it would be the last thing left.
+        preload = preload_conversion()
         batch: list[tuple[str, object]] = []
         results = 0
         # Each result is written as it comes, while the workers build the next articles; only a
@@ -194,9 +196,6 @@ class RowWriter:
                 if results >= batch_size:
                     self._place_all(batch)
                     batch, results = [], 0
-            # The workers are done: what the report's end imports is imported while the last rows
-            # are written and synced (not beside the workers: its memory would add to theirs).
-            preload = preload_conversion()
             batch.extend(self._order)
             self._order.clear()
             self._place_all(batch)
@@ -210,8 +209,7 @@ class RowWriter:
             if self._rebuilder is not None:
                 self._rebuilder.close()
             bar.close()
-            if preload is not None:
-                preload.join()
+            preload.join()
 
     def _place_all(self, items: list[tuple[str, object]]) -> None:
         """Results, finished articles and replays, in source order."""

@@ -631,3 +631,68 @@ def test_no_shard_ends_inside_an_articles_rows(tmp_path, corpus40):
         run_build([corpus40], d, shard=(i, 2))
     merge_builds(jobs, tmp_path / "merged", layout=small)
     assert _each_article_in_the_shard_its_index_names(tmp_path / "merged") > 6
+
+
+def test_shards_synced_in_the_background_are_whole_and_hashed_as_written(tmp_path, monkeypatch):
+    import hashlib
+
+    import pyarrow as pa
+
+    from pmc_hub import writers
+    from pmc_hub.config import ShardLayout
+
+    synced = []
+    monkeypatch.setattr(writers, "SYNC_BYTES", 4096)  # a background sync every few row groups
+    monkeypatch.setattr(writers, "_DATASYNC", lambda fd: synced.append(os.fstat(fd).st_size))
+    schema = pa.schema([("key", pa.string()), ("data", pa.binary())])
+    rows = [{"key": f"k{i}", "data": os.urandom(700)} for i in range(60)]
+    tables = {name: [pa.Table.from_pylist(rows[i:i + 7], schema=schema) for i in range(0, 60, 7)] for name in ("a", "b")}
+    shards = writers.ShardSet(tmp_path, "r1", ShardLayout(row_group_rows=10), {}, lambda config: "figure")
+    monkeypatch.setattr(writers, "arrow_schema", lambda name: schema)
+    monkeypatch.setattr(writers, "compression", lambda name: "ZSTD")
+    monkeypatch.setattr(writers, "encoded_columns", lambda name: ["key"])
+    for i in range(len(tables["a"])):
+        for name in ("a", "b"):
+            shards.add(name, tables[name][i])
+    written = shards.close()  # both shards closed at once, in threads
+    assert len(synced) >= 2 and all(size >= 4096 for size in synced)  # each shard's first sync at least, of data flushed first
+    for name in ("a", "b"):
+        path = tmp_path / written[name].path
+        assert written[name].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert written[name].size == path.stat().st_size and written[name].rows == 60
+        parquet = pq.ParquetFile(path)
+        assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)] == [10] * 6
+        assert parquet.read().to_pylist() == rows
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+_TABLES_DIGEST = """
+import hashlib, sys
+import pyarrow as pa
+from pmc_hub.config import BuildConfig
+from pmc_hub.resources import sample_dir
+from pmc_hub.sources import open_sources
+from pmc_hub.spool import article_tables, convert_without_pandas
+from pmc_hub.stage import ArticleStage
+def digest():
+    stage, h = ArticleStage(BuildConfig(sources=(str(sample_dir()),))), hashlib.sha256()
+    for package in open_sources((str(sample_dir()),)):
+        for config, table in sorted(article_tables(stage(package)).tables.items()):
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            h.update(config.encode() + sink.getvalue().to_pybytes())
+    return h.hexdigest()
+"""
+
+
+def test_workers_convert_rows_without_importing_pandas_to_the_same_tables():
+    probe = _TABLES_DIGEST + ("convert_without_pandas(); d = digest(); print(d, 'pandas' in sys.modules); "
+                              "import pandas; print(pandas.DataFrame({'a': [1]}).shape)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    (digest_without, imported), shape = (line.split() for line in done.stdout.splitlines())
+    assert imported == "False" and shape == ["(1,", "1)"]  # never imported, and still importable
+    namespace: dict = {}
+    exec(_TABLES_DIGEST, namespace)
+    assert "pandas" in sys.modules  # (here, as in any process that imported datasets)
+    assert digest_without == namespace["digest"]()

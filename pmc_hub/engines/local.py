@@ -24,7 +24,7 @@ from ..config import BuildConfig
 from ..errors import DataError
 from ..models import ArticlePackage, ArticleResult
 from ..report import ARTICLE_MEMORY, ARTICLE_TIMEOUT, WORKER_DIED
-from ..spool import spool, unspool
+from ..spool import convert_without_pandas, spool, unspool
 from ..stage import ArticleStage, failed
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class EngineError(DataError, RuntimeError):
 
 
 def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int, spool_dir: Optional[str]) -> None:
+    convert_without_pandas()
     stage = ArticleStage(config, subfigure_batch)
     while True:
         try:
