@@ -168,16 +168,25 @@ def test_labels_of_the_real_development_set():
     for a in coco["annotations"]:
         if a["label"]:
             drawn.setdefault(a["image_id"], []).append((a["label"].lower(), a["bbox"]))
-    right = found = 0
+    right = {False: 0, True: 0}  # keyed by "added in round 11"
+    found = {False: 0, True: 0}
     for im in coco["images"]:
         with Image.open(ROOT / im["file_name"]) as f:
             ink = ink_map(f, 1024, 16)
+        fresh = im["round"] == 11
         for lab in find_labels(ink):
             cx, cy = (lab.box[0] + lab.box[2]) / 2 * ink.scale, (lab.box[1] + lab.box[3]) / 2 * ink.scale
-            found += 1
-            right += any(letter == lab.letter and x - 3 <= cx <= x + w + 3 and y - 3 <= cy <= y + h + 3
-                         for letter, (x, y, w, h) in drawn.get(im["id"], []))
-    total = sum(map(len, drawn.values()))
+            found[fresh] += 1
+            right[fresh] += any(letter == lab.letter and x - 3 <= cx <= x + w + 3 and y - 3 <= cy <= y + h + 3
+                                for letter, (x, y, w, h) in drawn.get(im["id"], []))
+    fresh_ids = {im["id"] for im in coco["images"] if im["round"] == 11}
+    assert sum(map(len, drawn.values())) == 823
+    # round 11 (100 letters, most of them "(a)" in small serif type under Hindawi panels), measured
+    # when it was added: 14 of the 16 found right, recall 0.14; the numbers below are of the 723
+    # letters of rounds 1-9
+    assert sum(len(v) for k, v in drawn.items() if k in fresh_ids) == 100 and right[True] >= 14
+    total = sum(len(v) for k, v in drawn.items() if k not in fresh_ids)
+    right, found = right[False], found[False]
     assert total == 723
     # all 723 drawn letters (the set's round 9, ids 347-353, added 39): precision 0.954 (606 of
     # 635), recall 0.838, the 35 found on round 9's figures all right; below: the 684 before it
