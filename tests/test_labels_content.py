@@ -368,6 +368,13 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share():
     assert source("elife-00353-fig1") == source("24301711v1_fig1") == "eLife"  # the medRxiv preprint came in eLife's package
     # the 2006-2007 PLOS ONE phylogenetics scans are a collection of their own style
     assert source("pone.0000003.g002") == "PLOS ONE 2006-2007 scans"
+    # round 10's figures cut from PDFs (fulltext.pdf__figN): Hindawi by its folder, the others by
+    # the publisher their JATS names
+    assert source("hindawiepmc__pmc4706923__fulltext") == source("hindawiepmc__pmc4736757__fulltext") == "Hindawi"
+    assert source("wildlife__pmc12061466__") == source("wildlife__pmc12124168__") == "Wiley"
+    assert source("wildlife__pmc12091794__") == "PLOS"
+    assert source("cproject__pmc4417228__") == source("cproject__pmc4521097__") == "Springer Nature"
+    assert source("cproject__pmc4632522__") == "Royal Society"
     # whatever it is not told about is a source of its own
     unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
     assert source_of(unknown) == "acme-1"
