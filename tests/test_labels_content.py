@@ -61,7 +61,7 @@ def test_labels_agree_with_the_hand_labels(labeler, devset):
     out = list(labeler.for_thumbnails(thumbnails).label(rows))
     assert all(r["image_panel_type"] in ("single", "multiple") for r in out)  # every figure gets a panel type
     result = evaluate(labeler.for_thumbnails(thumbnails), figures, rows)
-    # measured (docs/taxonomy.md, round 10, in-sample): precision 0.808 at coverage 0.676, panel type 0.916, on all 454
+    # measured (docs/taxonomy.md, round 11, in-sample): precision 0.811 at coverage 0.696, panel type 0.923, on all 533
     # (the 100 figures of round 5 are captionless but for one; on the first 313 panel type is 0.952,
     # 0.946 with gutters only, 0.911 when the panel search read the thumbnail instead of the grey image)
     assert result.precision >= 0.8 and result.panel_accuracy >= 0.9, (result.precision, result.panel_accuracy)
@@ -306,11 +306,12 @@ def test_real_charts_are_not_taken_for_structure_drawings(labeler, devset):
     assert not [r["image_key"] for r in out if r.get("image_primary_label") == "Chemical Structures"]
     # round 10 (79 figures of new sources, none chemistry, nothing tuned on them) found one, when it
     # was added: a flow network of land uses drawn as words in circles joined by arrows
-    # (J Ethnobiol Ethnomed PMC4417228 fig 4), taken from the image for a structure drawing
+    # (J Ethnobiol Ethnomed PMC4417228 fig 4), taken from the image for a structure drawing; round
+    # 11's guard on long strokes at a bond's angle (test_labels_image) leaves none
     fresh = [i for i, f in enumerate(figures) if f.caption and f.round == 10]
     assert len(fresh) == 79 and not any(figures[i].primary == "Chemical Structures" for i in fresh)
     out = labeler.for_thumbnails(thumbnails).label([rows[i] for i in fresh])
-    assert len([r for r in out if r.get("image_primary_label") == "Chemical Structures"]) <= 1
+    assert not [r["image_key"] for r in out if r.get("image_primary_label") == "Chemical Structures"]
 
 
 def test_reagents_structures_and_schemes_name_chemistry():
