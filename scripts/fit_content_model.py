@@ -385,12 +385,12 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
         got = [out_rows[i].get("image_primary_label") for i in index]
         print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
               f"{sum(g == data.figures[i].primary for g, i in zip(got, index))} right", flush=True)
-    return summarise(data.figures, out_rows)
+    return summarise(data.figures, out_rows, data.sources[:real_n])
 
 
-def summarise(figures: list[LabelledFigure], rows: list[dict]) -> dict:
+def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional[list[str]] = None) -> dict:
     """Precision, coverage and panel type of labelled rows against their figures: all, captioned,
-    per label source and per true class."""
+    per label source, per figure source (``sources``, one a figure) and per true class."""
     def stats(pairs: list[tuple[LabelledFigure, dict]]) -> dict:
         labelled = [(f, r) for f, r in pairs if r.get("image_primary_label") is not None]
         right = sum(r["image_primary_label"] == f.primary for f, r in labelled)
@@ -405,6 +405,9 @@ def summarise(figures: list[LabelledFigure], rows: list[dict]) -> dict:
                "captioned": stats([(f, r) for f, r in pairs if (f.caption or "").strip()])}
     for source in ("caption+image", "caption", "image"):
         summary[f"label source: {source}"] = stats([(f, r) for f, r in pairs if r.get("image_label_source") == source])
+    if sources is not None:
+        summary["per source"] = {source: stats([(f, r) for (f, r), s in zip(pairs, sources) if s == source])
+                                 for source in sorted(set(sources))}
     predicted: dict[str, list[int]] = {}
     for f, r in pairs:
         got = r.get("image_primary_label")

@@ -263,3 +263,33 @@ def test_ring_bonds_lie_at_their_angle_and_a_bar_chart_along_the_axes():
     tiny = np.full((2, 2), 255, dtype=np.uint8)
     small = dict(zip(FEATURES, image_features(np.stack([tiny] * 3, axis=2), tiny, 2, 2)))
     assert small["bond_edges"] == small["axis_edges"] == small["edges"] == 0
+
+
+def test_long_arrows_at_a_bonds_angle_are_no_structure_drawing():
+    # round 11: a flow network of land uses drawn as words in circles joined by long arrows at 30
+    # degrees (J Ethnobiol Ethnomed PMC4417228 fig 4, CC BY 4.0) was taken from its edge
+    # directions for a structure drawing; its slanted strokes run on where a ring's bonds end
+    from pmc_hub.labels.image import LONG_STROKES_MAX, load_content_model
+
+    def look(path: Path) -> tuple[dict, dict]:
+        img = media.inspect(path.name, path.read_bytes())
+        stats = image_features(img.thumbnail.rgb, img.thumbnail.grey, img.width, img.height)
+        return dict(zip(FEATURES, stats)), load_content_model()["image"].probabilities(stats)
+
+    network, kinds = look(FIGURES / "contentmine__norma__src__test__resources__org__xmlcml__norma__miscfiles__cproject__"
+                                     "pmc4417228__fulltext.pdf__fig4.jpg")
+    assert network["bond_edges"] > 0.25  # as many edges at a bond's angle as a drawn structure has
+    assert network["long_strokes"] > LONG_STROKES_MAX and kinds["structure"] == 0
+    assert max(kinds, key=kinds.get) in ("chart", "diagram")
+    # a real structure drawing of the development set (MDPI IJMS 24 13282 fig 5, CC BY) keeps its bonds short
+    drawing, kinds = look(FIGURES / "illumination-k__pubmed-client__assets__test_data__pmc_articles__pmc10487465__"
+                                    "pmc10487465__ijms-24-13282-g005.jpg")
+    assert drawing["long_strokes"] < LONG_STROKES_MAX and kinds["structure"] > 0
+    # the synthetic rings above, drawn at the grey image's usual size, too
+    rings = Image.new("L", (1200, 600), "white")
+    for cx in (200, 600, 1000):
+        corners = [(cx + 144 * np.cos(np.radians(a)), 300 + 144 * np.sin(np.radians(a))) for a in range(30, 390, 60)]
+        ImageDraw.Draw(rings).line(corners + corners[:1], fill="black", width=8)
+    grey = np.asarray(_smooth(rings))
+    ring = dict(zip(FEATURES, image_features(np.stack([grey] * 3, axis=2), grey, 300, 150)))
+    assert ring["bond_edges"] > 0.4 and ring["long_strokes"] < LONG_STROKES_MAX

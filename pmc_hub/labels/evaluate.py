@@ -44,8 +44,21 @@ _ARTICLE_SOURCES = (
     (re.compile(r"^(hoehnea-|bjmbr-)"), "SciELO"),
 )
 # 2006-2007 PLOS ONE phylogenetics scans: a decade older than the other PLOS figures, one kind
-# of figure (trees), no captions; their own source rather than more PLOS
-_COLLECTIONS = {"rossmounce__plosone-phylo-figure-images": "PLOS ONE 2006-2007 scans"}
+# of figure (trees), no captions; their own source rather than more PLOS. Figures cut from the
+# PDFs of ContentMine's Hindawi articles (round 10) are named fulltext.pdf__figN: their folder
+# names the publisher.
+_COLLECTIONS = {"rossmounce__plosone-phylo-figure-images": "PLOS ONE 2006-2007 scans",
+                "contentmine__ami__src__test__resources__org__xmlcml__ami2__hindawiepmc": "Hindawi"}
+# PMC articles whose figure files carry no publisher-style name (cut from their PDFs, round 10):
+# the publisher their JATS names (tests/data/figures/SOURCES.md, "Added in round 10/11")
+_PMC_ARTICLE_SOURCES = {
+    "PMC12061466": "Wiley",  # Ecology and Evolution
+    "PMC12124168": "Wiley",  # Conservation Biology
+    "PMC12091794": "PLOS",
+    "PMC4417228": "Springer Nature",  # Journal of Ethnobiology and Ethnomedicine (BMC)
+    "PMC4521097": "Springer Nature",  # Behavioral Ecology and Sociobiology
+    "PMC4632522": "Royal Society",  # Royal Society Open Science
+}
 
 
 def source_of(figure: LabelledFigure) -> str:
@@ -55,6 +68,8 @@ def source_of(figure: LabelledFigure) -> str:
     for prefix, source in _COLLECTIONS.items():
         if name.startswith(prefix):
             return source
+    if figure.article in _PMC_ARTICLE_SOURCES:
+        return _PMC_ARTICLE_SOURCES[figure.article]
     if figure.article.startswith("PMC"):
         tail = re.split(r"pmc\d+__", name)[-1]
         return next((source for pattern, source in _PMC_FILE_SOURCES if pattern.match(tail)), figure.article)

@@ -48,6 +48,7 @@ FEATURES = (
     "bond_edges",   # share of the grey image's edges 24-36 degrees off the axes: the bonds of a ring
     "axis_edges",   # share of the grey image's edges within 11 degrees of the axes: bars, axes, frames, text
     "edges",        # share of the grey image's pixels on an edge (sparse line drawings low)
+    "long_strokes", # share of the bond-angle edges that run on for an eighth of the grey image's longer side
 )
 EDGE_STRENGTH = 160  # a Sobel response above this (about 40 grey levels a pixel) is an edge
 # An edge's direction, by the ratio of its smaller Sobel response (across x or y) to its larger, as
@@ -55,6 +56,14 @@ EDGE_STRENGTH = 160  # a Sobel response above this (about 40 grey levels a pixel
 # axis) and 9/20-18/25 (24-36 degrees off the axes, where the bonds of a drawn ring lie: 30 degrees,
 # as drawing programs draw them; chart lines and text strokes spread over every angle).
 AXIS_RATIO, BOND_RATIOS = (1, 5), ((9, 20), (18, 25))
+# A drawn ring's bonds are short against the figure: where more than this share of the edges at a
+# bond's angle have another such edge an eighth of the image further along the same direction, they
+# are long strokes (arrows across a flow network, slanted axes), and the image is no structure
+# drawing. The 160 drawn chemistry figures (scripts/make_chem_figures.py) reach 0.26 at most, the
+# development set's real ones 0.17; the flow network of words in circles joined by long arrows
+# (J Ethnobiol Ethnomed PMC4417228 fig 4) has 0.34 (docs/taxonomy.md, round 11).
+LONG_STROKES_MAX = 0.3
+_LONG_STROKES = FEATURES.index("long_strokes")
 
 
 def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -97,12 +106,13 @@ def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int)
     ], dtype=np.float64)
 
 
-def _edge_directions(grey: np.ndarray) -> tuple[float, float, float]:
-    """The shares of a grey image's edges that lie at a ring bond's angle and along the axes, and
-    the share of its pixels on an edge (3x3 Sobel, separable). Read at the grey image's resolution:
-    in the thumbnail a structure's thin bonds blur away."""
+def _edge_directions(grey: np.ndarray) -> tuple[float, float, float, float]:
+    """The shares of a grey image's edges that lie at a ring bond's angle and along the axes, the
+    share of its pixels on an edge (3x3 Sobel, separable), and the share of the bond-angle edges on
+    long strokes (`_long_strokes`). Read at the grey image's resolution: in the thumbnail a
+    structure's thin bonds blur away."""
     if grey.shape[0] < 3 or grey.shape[1] < 3:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0
     g = grey.astype(np.int16)
     across, down = g[:, 2:] - g[:, :-2], g[2:] - g[:-2]
     gx = np.abs(across[:-2] + 2 * across[1:-1] + across[2:])
@@ -111,9 +121,24 @@ def _edge_directions(grey: np.ndarray) -> tuple[float, float, float]:
     edge = larger > EDGE_STRENGTH
     edges = max(np.count_nonzero(edge), 1)
     (low, low_of), (high, high_of) = BOND_RATIOS
-    bond = np.count_nonzero(edge & (smaller * low_of >= larger * low) & (smaller * high_of <= larger * high))
+    bond = edge & (smaller * low_of >= larger * low) & (smaller * high_of <= larger * high)
+    n_bond = np.count_nonzero(bond)
     axis = np.count_nonzero(edge & (smaller * AXIS_RATIO[1] < larger * AXIS_RATIO[0]))
-    return bond / edges, axis / edges, edges / edge.size
+    return n_bond / edges, axis / edges, edges / edge.size, _long_strokes(bond, max(n_bond, 1))
+
+
+def _long_strokes(bond: np.ndarray, n_bond: int) -> float:
+    """The share of bond-angle edge pixels with another one an eighth of the image's longer side
+    away along a 30- or 60-degree line (either slope): bonds of a drawn ring end sooner."""
+    h, w = bond.shape
+    reach = max(h, w) / 8
+    along = 0
+    for dx, dy in ((round(reach * 0.866), round(reach * 0.5)), (round(reach * 0.5), round(reach * 0.866))):
+        if dx >= w or dy >= h:
+            continue
+        along += np.count_nonzero(bond[:h - dy, :w - dx] & bond[dy:, dx:])  # falling to the right
+        along += np.count_nonzero(bond[dy:, :w - dx] & bond[:h - dy, dx:])  # rising to the right
+    return along / n_bond
 
 
 def _separate(rows: np.ndarray) -> int:
@@ -222,6 +247,8 @@ class ImageModel:
         logits = (self._weights @ features + self._bias).tolist()
         gate, graphic, structure, drawing, photographic = (_softmax(logits[start:end]) for start, end
                                                            in zip([0, *self._ends], self._ends))
+        if features[_LONG_STROKES] > LONG_STROKES_MAX:
+            structure = [0.0, 1.0]  # long strokes at a bond's angle: no structure drawing
         out = {"structure": gate[0] * graphic[0] * structure[0]}
         out.update((kind, gate[0] * graphic[0] * structure[1] * p) for kind, p in zip(DRAWING, drawing))
         out.update((kind, gate[0] * p) for kind, p in zip(GRAPHIC[1:], graphic[1:]))
