@@ -325,6 +325,14 @@ def _height(g: _Glyph) -> int:
     return g.core[3] - g.core[1]
 
 
+def _sizes(glyphs: list[_Glyph]) -> list[int]:
+    """The heights to compare glyphs by: of their parentheses when every one has them (a serif
+    "(b)" is half again as tall as "(a)" but their parentheses are alike), else of the letters."""
+    if all(g.box[0] < g.core[0] and g.box[2] > g.core[2] and g.box[1] <= g.core[1] for g in glyphs):
+        return [g.box[3] - g.box[1] for g in glyphs]
+    return [_height(g) for g in glyphs]
+
+
 def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     """Whether ``g`` can be the next label after ``run`` in a layout read by rows or by columns:
     to the right on the same row; lower, starting left of (or under) the last label; or at the
@@ -342,11 +350,11 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
     x-height and ascender letters), or ``even_height_ratio`` once three found are of one height."""
-    heights = [_height(r) for r in run]
+    *heights, own = _sizes(run + [g])
     ratio = cfg.max_height_ratio
     if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
-    return max(_height(g), max(heights)) <= ratio * min(_height(g), min(heights))
+    return max(own, max(heights)) <= ratio * min(own, min(heights))
 
 
 def _doubtful(g: _Glyph, letter: int) -> bool:
@@ -466,7 +474,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
+        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
