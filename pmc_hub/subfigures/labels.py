@@ -48,6 +48,7 @@ class LabelConfig:
     badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
     badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
+    max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
@@ -89,7 +90,7 @@ def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
 
 
-def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[int | None, int | None]:
+def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelConfig) -> tuple[int | None, int | None]:
     """Indices of a "(" just left of glyph ``k`` and of a ")" or "." just right of it ("(a)",
     "a)", "a."), None where there is none. ``by_x``: component indices sorted by x0 (``x0s``)."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
@@ -100,7 +101,7 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[in
     left = right = None
     for j in near.tolist():
         jh, jw = int(c.y1[j] - c.y0[j]), int(c.x1[j] - c.x0[j])
-        tall = jh >= 0.9 * h and jh <= 1.8 * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
+        tall = jh >= 0.9 * h and jh <= cfg.max_mark_height * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
         dot = jh <= 0.3 * h and jw <= 0.3 * h and abs(int(c.y1[j]) - y1) <= 0.15 * h
         if tall and c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
             left = j
@@ -154,7 +155,7 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
             continue
         core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
         box = core
-        left, right = _marks(comps, k, by_x, x0s)
+        left, right = _marks(comps, k, by_x, x0s, cfg)
         if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
             first = k if left is None else left
             box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
