@@ -326,10 +326,15 @@ def _height(g: _Glyph) -> int:
     return g.core[3] - g.core[1]
 
 
+def _enclosed(g: _Glyph) -> bool:
+    """Drawn with marks on both sides: "(a)", or cut out of a disc."""
+    return g.box[0] < g.core[0] and g.box[2] > g.core[2]
+
+
 def _sizes(glyphs: list[_Glyph]) -> list[int]:
     """The heights to compare glyphs by: of their parentheses when every one has them (a serif
     "(b)" is half again as tall as "(a)" but their parentheses are alike), else of the letters."""
-    if all(g.box[0] < g.core[0] and g.box[2] > g.core[2] and g.box[1] <= g.core[1] for g in glyphs):
+    if all(_enclosed(g) for g in glyphs):
         return [g.box[3] - g.box[1] for g in glyphs]
     return [_height(g) for g in glyphs]
 
@@ -406,7 +411,8 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
                 and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
-        g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
+        # labels of a figure are alike: in line with the ones found, in parentheses when they are
+        g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * (_aligned(placed, c, h) + (_enclosed(c) == _enclosed(start)))) if fits else None
         if g is None:
             # a label crowded by its title or tick labels, in the column of a label found and
             # not above the last one (a grid of panels continued)
