@@ -118,8 +118,11 @@ class ClassicalSplitter:
         panels = layout.run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
-            if again:  # the same layout: its connected components are not found twice
-                panels = layout.run(again)
+            if {lab.letter for lab in again} == set(named.labels):
+                panels = layout.run(again)  # the same layout: its connected components are not found twice
+            labels = again or labels
+        if labels and not any(label for _, label in panels):
+            panels = layout.letter(panels, labels)
         if len(panels) < 2:
             return [whole(image, 0.0)]
         s = ink.scale
@@ -130,15 +133,17 @@ class ClassicalSplitter:
     def _caption_labels(self, ink: InkMap, named: CaptionSplit) -> list[PanelLabel]:
         """For a figure the letters read did not split (none read, or they could not place the
         panels) whose caption names two or more letters: the letters a looser reading finds, if
-        they are exactly the caption's, else none. A run that spells what the caption names is
-        no chance reading, so glyphs crowded by their panel or a little weak are trusted then.
+        they are all the caption's (else none). A run that spells what the caption names is
+        no chance reading, so glyphs crowded by their panel or a little weak are trusted then to
+        place the panels, and to name the panels cut without them (`_Layout.letter`) when they
+        are some of the caption's letters.
         (A figure the letters did split is left as it is: filling in a letter missing from its
         run misplaced it on the development set.)"""
         letters = set(named.labels)
         if len(letters) < 2:
             return []
         again = find_labels(ink, self.config.caption_labels)
-        return again if {lab.letter for lab in again} == letters else []
+        return again if {lab.letter for lab in again} <= letters else []
 
 
 def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
@@ -356,6 +361,20 @@ class _Layout:
                 if under or not _complete(labels):
                     break
         return [(r, None) for r in self.by_gaps(root)]
+
+    def letter(self, panels: list[tuple[Region, PanelLabel | None]], labels: list[PanelLabel]) -> list[tuple[Region, PanelLabel | None]]:
+        """Panels cut without letters named by the letters read that could not cut them (one
+        missed, or their panels apart by gaps anyway): a panel holding exactly one letter, at its
+        top left or at its foot, takes it; none are named unless two are."""
+        named = []
+        for r, _ in panels:
+            held = [lab for lab in labels if _center_in(lab, r)]
+            fits = len(held) == 1 and min(_lead_offset(r, held), _foot_offset(r, held[0])) <= self.cfg.max_label_offset
+            named.append(held[0] if fits else None)
+        letters = [lab.letter for lab in named if lab]
+        if len(letters) < 2 or len(set(letters)) < len(letters):
+            return panels
+        return [(r, lab) for (r, _), lab in zip(panels, named)]
 
     def _under_placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
         """Whether every panel cut by letters under their panels has its letter at its foot."""
