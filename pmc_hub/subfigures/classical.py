@@ -371,9 +371,9 @@ class _Layout:
             held = [lab for lab in labels if _center_in(lab, r)]
             fits = len(held) == 1 and min(_lead_offset(r, held), _foot_offset(r, held[0])) <= self.cfg.max_label_offset
             named.append(held[0] if fits else None)
-        letters = [lab.letter for lab in named if lab]
-        if len(letters) < 2 or len(set(letters)) < len(letters):
-            return panels
+        letters = [lab for lab in named if lab]
+        if len(letters) < 2 or not _complete(letters):
+            return panels  # a letter missed may be misread as the next one
         return [(r, lab) for (r, _), lab in zip(panels, named)]
 
     def _under_placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
