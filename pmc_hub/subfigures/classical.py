@@ -344,8 +344,10 @@ class _Layout:
         if root is None:
             return []
         if len(labels) >= 2:
-            # letters heading their panels; else every letter of a run from "a" under its
-            # panel ("(a)" centred under a micrograph): the panel is the content above it
+            # letters heading their panels; else, when the caption names as many panels, every
+            # letter of a run from "a" under its panel ("(a)" centred under a micrograph): the
+            # panel is the content above it (stray glyphs of an unlettered figure read as a, b, c
+            # can pass for letters under panels: 1 of 1000 generated figures without the caption)
             for under in (False, True):
                 self.under = under
                 try:
@@ -358,7 +360,7 @@ class _Layout:
                 self.under = False
                 if panels and placed:
                     return panels
-                if under or not _complete(labels):
+                if under or not _complete(labels) or self.named_panels != len(labels):
                     break
         return [(r, None) for r in self.by_gaps(root)]
 
