@@ -244,7 +244,6 @@ class _Layout:
         self._glyph: float | None = None
         self.under = False  # letters under their panels: content before a letter is its panel's
 
-
     # --- geometry -------------------------------------------------------------------------
 
     def trim(self, r: Region) -> Region | None:
