@@ -101,7 +101,11 @@ def real(args) -> dict:
         out[f"single_one_box_{split}"] = sum(len(found[i]) == 1 for i in single) / max(1, len(single))
     if args.figures:
         _write_figures(Path(args.figures), coco["images"], anns, found)
-    out.update(_letters(coco, anns, found))
+    out.update(_letters(coco["images"], anns, found))
+    groups = _groups(coco["images"])
+    for group in ("r1-9", "tune_r11", "holdout_r11"):
+        if group in groups and len(groups[group]) < len(coco["images"]):
+            out.update({f"{k}_{group}": v for k, v in _letters(groups[group], anns, found).items()})
     out.update(_subcaptions(coco, anns, found))
     elife = coco_path.parent / "subcaptions.elife.json"
     if elife.exists():
@@ -147,13 +151,15 @@ def changed_figures(before: Path, after: Path) -> list[str]:
 
 def _groups(images: list[dict]) -> dict[str, list[dict]]:
     """The figures scored together: all, each split, and each split by the rounds that added them
-    (rounds 5 and 7 added figures no one had looked at while tuning, rounds 1-3 a holdout that was seen)."""
+    (rounds 5 and 7 added figures no one had looked at while tuning, rounds 1-3 a holdout that was
+    seen, round 11 figures of three new sources), and rounds 1-9 together (``r1-9``)."""
     groups = {"all": images}
     for split in ("tune", "holdout"):
         groups[split] = [im for im in images if im["split"] == split]
         groups[f"{split}_r1-3"] = [im for im in groups[split] if im.get("round", 0) <= 3]
-        for added in (5, 7, 9):
+        for added in (5, 7, 9, 11):
             groups[f"{split}_r{added}"] = [im for im in groups[split] if im.get("round") == added]
+    groups["r1-9"] = [im for im in images if im.get("round", 0) <= 9]
     return {name: chosen for name, chosen in groups.items() if chosen}
 
 
@@ -165,11 +171,11 @@ def _repo_root(coco_path: Path) -> Path:
     return Path.cwd()
 
 
-def _letters(coco: dict, anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> dict:
+def _letters(images: list[dict], anns: dict[int, list[dict]], found: dict[int, list[Box]]) -> dict:
     """Letters the detector put on its boxes against the letters drawn: a letter is right when a
     box carrying it overlaps the true panel drawn with it (IoU >= 0.5)."""
     right = read = drawn = 0
-    for im in coco["images"]:
+    for im in images:
         boxes = found[im["id"]]
         read += sum(b.label is not None for b in boxes)
         for a in anns[im["id"]]:

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.classical import ClassicalSplitter, SplitterConfig
+from pmc_hub.subfigures.classical import ClassicalSplitter, SplitterConfig, _Layout
 from pmc_hub.subfigures.detector import load_detector
-from pmc_hub.subfigures.ink import background_color
+from pmc_hub.subfigures.ink import background_color, ink_map
+from pmc_hub.subfigures.labels import find_labels
 from pmc_hub.subfigures.metrics import imageclef_accuracy, imageclef_figure_score
 from pmc_hub.subfigures.synthetic import SyntheticConfig, make_figure
 from pmc_hub.subfigures.tables import TableConfig
@@ -579,3 +580,28 @@ def test_real_single_panel_figures_stay_one_box(dev_set):
     # before the band rule; 31 of the 32 of round 7, 113 of the 123 of rounds 1-5 before round 11:
     # 100 of the 105 of rounds 1-3, 13 of the 18 of round 5)
     assert sum(len(g) == 1 for _, g in single) >= 147
+
+
+def test_letters_under_their_panels_place_the_panels_above_them():
+    # Hindawi PMC4709662 fig 1 (round 11, tune): six micrographs, "(a)".."(f)" centred under each;
+    # each letter heads the content above it, not the row after it: six boxes, each with its letter
+    im, caption, truth = _dev_figure(385)
+    boxes = ClassicalSplitter().split(im, caption)
+    assert [b.label for b in boxes] == list("abcdef")
+    assert all(max(b.iou(t) for t in truth) >= 0.95 for b in boxes)
+    assert all(b.y1 >= t.y1 - 3 for b, t in zip(boxes, sorted(truth, key=lambda t: (t.y0, t.x0))))  # the letter row is in its panel
+    # letters under panels need the run complete: with one missed, the panels come from the gaps
+    ink = ink_map(im, 1024, 16)
+    labels = [lab for lab in find_labels(ink) if lab.letter != "b"]
+    panels = _Layout(ink, SplitterConfig(), 6).run(labels)
+    assert len(panels) == 6 and not any(lab for _, lab in panels)
+
+
+def test_letters_that_cannot_cut_the_panels_still_name_them():
+    # PLOS ONE 0000968 fig 3 (tune): two trees apart by a wide gap, "A" and "B" at their left
+    # edge well down the tree (no top left, no foot), so the cut by letters is refused and the
+    # gaps cut the panels; each holds one letter of the complete run a, b, which names it
+    im, caption, truth = _dev_figure(332)
+    boxes = ClassicalSplitter().split(im, caption)
+    assert [b.label for b in boxes] == ["a", "b"]
+    assert all(max(b.iou(t) for t in truth) >= 0.95 for b in boxes)

@@ -118,8 +118,11 @@ class ClassicalSplitter:
         panels = layout.run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
-            if again:  # the same layout: its connected components are not found twice
-                panels = layout.run(again)
+            if {lab.letter for lab in again} == set(named.labels):
+                panels = layout.run(again)  # the same layout: its connected components are not found twice
+            labels = again or labels
+        if labels and not any(label for _, label in panels):
+            panels = layout.letter(panels, labels)
         if len(panels) < 2:
             return [whole(image, 0.0)]
         s = ink.scale
@@ -130,15 +133,17 @@ class ClassicalSplitter:
     def _caption_labels(self, ink: InkMap, named: CaptionSplit) -> list[PanelLabel]:
         """For a figure the letters read did not split (none read, or they could not place the
         panels) whose caption names two or more letters: the letters a looser reading finds, if
-        they are exactly the caption's, else none. A run that spells what the caption names is
-        no chance reading, so glyphs crowded by their panel or a little weak are trusted then.
+        they are all the caption's (else none). A run that spells what the caption names is
+        no chance reading, so glyphs crowded by their panel or a little weak are trusted then to
+        place the panels, and to name the panels cut without them (`_Layout.letter`) when they
+        are some of the caption's letters.
         (A figure the letters did split is left as it is: filling in a letter missing from its
         run misplaced it on the development set.)"""
         letters = set(named.labels)
         if len(letters) < 2:
             return []
         again = find_labels(ink, self.config.caption_labels)
-        return again if {lab.letter for lab in again} == letters else []
+        return again if {lab.letter for lab in again} <= letters else []
 
 
 def _runs(empty: np.ndarray) -> list[tuple[int, int]]:
@@ -170,6 +175,17 @@ def _foot_offset(r: Region, label: PanelLabel) -> float:
     w, h = max(1, r[2] - r[0]), max(1, r[3] - r[1])
     across = min(label.box[0] - r[0], abs((label.box[0] + label.box[2]) - (r[0] + r[2])) / 2)
     return max(across / w, (r[3] - label.box[3]) / h)
+
+
+def _foot_lead_offset(r: Region, labels: list[PanelLabel]) -> float:
+    """`_foot_offset` of the label nearest the region's foot: near 0 when the region is the
+    panels those labels stand under."""
+    return min(_foot_offset(r, lab) for lab in labels)
+
+
+def _complete(labels: list[PanelLabel]) -> bool:
+    """The letters run from "a" with none missing."""
+    return "".join(sorted(lab.letter for lab in labels)) == "abcdefghijklmnopqrstuvwxyz"[:len(labels)]
 
 
 def _centred_offset(r: Region, label: PanelLabel) -> float:
@@ -226,6 +242,7 @@ class _Layout:
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
         self._glyph: float | None = None
+        self.under = False  # letters under their panels: content before a letter is its panel's
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -326,27 +343,59 @@ class _Layout:
         if root is None:
             return []
         if len(labels) >= 2:
-            try:
-                panels = self.by_labels(root, labels, 0)
-            except _Unlabelled:
-                panels = []
-            # letters not at their panels' top left nor all centred over them (drawn at another
-            # corner, or stray glyphs read as letters): the cut by letters is not to be trusted
-            if panels and self._placed(panels):
-                return panels
+            # letters heading their panels; else, when the caption names as many panels, every
+            # letter of a run from "a" under its panel ("(a)" centred under a micrograph): the
+            # panel is the content above it (stray glyphs of an unlettered figure read as a, b, c
+            # can pass for letters under panels: 1 of 1000 generated figures without the caption)
+            for under in (False, True):
+                self.under = under
+                try:
+                    panels = self.by_labels(root, labels, 0)
+                except _Unlabelled:
+                    panels = []
+                # letters not at their panels' top left nor all centred over them (drawn at another
+                # corner, or stray glyphs read as letters): the cut by letters is not to be trusted
+                placed = self._under_placed(panels) if under else self._placed(panels)
+                self.under = False
+                if panels and placed:
+                    return panels
+                if under or not _complete(labels) or self.named_panels != len(labels):
+                    break
         return [(r, None) for r in self.by_gaps(root)]
+
+    def letter(self, panels: list[tuple[Region, PanelLabel | None]], labels: list[PanelLabel]) -> list[tuple[Region, PanelLabel | None]]:
+        """Panels cut without letters named by the letters read that could not cut them (one
+        missed, or their panels apart by gaps anyway): a panel holding exactly one letter, at its
+        top left or at its foot, takes it; none are named unless two are."""
+        named = []
+        for r, _ in panels:
+            held = [lab for lab in labels if _center_in(lab, r)]
+            fits = len(held) == 1 and min(_lead_offset(r, held), _foot_offset(r, held[0])) <= self.cfg.max_label_offset
+            named.append(held[0] if fits else None)
+        letters = [lab for lab in named if lab]
+        if len(letters) < 2 or not _complete(letters):
+            return panels  # a letter missed may be misread as the next one
+        return [(r, lab) for (r, _), lab in zip(panels, named)]
+
+    def _under_placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
+        """Whether every panel cut by letters under their panels has its letter at its foot."""
+        lettered = [(r, lab) for r, lab in panels if lab]
+        return (len(lettered) == len(panels) >= 2 and _complete([lab for _, lab in lettered])
+                and max(_foot_offset(r, lab) for r, lab in lettered) <= self.cfg.max_label_offset)
 
     def _placed(self, panels: list[tuple[Region, PanelLabel | None]]) -> bool:
         """Whether the letters head the panels cut by them: most at their panel's top left, or
         (when they run from "a" without a gap) every one centred over its panel, or every one
         under it (at its left or middle)."""
         lettered = [(r, lab) for r, lab in panels if lab]
+        if not lettered:
+            return False
         offsets = sorted(_lead_offset(r, [lab]) for r, lab in lettered)
         if offsets[len(offsets) // 2] <= self.cfg.max_label_offset:
             return True
         # other placements only when no letter was missed (a panel without its letter would
         # join its neighbour the wrong way)
-        if "".join(sorted(lab.letter for _, lab in lettered)) != "abcdefghijklmnopqrstuvwxyz"[:len(lettered)]:
+        if not _complete([lab for _, lab in lettered]):
             return False
         if max(_centred_offset(r, lab) for r, lab in lettered) <= self.cfg.max_centred_offset:
             return True
@@ -365,8 +414,10 @@ class _Layout:
         gap cut leaves some letters at their pieces' top left and others far from it) at colour
         edges or just before a label. The cut whose pieces start nearest their first label wins
         (a letter sits at its panel's top left), then the wider gaps."""
+        offset = _foot_lead_offset if self.under else _lead_offset
+
         def key(groups: list[tuple[Region, list[PanelLabel]]], gap: int) -> tuple[float, int]:
-            return -max(_lead_offset(region, labs) for region, labs in groups), gap
+            return -max(offset(region, labs) for region, labs in groups), gap
 
         best, best_key = [], None
         for axis in (0, 1):
@@ -380,7 +431,7 @@ class _Layout:
                 if best_key is None or key(groups, gap) > best_key:
                     best, best_key = groups, key(groups, gap)
         if best:
-            offsets = [_lead_offset(region, labs) for region, labs in best]
+            offsets = [offset(region, labs) for region, labs in best]
             # letters placed at their pieces' top left, or all of them elsewhere (at another
             # corner: the cut by letters is then refused as a whole, see ``_placed``)
             if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
@@ -395,7 +446,7 @@ class _Layout:
         """Content that comes before a group's first letter along ``axis`` with no gap parting
         it from the letter's panel (an axis title or a legend of the panel before touches it)
         goes to the group before, cut at the emptiest line before the letter (nearest it)."""
-        if min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
+        if self.under or min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
             return groups  # no letter at its piece's top left: letters placed another way
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         out = list(groups)
@@ -426,6 +477,8 @@ class _Layout:
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         across = 0 if axis == 0 else 1  # the coordinate a letter shares with its panel's start
         out = list(pieces)
+        if self.under:
+            return out
         for k in range(len(out) - 1):
             p, q = out[k], out[k + 1]
             held = [lab for lab in labels if _center_in(lab, p)]
@@ -466,6 +519,8 @@ class _Layout:
         piece before it (the first ones join the first labelled piece), unless it starts a run
         of text that leads to the next lettered piece (`_leads`)."""
         held = [[lab for lab in labels if _center_in(lab, piece)] for piece in pieces]
+        if self.under:
+            return self._group_under(pieces, held)
         groups: list[tuple[Region, list[PanelLabel]]] = []
         waiting: Region | None = None
         for k, piece in enumerate(pieces):
@@ -477,6 +532,21 @@ class _Layout:
                 groups[-1] = (_union(groups[-1][0], piece), groups[-1][1])
             else:
                 waiting = _union(waiting, piece) if waiting else piece
+        return groups
+
+    @staticmethod
+    def _group_under(pieces: list[Region], held: list[list[PanelLabel]]) -> list[tuple[Region, list[PanelLabel]]]:
+        """`_group` for letters under their panels: a piece without a letter joins the lettered
+        piece after it (the last ones join the last lettered piece)."""
+        groups: list[tuple[Region, list[PanelLabel]]] = []
+        waiting: Region | None = None
+        for piece, labs in zip(pieces, held):
+            waiting = _union(waiting, piece) if waiting else piece
+            if labs:
+                groups.append((waiting, labs))
+                waiting = None
+        if waiting and groups:
+            groups[-1] = (_union(groups[-1][0], waiting), groups[-1][1])
         return groups
 
     def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:

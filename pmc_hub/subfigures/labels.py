@@ -48,6 +48,7 @@ class LabelConfig:
     badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
     badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
+    max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
@@ -89,7 +90,7 @@ def _shape_ok(c: Components, k: int, cfg: LabelConfig, max_height: int) -> bool:
     return w / h >= cfg.min_aspect and cfg.min_fill <= fill <= cfg.max_fill
 
 
-def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[int | None, int | None]:
+def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelConfig) -> tuple[int | None, int | None]:
     """Indices of a "(" just left of glyph ``k`` and of a ")" or "." just right of it ("(a)",
     "a)", "a."), None where there is none. ``by_x``: component indices sorted by x0 (``x0s``)."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
@@ -100,7 +101,7 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray) -> tuple[in
     left = right = None
     for j in near.tolist():
         jh, jw = int(c.y1[j] - c.y0[j]), int(c.x1[j] - c.x0[j])
-        tall = jh >= 0.9 * h and jh <= 1.8 * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
+        tall = jh >= 0.9 * h and jh <= cfg.max_mark_height * h and jw <= 0.55 * jh and c.y0[j] <= y0 + 0.2 * h and c.y1[j] >= y1 - 0.2 * h
         dot = jh <= 0.3 * h and jw <= 0.3 * h and abs(int(c.y1[j]) - y1) <= 0.15 * h
         if tall and c.x1[j] <= x0 and x0 - c.x1[j] <= 0.5 * h:
             left = j
@@ -154,7 +155,7 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
             continue
         core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
         box = core
-        left, right = _marks(comps, k, by_x, x0s)
+        left, right = _marks(comps, k, by_x, x0s, cfg)
         if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
             first = k if left is None else left
             box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
@@ -325,6 +326,19 @@ def _height(g: _Glyph) -> int:
     return g.core[3] - g.core[1]
 
 
+def _enclosed(g: _Glyph) -> bool:
+    """Drawn with marks on both sides: "(a)", or cut out of a disc."""
+    return g.box[0] < g.core[0] and g.box[2] > g.core[2]
+
+
+def _sizes(glyphs: list[_Glyph]) -> list[int]:
+    """The heights to compare glyphs by: of their parentheses when every one has them (a serif
+    "(b)" is half again as tall as "(a)" but their parentheses are alike), else of the letters."""
+    if all(_enclosed(g) for g in glyphs):
+        return [g.box[3] - g.box[1] for g in glyphs]
+    return [_height(g) for g in glyphs]
+
+
 def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     """Whether ``g`` can be the next label after ``run`` in a layout read by rows or by columns:
     to the right on the same row; lower, starting left of (or under) the last label; or at the
@@ -342,11 +356,11 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
     x-height and ascender letters), or ``even_height_ratio`` once three found are of one height."""
-    heights = [_height(r) for r in run]
+    *heights, own = _sizes(run + [g])
     ratio = cfg.max_height_ratio
     if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
-    return max(_height(g), max(heights)) <= ratio * min(_height(g), min(heights))
+    return max(own, max(heights)) <= ratio * min(own, min(heights))
 
 
 def _doubtful(g: _Glyph, letter: int) -> bool:
@@ -397,7 +411,8 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
                 and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
                 and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
-        g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * _aligned(placed, c, h)) if fits else None
+        # labels of a figure are alike: in line with the ones found, in parentheses when they are
+        g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * (_aligned(placed, c, h) + (_enclosed(c) == _enclosed(start)))) if fits else None
         if g is None:
             # a label crowded by its title or tick labels, in the column of a label found and
             # not above the last one (a grid of panels continued)
@@ -466,7 +481,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        alike = [g for g in glyphs if g is not start and max(_height(g), h) <= cfg.max_height_ratio * min(_height(g), h)]
+        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
