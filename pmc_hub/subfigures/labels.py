@@ -43,12 +43,12 @@ class LabelConfig:
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
     enclosed_clear_right: float = 0.2  # ... for a glyph in parentheses, "(A) Title"
+    max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     badge_size: float = 1.6  # a letter on a disc or square: the badge up to this many label heights
     badge_aspect: float = 1.3  # ... about as wide as high (within this ratio)
     badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
     badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
-    max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
