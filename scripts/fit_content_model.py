@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
-from pmc_hub.labels.evaluate import LabelledFigure, figure_rows, load_labelled, source_of  # noqa: E402
+from pmc_hub.labels.evaluate import Evaluation, LabelledFigure, figure_rows, load_labelled, source_of  # noqa: E402
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
 
@@ -391,14 +391,18 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
 def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional[list[str]] = None) -> dict:
     """Precision, coverage and panel type of labelled rows against their figures: all, captioned,
     per label source, per figure source (``sources``, one a figure) and per true class."""
+    def scored(pairs: list[tuple[LabelledFigure, dict]]) -> Evaluation:
+        result = Evaluation()
+        for f, r in pairs:
+            result.add(f, r)
+        return result
+
     def stats(pairs: list[tuple[LabelledFigure, dict]]) -> dict:
-        labelled = [(f, r) for f, r in pairs if r.get("image_primary_label") is not None]
-        right = sum(r["image_primary_label"] == f.primary for f, r in labelled)
-        return {"figures": len(pairs), "labelled": len(labelled), "right": right,
-                "precision": round(right / len(labelled), 3) if labelled else None,
-                "coverage": round(len(labelled) / len(pairs), 3) if pairs else None,
-                "panel_type": round(sum(r.get("image_panel_type") == f.panel_type for f, r in pairs) / len(pairs), 3)
-                if pairs else None}
+        e = scored(pairs)
+        return {"figures": e.figures, "labelled": e.labelled, "right": e.correct,
+                "precision": round(e.precision, 3) if e.labelled else None,
+                "coverage": round(e.coverage, 3) if e.figures else None,
+                "panel_type": round(e.panel_accuracy, 3) if e.figures else None}
 
     pairs = list(zip(figures, rows))
     summary = {"all": stats(pairs),
@@ -408,16 +412,9 @@ def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional
     if sources is not None:
         summary["per source"] = {source: stats([(f, r) for (f, r), s in zip(pairs, sources) if s == source])
                                  for source in sorted(set(sources))}
-    predicted: dict[str, list[int]] = {}
-    for f, r in pairs:
-        got = r.get("image_primary_label")
-        if got is not None:
-            counts = predicted.setdefault(got, [0, 0])
-            counts[0] += 1
-            counts[1] += got == f.primary
-    summary["per class (predicted, right, figures)"] = {
-        c: [*predicted.get(c, [0, 0]), sum(f.primary == c for f in figures)]
-        for c in sorted({f.primary for f in figures} | set(predicted))}
+    classes = scored(pairs).classes
+    summary["per class (predicted, right, figures)"] = {c: [classes[c].predicted, classes[c].correct, classes[c].n]
+                                                         for c in sorted(classes)}
     return summary
 
 
