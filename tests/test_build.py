@@ -705,3 +705,20 @@ def test_workers_convert_rows_without_importing_pandas_to_the_same_tables():
     exec(_TABLES_DIGEST, namespace)
     assert "pandas" in sys.modules  # (here, as in any process that imported datasets)
     assert digest_without == namespace["digest"]()
+
+
+def test_reading_article_folders_asks_the_file_system_nothing_per_file(tmp_path, monkeypatch):
+    """Each article folder is listed once and the entries' types come with the listing: the
+    packages are the same, and the `stat` calls do not grow with the files read."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(sample_dir(), corpus)
+    from pmc_hub.sources import open_sources
+
+    expected = [(p.package_id, sorted(p.media), p.metadata, p.skips) for p in open_sources([corpus])]
+    files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    calls = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *a, **k: calls.append(a[0]) or real_stat(*a, **k))
+    got = [(p.package_id, sorted(p.media), p.metadata, p.skips) for p in open_sources([corpus])]
+    assert got == expected and len(expected) >= 5 and files > 20
+    assert len(calls) <= 3, calls  # the source itself (exists, is_file), not its files
