@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import zlib
 from collections import Counter, deque
@@ -178,9 +179,10 @@ class RowWriter:
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
-        # What the report's end imports (pandas, for pyarrow) is imported while the worker server
-        # starts, when this process would only wait: at the end it would be the last thing left.
-        preload = preload_conversion()
+        # What the build's end needs first (pandas for pyarrow, the card's validator and templates) is
+        # made ready while the worker server starts, when this process would only wait: at the end
+        # it would be the last thing left.
+        preload = preload_end()
         batch: list[tuple[str, object]] = []
         results = 0
         # Each result is written as it comes, while the workers build the next articles; only a
@@ -299,6 +301,21 @@ class RowWriter:
         self.next_index.update(entry["files"].keys())
         self.summaries = []
         self.shards = self._shard_set()
+
+
+def preload_end() -> threading.Thread:
+    """Start, in a background thread, what a build's end costs the first time in a process beyond
+    its own work: pandas, which pyarrow's first conversion of Python values imports (the release
+    index), and the card's schema validator and templates. Join the thread before the end."""
+    def work() -> None:
+        preload_conversion()
+        from .cards import prepare
+
+        prepare()
+
+    thread = threading.Thread(target=work, name="pmc-hub-end-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _mesh_lookup(config: BuildConfig):

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -277,18 +278,31 @@ def card_metadata(report: dict, options: CardOptions, summaries: list[ConfigSumm
 
 def validate_metadata(meta: dict) -> dict:
     """Check the front matter against ``schemas/card.schema.json``; raise `CardError` listing each problem."""
-    import jsonschema  # (only here: a build's workers import this module and never check a card)
-
-    validator = jsonschema.Draft202012Validator(load_schema("card"))
-    errors = sorted(validator.iter_errors(meta), key=lambda e: list(e.absolute_path))
+    errors = sorted(_card_validator().iter_errors(meta), key=lambda e: list(e.absolute_path))
     if errors:
         raise CardError("card metadata: " + "; ".join(
             f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}" for e in errors))
     return meta
 
 
+@lru_cache(maxsize=None)
+def _card_validator():
+    import jsonschema  # (only here: a build's workers import this module and never check a card)
+
+    return jsonschema.Draft202012Validator(load_schema("card"))
+
+
+def prepare() -> None:
+    """Do now what a process's first card costs beyond the card itself (importing jsonschema,
+    compiling the schema's validator and the templates): a build calls it in the background while
+    its workers start, so that its end does not wait for it."""
+    _card_validator()
+    _env().get_template("dataset_card.md.j2")
+
+
 # ---------------------------------------------------------------- rendering
 
+@lru_cache(maxsize=None)
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FunctionLoader(lambda name: templates().joinpath(name).read_text(encoding="utf-8")),
                              undefined=jinja2.StrictUndefined,

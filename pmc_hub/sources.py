@@ -5,10 +5,12 @@ handed to `pmc_hub.cloud`.
 """
 from __future__ import annotations
 
+import os
 import posixpath
-from functools import partial
 import re
 import tarfile
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -92,61 +94,92 @@ def _link_package(entry: Path) -> ArticlePackage:
     return ArticlePackage(entry.name, b"", {}, str(entry), {}, [(UNSAFE_LINK, f"{entry} is a symbolic link; links are not followed")])
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of a folder listing, with what the walk asks of it. A link is never followed: for
+    an entry that is not a link, the answers are the file's own, taken from the listing (no
+    ``stat`` call per question where the file system gives the type with the names)."""
+
+    path: Path
+    is_link: bool
+    is_dir: bool
+    is_file: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _listing(folder: Path) -> list[_Entry]:
+    """A folder's entries sorted by name, read once."""
+    with os.scandir(folder) as it:
+        entries = [_Entry(Path(folder, e.name), e.is_symlink(), e.is_dir(follow_symlinks=False),
+                          e.is_file(follow_symlinks=False)) for e in it]
+    return sorted(entries, key=lambda e: e.name)
+
+
 def _tree(root: Path) -> Iterator[ArticlePackage]:
     """A folder of article folders and/or tarballs, in sorted order; newest PMC Cloud version only."""
-    entries = sorted(root.iterdir(), key=lambda p: p.name)
+    entries = _listing(root)
     latest: dict[str, int] = {}
     for entry in entries:
         m = _VERSIONED.match(entry.name)
-        if m and entry.is_dir() and not entry.is_symlink():
+        if m and entry.is_dir:
             latest[m.group(1).upper()] = max(latest.get(m.group(1).upper(), 0), int(m.group(2)))
     for entry in entries:
-        if entry.is_symlink():
-            if entry.name.lower().endswith(XML_SUFFIXES + TAR_SUFFIXES) or entry.is_dir() or not entry.exists():
-                yield _link_package(entry)
+        if entry.is_link:
+            path = entry.path
+            if entry.name.lower().endswith(XML_SUFFIXES + TAR_SUFFIXES) or path.is_dir() or not path.exists():
+                yield _link_package(path)
             continue
         m = _VERSIONED.match(entry.name)
         if m and int(m.group(2)) != latest[m.group(1).upper()]:
             continue  # an older version of an article that has a newer one here
-        if entry.is_dir():
-            if _article_xml(entry):
-                yield _folder_package(entry)
+        if entry.is_dir:
+            listing = _listing(entry.path)
+            xml_path = _article_xml(entry.path, listing)
+            if xml_path:
+                yield _folder_package(entry.path, xml_path, listing)
             else:
-                yield from _tree(entry)
+                yield from _tree(entry.path)
         elif entry.name.lower().endswith(TAR_SUFFIXES):
-            yield from read_tarball(entry)
+            yield from read_tarball(entry.path)
         elif entry.name.lower().endswith(XML_SUFFIXES):
-            yield _folder_package(root, entry)
+            yield _folder_package(root, entry.path)
 
 
-def _article_xml(folder: Path) -> Optional[Path]:
+def _article_xml(folder: Path, listing: Optional[list[_Entry]] = None) -> Optional[Path]:
     """The article XML of an article folder; None for a folder of articles (subfolders, tarballs,
     or several XML files none of which is plainly the article)."""
-    entries = [p for p in folder.iterdir() if not p.is_symlink()]
-    if any(p.is_dir() or p.name.lower().endswith(TAR_SUFFIXES) for p in entries):
+    entries = [e for e in (_listing(folder) if listing is None else listing) if not e.is_link]
+    if any(e.is_dir or e.name.lower().endswith(TAR_SUFFIXES) for e in entries):
         return None
-    xmls = sorted(p for p in entries if p.is_file() and p.suffix.lower() in XML_SUFFIXES)
+    xmls = sorted(e.path for e in entries if e.is_file and e.path.suffix.lower() in XML_SUFFIXES)
     if not xmls:
         return None
     preferred = [p for p in xmls if p.suffix.lower() == ".nxml"] or [p for p in xmls if p.stem == folder.name] or xmls
     return preferred[0] if len(xmls) == 1 or preferred is not xmls else None
 
 
-def _folder_package(folder: Path, xml_path: Optional[Path] = None) -> ArticlePackage:
-    xml_path = xml_path or _article_xml(folder)
-    entries = sorted(folder.iterdir())
-    skips = [(UNSAFE_LINK, f"{p.name} is a symbolic link; links are not followed") for p in entries if p.is_symlink()]
-    media = {p.name: OnDisk(p) for p in entries
-             if not p.is_symlink() and p.is_file() and p != xml_path and p.suffix.lower() not in XML_SUFFIXES}
+def _folder_package(folder: Path, xml_path: Optional[Path] = None, listing: Optional[list[_Entry]] = None) -> ArticlePackage:
+    """The package of an article folder (``listing``: the folder's entries, when read already)."""
+    entries = _listing(folder) if listing is None else listing
+    xml_path = xml_path or _article_xml(folder, entries)
+    skips = [(UNSAFE_LINK, f"{e.name} is a symbolic link; links are not followed") for e in entries if e.is_link]
+    media = {e.name: OnDisk(e.path) for e in entries
+             if not e.is_link and e.is_file and e.path != xml_path and e.path.suffix.lower() not in XML_SUFFIXES}
+    by_name = {e.name: e for e in entries}
     metadata = {}
     meta_path = folder / f"{xml_path.stem}.json"
-    if meta_path.is_file() and not meta_path.is_symlink():  # PMC Cloud layout: PMC123.1/PMC123.1.json
+    meta = by_name.get(meta_path.name)
+    if meta is not None and meta.is_file and not meta.is_link:  # PMC Cloud layout: PMC123.1/PMC123.1.json
         media.pop(meta_path.name, None)
         parsed = read_metadata_file(meta_path, xml_path.stem)
         metadata = parsed.values
         skips += [(BAD_METADATA, f"{meta_path.name}: {problem}") for problem in parsed.problems]
     package_id = xml_path.stem if xml_path.parent != folder or folder.name != xml_path.stem else folder.name
-    if xml_path.is_symlink():
+    xml_entry = by_name.get(xml_path.name) if xml_path.parent == folder else None
+    if xml_entry.is_link if xml_entry is not None else xml_path.is_symlink():
         return ArticlePackage(package_id, b"", {}, str(xml_path), {}, skips + [(UNSAFE_LINK, f"{xml_path.name} is a symbolic link")])
     xml = xml_path.read_bytes()
     if not xml:

@@ -12,7 +12,6 @@ import importlib.abc
 import os
 import shutil
 import sys
-import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -52,13 +51,10 @@ def convert_without_pandas() -> None:
         sys.meta_path.remove(finder)
 
 
-def preload_conversion() -> threading.Thread:
-    """Start, in a background thread, what pyarrow's first conversion of Python values imports:
-    pandas, which pyarrow asks whether a list is a pandas object (0.2-0.5 s), so that the build's
-    end (the release index) need not wait for it. Join the thread before the process ends."""
-    thread = threading.Thread(target=pa.array, args=([],), name="pmc-hub-arrow-preload", daemon=True)
-    thread.start()
-    return thread
+def preload_conversion() -> None:
+    """Import what pyarrow's first conversion of Python values imports: pandas, which pyarrow asks
+    whether a list is a pandas object (0.2-0.5 s); `build.preload_end` does it in the background."""
+    pa.array([])
 
 
 def article_tables(result: ArticleResult) -> ArticleResult:

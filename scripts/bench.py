@@ -196,6 +196,7 @@ from lxml import etree
 from pmc_hub import jats, media, spool, stage
 from pmc_hub.config import BuildConfig
 from pmc_hub.labels.content import ContentLabeler
+from pmc_hub.models import OnDisk
 from pmc_hub.sources import open_sources
 spent = collections.Counter()
 def timed(owner, name, step):
@@ -210,6 +211,7 @@ def timed(owner, name, step):
     setattr(owner, name, wrapper)
 timed(jats, "parse", "jats_extraction")
 timed(media, "inspect", "image_inspection")
+timed(OnDisk, "__call__", "image_inspection")  # reading the image file: in the floor's share too
 timed(ContentLabeler, "label_batch", "labels")
 timed(stage, "validate", "validation")
 timed(stage, "validate_fields", "validation")

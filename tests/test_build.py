@@ -416,12 +416,21 @@ def test_mesh_terms_reach_every_batch_of_articles(tmp_path, mixed_license_corpus
     assert all(t == terms for t in got.values() if t is not None)
 
 
-def test_preloading_leaves_pyarrow_nothing_to_import_at_its_first_conversion():
-    probe = ("import sys; from pmc_hub.spool import preload_conversion; before = set(sys.modules); "
-             "preload_conversion().join(); after = set(sys.modules); import pyarrow as pa; "
-             "pa.Table.from_pylist([{'a': 1}]); print(len(after - before) > 0, sorted(set(sys.modules) - after))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "[]"]  # it imported what the conversion needs; the conversion, nothing
+def test_preloading_leaves_the_end_nothing_to_import_or_compile(tmp_path):
+    """What `preload_end` does in the background is what pyarrow's first conversion and the first
+    card would otherwise import (the card's text is the same either way)."""
+    probe = ("import sys, json; from pathlib import Path; from pmc_hub.build import preload_end; before = set(sys.modules); "
+             "preload_end().join(); after = set(sys.modules); import pyarrow as pa; "
+             "pa.Table.from_pylist([{'a': 1}]); from pmc_hub import cards; from pmc_hub.output import read_manifest; "
+             "out = Path(sys.argv[1]); "
+             "text = cards.render_card(out, cards.load_report(out), read_manifest(out).files); "
+             "print(json.dumps([len(after - before) > 0, sorted(set(sys.modules) - after), text]))")
+    out = tmp_path / "out"
+    run_build([sample_dir()], out)
+    done = subprocess.run([sys.executable, "-c", probe, str(out)], capture_output=True, text=True, check=True)
+    preloaded, imported_later, text = json.loads(done.stdout)
+    assert preloaded and imported_later == []  # it imported what the conversion and the card need; they, nothing
+    assert text == (out / "README.md").read_text(encoding="utf-8")
 
 
 def test_webdataset_output_beside_parquet(tmp_path, mixed_license_corpus):
@@ -696,3 +705,20 @@ def test_workers_convert_rows_without_importing_pandas_to_the_same_tables():
     exec(_TABLES_DIGEST, namespace)
     assert "pandas" in sys.modules  # (here, as in any process that imported datasets)
     assert digest_without == namespace["digest"]()
+
+
+def test_reading_article_folders_asks_the_file_system_nothing_per_file(tmp_path, monkeypatch):
+    """Each article folder is listed once and the entries' types come with the listing: the
+    packages are the same, and the `stat` calls do not grow with the files read."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(sample_dir(), corpus)
+    from pmc_hub.sources import open_sources
+
+    expected = [(p.package_id, sorted(p.media), p.metadata, p.skips) for p in open_sources([corpus])]
+    files = sum(1 for p in corpus.rglob("*") if p.is_file())
+    calls = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda *a, **k: calls.append(a[0]) or real_stat(*a, **k))
+    got = [(p.package_id, sorted(p.media), p.metadata, p.skips) for p in open_sources([corpus])]
+    assert got == expected and len(expected) >= 5 and files > 20
+    assert len(calls) <= 3, calls  # the source itself (exists, is_file), not its files
