@@ -353,13 +353,14 @@ def test_brain_surfaces_and_tractography_are_magnetic_resonance():
         assert "magnetic resonance" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
 
 
-def test_each_figure_has_a_source_that_a_new_source_would_not_share():
-    # round 10: the labeler is measured leaving one source (publisher or collection) out at a time
-    from pmc_hub.labels.evaluate import source_of
+def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
+    # round 10: the labeler is measured leaving one source (publisher or collection) out at a time;
+    # round 12: the source is the labels file's `source` field, not a table in the package
+    from pmc_hub.labels.evaluate import DEVELOPMENT_FILES
 
-    figures = {f.file: f for f in load_labelled(LABELS)}
+    figures = {f.file: f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)}
     def source(name_part: str) -> str:
-        return source_of(next(f for n, f in figures.items() if name_part in n))
+        return next(f for n, f in figures.items() if name_part in n).source
 
     assert source("41598_2023_35951_fig3") == "Springer Nature"  # a Scientific Reports figure of the figure bot
     assert source("fimmu-14-1104560-g004") == "Frontiers"
@@ -369,21 +370,33 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share():
     assert source("elife-00353-fig1") == source("24301711v1_fig1") == "eLife"  # the medRxiv preprint came in eLife's package
     # the 2006-2007 PLOS ONE phylogenetics scans are a collection of their own style
     assert source("pone.0000003.g002") == "PLOS ONE 2006-2007 scans"
-    # round 10's figures cut from PDFs (fulltext.pdf__figN): Hindawi by its folder, the others by
-    # the publisher their JATS names
+    # figures cut from PDFs (fulltext.pdf__figN): Hindawi by its folder, the others by the
+    # publisher their JATS names (round 10; the second fresh set's too)
     assert source("hindawiepmc__pmc4706923__fulltext") == source("hindawiepmc__pmc4736757__fulltext") == "Hindawi"
     assert source("wildlife__pmc12061466__") == source("wildlife__pmc12124168__") == "Wiley"
     assert source("wildlife__pmc12091794__") == "PLOS"
     assert source("cproject__pmc4417228__") == source("cproject__pmc4521097__") == "Springer Nature"
     assert source("cproject__pmc4632522__") == "Royal Society"
-    # whatever it is not told about is a source of its own
-    unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
-    assert source_of(unknown) == "acme-1"
-    # every figure of an article has one source
+    assert source("pmc7252347__fulltext") == source("pmc7812386__fulltext") == "microPublication Biology"
+    assert source("pmc7889024__fulltext") == source("pmc7808740__fulltext") == "Taylor & Francis"
+    assert source("pmc6093152__fulltext") == source("pmc11161730__mol2") == "Wiley"
+    # every figure of an article has one source, and every figure of the development set has one
     by_article = {}
     for f in figures.values():
-        by_article.setdefault(f.article, set()).add(source_of(f))
+        by_article.setdefault(f.article, set()).add(f.source)
     assert all(len(s) == 1 for s in by_article.values())
+    for path in DEVELOPMENT_FILES:
+        assert all(f.get("source") for f in json.loads((ROOT / path).read_text(encoding="utf-8"))["figures"])
+    # a figure the file gives no source is a source of its own: its article
+    unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
+    assert unknown.source == "acme-1"
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"version": 1, "figures": [
+        {"file": "x/a.png", "primary": "Maps", "secondary": [], "panel_type": "single", "article": "acme-1", "split": "tune"},
+        {"file": "x/b.png", "primary": "Maps", "secondary": [], "panel_type": "single", "article": "acme-2",
+         "split": "tune", "source": "Acme"}]}))
+    assert [f.source for f in load_labelled(labels)] == ["acme-1", "Acme"]
+    assert not any("fresh3" in path for path in DEVELOPMENT_FILES)  # the unseen test set is never fitted on
 
 
 def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often(labeler, devset):
@@ -442,15 +455,13 @@ def test_the_fit_replaces_only_the_unsure_image_decisions_that_were_wrong_more_o
 
 def test_the_fit_holds_each_source_out_whole(fit_script):
     # the fit's estimates and the --by-source measure: a fold is a whole source, never part of one
-    from pmc_hub.labels.evaluate import source_of
-
     figures = load_labelled(LABELS)
     drawn = 7
+    sources = [f.source for f in figures]
     data = fit_script.DevData(figures, [], {}, [], np.zeros((len(figures) + drawn, 1)), [],
-                              np.arange(len(figures) + drawn) >= len(figures), [source_of(f) for f in figures],
+                              np.arange(len(figures) + drawn) >= len(figures), sources,
                               [f"drawn-{i}" for i in range(drawn)])
     folds = fit_script.folds_for(data, "source")
-    sources = [source_of(f) for f in figures]
     assert len(set(folds[:len(figures)].tolist())) == len(set(sources)) >= 10
     for source in set(sources):
         assert len({k for k, s in zip(folds, sources) if s == source}) == 1
