@@ -387,7 +387,12 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
         got = [out_rows[i].get("image_primary_label") for i in index]
         print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
               f"{sum(g == data.figures[i].primary for g, i in zip(got, index))} right", flush=True)
-    return summarise(data.figures, out_rows, data.sources[:real_n])
+    summary = summarise(data.figures, out_rows, data.sources[:real_n])
+    summary["figures"] = [{"file": f.file, "source": f.source, "round": f.round, "primary": f.primary,
+                           "label": r.get("image_primary_label"), "label_source": r.get("image_label_source"),
+                           "score": r.get("image_label_score"), "panel_type": f.panel_type,
+                           "panel": r.get("image_panel_type")} for f, r in zip(data.figures, out_rows)]
+    return summary
 
 
 def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional[list[str]] = None) -> dict:
@@ -446,7 +451,7 @@ def main() -> None:
     data = load_data(args.labels, args.part, args.drawn, rules)
     if args.by_source:
         summary = measure_by_source(data, rules, taxonomy, args.folds)
-        print(json.dumps(summary, indent=1))
+        print(json.dumps({k: v for k, v in summary.items() if k != "figures"}, indent=1))
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         return

@@ -280,7 +280,11 @@ def test_a_drawing_of_structures_is_chemical_structures_and_one_panel(labeler, n
     assert max(kinds, key=kinds.get) == "structure"
     assert image_panel_type(blocks) == "multiple"  # the gutters alone would part the molecules
     out = labeler.label_row(row)
-    assert out["image_primary_label"] == "Chemical Structures" and out["image_label_source"] == "image"
+    # round 12: out of source, the image's own choices of a class other than Plots and Charts beside
+    # a caption that names nothing were right 2 times in 21, so the fit's fallback replaces them all
+    # and this unsure label stays unwritten; the panel rule still reads the image's structure drawing
+    assert labeler.decide(labeler.rules.evidence(row, context=False), kinds)[0] == labeler.image_fallback
+    assert out.get("image_primary_label") != "Chemical Structures"
     assert (out["image_panel_type"], out["image_panel_subtype"]) == ("single", "single")
     validate("figure", out, out["image_key"])
     # panel letters in the caption still make it several panels
@@ -401,24 +405,25 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
 
 def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often(labeler, devset):
     # round 10: a real correlation chart (Hoehnea 49 e1112020 figure 3, CC BY) whose Portuguese
-    # caption names nothing the rules read; the image alone leans to a structure drawing, unsure
+    # caption names nothing the rules read is labelled from the image alone, as a chart
     figures, rows, thumbnails = devset
     i = next(k for k, f in enumerate(figures) if f.file.endswith("e1112020-gf3.jpg"))
     assert figures[i].primary == "Plots and Charts"
-    kinds = labeler.look(rows[i], thumbnails[rows[i]["image_key"]])[0]
-    assert max(kinds, key=kinds.get) == "structure" and kinds["structure"] < 0.5
-    own = ContentLabeler(model=dict(labeler.model, image_fallback=None)).for_thumbnails(thumbnails)
-    assert own.label_row(rows[i])["image_primary_label"] == "Chemical Structures"  # the image's own choice
     out = labeler.for_thumbnails(thumbnails).label_row(rows[i])
     assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "image")
     assert labeler.image_fallback == "Plots and Charts"
-    # a drawing the image is sure of keeps its class (test_a_drawing_of_structures_is_chemical_structures...)
-    sure = labeler.decide(labeler.rules.evidence(drawn_row("drawn_grid.png", "Figure 2."), context=False),
-                          labeler.look(drawn_row("drawn_grid.png", "Figure 2."),
-                                       thumbnail_of(drawn_row("drawn_grid.png", "Figure 2.")))[0])
-    assert sure[0] == "Chemical Structures" and sure[1] >= labeler.image_fallback_below
+    # round 12: a drawing the image takes for structures (drawn with RDKit) beside a caption that
+    # names nothing: out of source such choices of the image were right 2 times in 21, so the
+    # fitted fallback takes the class right more often there
+    row = drawn_row("drawn_grid.png", "Figure 2.")
+    kinds = labeler.look(row, thumbnail_of(row))[0]
+    assert max(kinds, key=kinds.get) == "structure"
+    evidence = labeler.rules.evidence(row, context=False)
+    own = ContentLabeler(model=dict(labeler.model, image_fallback=None))
+    assert own.decide(evidence, kinds)[0] == "Chemical Structures"  # the image's own choice
+    assert labeler.decide(evidence, kinds)[:3:2] == ("Plots and Charts", "image")
     # without a caption the fallback does not apply: nothing says the figure is of a captioned kind
-    silent = labeler.decide(labeler.rules.evidence(dict(rows[i], caption=""), context=False), kinds, captioned=False)
+    silent = labeler.decide(labeler.rules.evidence(dict(row, caption=""), context=False), kinds, captioned=False)
     assert silent[0] == "Chemical Structures"
 
 
