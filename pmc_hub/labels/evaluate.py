@@ -1,5 +1,5 @@
-"""Measure a labeler against hand labels (the development set ``tests/data/figures/labels.json``):
-primary-label precision and coverage, per class, and panel-type accuracy."""
+"""Measure a labeler against hand labels (the development set, `DEVELOPMENT_FILES`): primary-label
+precision and coverage, per class, and panel-type accuracy."""
 from __future__ import annotations
 
 import json
