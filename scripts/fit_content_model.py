@@ -441,7 +441,7 @@ def main() -> None:
                     help="what the fit's own estimates hold out together (default: a source)")
     ap.add_argument("--by-source", action="store_true",
                     help="only measure: leave each source out, fit on the others, label it; write nothing")
-    ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement here")
+    ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement (and each figure's label) here")
     args = ap.parse_args()
     if any("fresh3" in path.name for path in args.labels):
         ap.error("labels.fresh3.json is the unseen test set: never fitted or tuned on")
