@@ -3,7 +3,7 @@
 
     python scripts/bench_labels.py [--repeats 5] [--json bench_labels.json]
 
-On the real figures of the development set (tests/data/figures/labels.json) and the captions
+On the real figures of the development set (`pmc_hub.labels.evaluate.DEVELOPMENT_FILES`) and the captions
 and citing paragraphs of the test articles, CPU time (min of --repeats runs, one process pinned
 to one core):
 - already paid by every build: the reduced decode (JPEG draft / box-reduce) and the pHash;
@@ -33,7 +33,7 @@ from PIL import Image  # noqa: E402
 
 from pmc_hub import jats, media  # noqa: E402
 from pmc_hub.labels import ContentLabeler, RuleLabeler  # noqa: E402
-from pmc_hub.labels.evaluate import figure_rows, load_labelled  # noqa: E402
+from pmc_hub.labels.evaluate import DEVELOPMENT_FILES, figure_rows, load_labelled  # noqa: E402
 
 
 def cpu_ms(fn, items, repeats: int) -> float:
@@ -73,7 +73,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
-    figures = load_labelled(ROOT / "tests/data/figures/labels.json")
+    figures = [f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)]
     rows, thumbnails = figure_rows(figures, ROOT)
     blobs = [r["image"]["bytes"] for r in rows]
     decoded = [reduced(b) for b in blobs]

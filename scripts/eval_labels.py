@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Measure the labelers on the hand-labelled development set (docs/taxonomy.md reports this).
 
-    python scripts/eval_labels.py [--labels tests/data/figures/labels.json] [--part holdout] [--round 8 | --exclude-round 7]
+    python scripts/eval_labels.py [--labels FILE ...] [--part holdout] [--round 8 | --exclude-round 7]
                                   [--errors] [--json out.json]
     python scripts/eval_labels.py --panel-cv    # the tuning figures only
 
 
-For the tuning part, the held-out part and both: primary-label coverage and precision, per
+On the development set (`pmc_hub.labels.evaluate.DEVELOPMENT_FILES`: labels.json and the worn
+second fresh set, labels.fresh2.json) or the labels files given, for the tuning part, the held-out
+part and both: primary-label coverage and precision, per
 class, and panel-type accuracy, for the default content labeler (caption + image) on every
 figure and on the captioned ones (the only ones a build writes), the same without captions
 (image only: every decision of the image model, the floor that keeps unsure image-only labels
@@ -28,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import ContentLabeler, RuleLabeler  # noqa: E402
-from pmc_hub.labels.evaluate import Evaluation, LabelledFigure, evaluate, figure_rows, load_labelled  # noqa: E402
+from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, evaluate,  # noqa: E402
+                                     figure_rows, load_labelled)
 from pmc_hub.labels.panel import PANEL_SEAMS, Seams  # noqa: E402
 
 # The seam settings --panel-cv compares (None: blank gutters only, the panel search of round 5).
@@ -70,7 +73,8 @@ def panel_cv(figures: list[LabelledFigure]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
+    ap.add_argument("--labels", type=Path, nargs="+", default=[ROOT / f for f in DEVELOPMENT_FILES],
+                    help="labels files (default: the development set, evaluate.DEVELOPMENT_FILES)")
     ap.add_argument("--part", choices=("tune", "holdout", "all"), help="only this part (default: each)")
     ap.add_argument("--round", type=int, help="only the figures this round of the labels file added (e.g. 7, the fresh test set)")
     ap.add_argument("--exclude-round", type=int, help="leave out the figures this round added")
@@ -79,7 +83,7 @@ def main() -> None:
     ap.add_argument("--panel-cv", action="store_true", help="only the panel search's seam settings, on the tuning part")
     args = ap.parse_args()
 
-    figures = [f for f in load_labelled(args.labels)
+    figures = [f for path in args.labels for f in load_labelled(path)
                if (args.round is None or f.round == args.round) and (args.exclude_round is None or f.round != args.exclude_round)]
     if args.panel_cv:
         panel_cv(figures)

@@ -3,13 +3,14 @@
 ``pmc_hub/labels/content_model.json`` (docs/taxonomy.md: "How the labeler was fitted", "Round 10").
 
     python scripts/make_chem_figures.py --count 160 --out /tmp/chem      # RDKit, dev-only
-    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json [--labels tests/data/figures/labels.json] [--out PATH]
+    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json [--labels FILE ...] [--out PATH]
     python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--json out.json]   # measure only
 
-Every figure of the labels file is fitted on (``--part tune``: the tuning part only, as before
-round 10). Every estimate is made on figures of a source the fit had not seen: each source
-(`pmc_hub.labels.evaluate.source_of`: the publisher, or a collection with a style of its own) is a
-fold (``--folds article``: whole articles dealt into `FOLDS` folds, as before round 10):
+Every figure of the development set (`pmc_hub.labels.evaluate.DEVELOPMENT_FILES`: labels.json and
+the worn second fresh set, labels.fresh2.json; never labels.fresh3.json) is fitted on (``--part
+tune``: the tuning part only, as before round 10). Every estimate is made on figures of a source the
+fit had not seen: each source (the labels file's ``source``: the publisher, or a collection with a
+style of its own) is a fold (``--folds article``: whole articles dealt into `FOLDS` folds, as before round 10):
 1. The image model (`pmc_hub.labels.image.ImageModel`): five logistic regressions over the
    image statistics: photograph-like or graphic; which graphic (a drawing, a table, an
    equation); a drawing of chemical structures or not (from the directions of its edges only;
@@ -53,7 +54,8 @@ sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
-from pmc_hub.labels.evaluate import Evaluation, LabelledFigure, figure_rows, load_labelled, source_of  # noqa: E402
+from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, figure_rows,  # noqa: E402
+                                     load_labelled)
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
 
@@ -226,8 +228,8 @@ class DevData:
         return np.array([bool((f.caption or "").strip()) for f in self.figures])
 
 
-def load_data(labels: Path, part: str, drawn_labels: Optional[Path], rules: RuleLabeler) -> DevData:
-    figures = [f for f in load_labelled(labels) if part == "all" or f.split == part]
+def load_data(labels: list[Path], part: str, drawn_labels: Optional[Path], rules: RuleLabeler) -> DevData:
+    figures = [f for path in labels for f in load_labelled(path) if part == "all" or f.split == part]
     rows, thumbs = figure_rows(figures, ROOT)
     # drawn figures teach the image model what a structure drawing looks like; they are never scored
     drawn = load_labelled(drawn_labels) if drawn_labels else []
@@ -235,12 +237,12 @@ def load_data(labels: Path, part: str, drawn_labels: Optional[Path], rules: Rule
     x = np.vstack([features_of(rows, thumbs), features_of(drawn_rows, drawn_thumbs)])
     kinds = [PRIMARY_KINDS[f.primary][0] for f in figures + drawn]
     return DevData(figures, rows, thumbs, [rules.evidence(r, context=False) for r in rows], x, kinds,
-                   np.arange(len(kinds)) >= len(figures), [source_of(f) for f in figures], [f.article for f in drawn])
+                   np.arange(len(kinds)) >= len(figures), [f.source for f in figures], [f.article for f in drawn])
 
 
 def folds_for(data: DevData, by: str) -> np.ndarray:
     """Each figure's fold, real and drawn: ``by`` "article" deals whole articles into `FOLDS` folds
-    (crc32 order), "source" makes each source (`evaluate.source_of`) a fold of its own. Drawn
+    (crc32 order), "source" makes each source (`LabelledFigure.source`) a fold of its own. Drawn
     figures are dealt round the same folds (each fold's model has seen most of them)."""
     if by == "source":
         names = sorted(set(data.sources))
@@ -385,7 +387,12 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
         got = [out_rows[i].get("image_primary_label") for i in index]
         print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
               f"{sum(g == data.figures[i].primary for g, i in zip(got, index))} right", flush=True)
-    return summarise(data.figures, out_rows, data.sources[:real_n])
+    summary = summarise(data.figures, out_rows, data.sources[:real_n])
+    summary["figures"] = [{"file": f.file, "source": f.source, "round": f.round, "primary": f.primary,
+                           "label": r.get("image_primary_label"), "label_source": r.get("image_label_source"),
+                           "score": r.get("image_label_score"), "panel_type": f.panel_type,
+                           "panel": r.get("image_panel_type")} for f, r in zip(data.figures, out_rows)]
+    return summary
 
 
 def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional[list[str]] = None) -> dict:
@@ -409,6 +416,9 @@ def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional
                "captioned": stats([(f, r) for f, r in pairs if (f.caption or "").strip()])}
     for source in ("caption+image", "caption", "image"):
         summary[f"label source: {source}"] = stats([(f, r) for f, r in pairs if r.get("image_label_source") == source])
+    rounds = sorted({f.round for f in figures if f.round is not None})
+    if rounds:
+        summary["per round"] = {r: stats([(f, row) for f, row in pairs if f.round == r]) for r in rounds}
     if sources is not None:
         summary["per source"] = {source: stats([(f, r) for (f, r), s in zip(pairs, sources) if s == source])
                                  for source in sorted(set(sources))}
@@ -420,7 +430,8 @@ def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--labels", type=Path, default=ROOT / "tests/data/figures/labels.json")
+    ap.add_argument("--labels", type=Path, nargs="+", default=[ROOT / f for f in DEVELOPMENT_FILES],
+                    help="the labels files to fit on (default: the development set, evaluate.DEVELOPMENT_FILES)")
     ap.add_argument("--out", type=Path, default=MODEL_FILE)
     ap.add_argument("--drawn", type=Path, help="the labels file of drawn chemistry figures (scripts/make_chem_figures.py), "
                     "for the image model only")
@@ -430,21 +441,24 @@ def main() -> None:
                     help="what the fit's own estimates hold out together (default: a source)")
     ap.add_argument("--by-source", action="store_true",
                     help="only measure: leave each source out, fit on the others, label it; write nothing")
-    ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement here")
+    ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement (and each figure's label) here")
     args = ap.parse_args()
+    if any("fresh3" in path.name for path in args.labels):
+        ap.error("labels.fresh3.json is the unseen test set: never fitted or tuned on")
 
     taxonomy = load_taxonomy()
     rules = RuleLabeler(taxonomy)
     data = load_data(args.labels, args.part, args.drawn, rules)
     if args.by_source:
         summary = measure_by_source(data, rules, taxonomy, args.folds)
-        print(json.dumps(summary, indent=1))
+        print(json.dumps({k: v for k, v in summary.items() if k != "figures"}, indent=1))
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         return
     model = fit_labeler(data, ~data.drawn, folds_for(data, args.folds), rules, taxonomy)
     n_drawn = int(data.drawn.sum())
-    model = {"fitted_on": f"{len(data.figures)} figures of {args.labels.name} (part: {args.part}; estimates on "
+    names = " + ".join(path.name for path in args.labels)
+    model = {"fitted_on": f"{len(data.figures)} figures of {names} (part: {args.part}; estimates on "
                           f"folds by {args.folds})"
                           + (f", and {n_drawn} drawn chemistry figures for the image model" if n_drawn else ""),
              **model, "image": model["image"].to_dict()}

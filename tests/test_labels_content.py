@@ -280,7 +280,11 @@ def test_a_drawing_of_structures_is_chemical_structures_and_one_panel(labeler, n
     assert max(kinds, key=kinds.get) == "structure"
     assert image_panel_type(blocks) == "multiple"  # the gutters alone would part the molecules
     out = labeler.label_row(row)
-    assert out["image_primary_label"] == "Chemical Structures" and out["image_label_source"] == "image"
+    # round 12: out of source, the image's own choices of a class other than Plots and Charts beside
+    # a caption that names nothing were right 2 times in 21, so the fit's fallback replaces them all
+    # and this unsure label stays unwritten; the panel rule still reads the image's structure drawing
+    assert labeler.decide(labeler.rules.evidence(row, context=False), kinds)[0] == labeler.image_fallback
+    assert out.get("image_primary_label") != "Chemical Structures"
     assert (out["image_panel_type"], out["image_panel_subtype"]) == ("single", "single")
     validate("figure", out, out["image_key"])
     # panel letters in the caption still make it several panels
@@ -353,13 +357,14 @@ def test_brain_surfaces_and_tractography_are_magnetic_resonance():
         assert "magnetic resonance" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
 
 
-def test_each_figure_has_a_source_that_a_new_source_would_not_share():
-    # round 10: the labeler is measured leaving one source (publisher or collection) out at a time
-    from pmc_hub.labels.evaluate import source_of
+def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
+    # round 10: the labeler is measured leaving one source (publisher or collection) out at a time;
+    # round 12: the source is the labels file's `source` field, not a table in the package
+    from pmc_hub.labels.evaluate import DEVELOPMENT_FILES
 
-    figures = {f.file: f for f in load_labelled(LABELS)}
+    figures = {f.file: f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)}
     def source(name_part: str) -> str:
-        return source_of(next(f for n, f in figures.items() if name_part in n))
+        return next(f for n, f in figures.items() if name_part in n).source
 
     assert source("41598_2023_35951_fig3") == "Springer Nature"  # a Scientific Reports figure of the figure bot
     assert source("fimmu-14-1104560-g004") == "Frontiers"
@@ -369,43 +374,56 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share():
     assert source("elife-00353-fig1") == source("24301711v1_fig1") == "eLife"  # the medRxiv preprint came in eLife's package
     # the 2006-2007 PLOS ONE phylogenetics scans are a collection of their own style
     assert source("pone.0000003.g002") == "PLOS ONE 2006-2007 scans"
-    # round 10's figures cut from PDFs (fulltext.pdf__figN): Hindawi by its folder, the others by
-    # the publisher their JATS names
+    # figures cut from PDFs (fulltext.pdf__figN): Hindawi by its folder, the others by the
+    # publisher their JATS names (round 10; the second fresh set's too)
     assert source("hindawiepmc__pmc4706923__fulltext") == source("hindawiepmc__pmc4736757__fulltext") == "Hindawi"
     assert source("wildlife__pmc12061466__") == source("wildlife__pmc12124168__") == "Wiley"
     assert source("wildlife__pmc12091794__") == "PLOS"
     assert source("cproject__pmc4417228__") == source("cproject__pmc4521097__") == "Springer Nature"
     assert source("cproject__pmc4632522__") == "Royal Society"
-    # whatever it is not told about is a source of its own
-    unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
-    assert source_of(unknown) == "acme-1"
-    # every figure of an article has one source
+    assert source("pmc7252347__fulltext") == source("pmc7812386__fulltext") == "microPublication Biology"
+    assert source("pmc7889024__fulltext") == source("pmc7808740__fulltext") == "Taylor & Francis"
+    assert source("pmc6093152__fulltext") == source("pmc11161730__mol2") == "Wiley"
+    # every figure of an article has one source, and every figure of the development set has one
     by_article = {}
     for f in figures.values():
-        by_article.setdefault(f.article, set()).add(source_of(f))
+        by_article.setdefault(f.article, set()).add(f.source)
     assert all(len(s) == 1 for s in by_article.values())
+    for path in DEVELOPMENT_FILES:
+        assert all(f.get("source") for f in json.loads((ROOT / path).read_text(encoding="utf-8"))["figures"])
+    # a figure the file gives no source is a source of its own: its article
+    unknown = LabelledFigure("x/figure.png", "Maps", (), "single", None, "acme-1", "tune")
+    assert unknown.source == "acme-1"
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"version": 1, "figures": [
+        {"file": "x/a.png", "primary": "Maps", "secondary": [], "panel_type": "single", "article": "acme-1", "split": "tune"},
+        {"file": "x/b.png", "primary": "Maps", "secondary": [], "panel_type": "single", "article": "acme-2",
+         "split": "tune", "source": "Acme"}]}))
+    assert [f.source for f in load_labelled(labels)] == ["acme-1", "Acme"]
+    assert not any("fresh3" in path for path in DEVELOPMENT_FILES)  # the unseen test set is never fitted on
 
 
 def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often(labeler, devset):
     # round 10: a real correlation chart (Hoehnea 49 e1112020 figure 3, CC BY) whose Portuguese
-    # caption names nothing the rules read; the image alone leans to a structure drawing, unsure
+    # caption names nothing the rules read is labelled from the image alone, as a chart
     figures, rows, thumbnails = devset
     i = next(k for k, f in enumerate(figures) if f.file.endswith("e1112020-gf3.jpg"))
     assert figures[i].primary == "Plots and Charts"
-    kinds = labeler.look(rows[i], thumbnails[rows[i]["image_key"]])[0]
-    assert max(kinds, key=kinds.get) == "structure" and kinds["structure"] < 0.5
-    own = ContentLabeler(model=dict(labeler.model, image_fallback=None)).for_thumbnails(thumbnails)
-    assert own.label_row(rows[i])["image_primary_label"] == "Chemical Structures"  # the image's own choice
     out = labeler.for_thumbnails(thumbnails).label_row(rows[i])
     assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "image")
     assert labeler.image_fallback == "Plots and Charts"
-    # a drawing the image is sure of keeps its class (test_a_drawing_of_structures_is_chemical_structures...)
-    sure = labeler.decide(labeler.rules.evidence(drawn_row("drawn_grid.png", "Figure 2."), context=False),
-                          labeler.look(drawn_row("drawn_grid.png", "Figure 2."),
-                                       thumbnail_of(drawn_row("drawn_grid.png", "Figure 2.")))[0])
-    assert sure[0] == "Chemical Structures" and sure[1] >= labeler.image_fallback_below
+    # round 12: a drawing the image takes for structures (drawn with RDKit) beside a caption that
+    # names nothing: out of source such choices of the image were right 2 times in 21, so the
+    # fitted fallback takes the class right more often there
+    row = drawn_row("drawn_grid.png", "Figure 2.")
+    kinds = labeler.look(row, thumbnail_of(row))[0]
+    assert max(kinds, key=kinds.get) == "structure"
+    evidence = labeler.rules.evidence(row, context=False)
+    own = ContentLabeler(model=dict(labeler.model, image_fallback=None))
+    assert own.decide(evidence, kinds)[0] == "Chemical Structures"  # the image's own choice
+    assert labeler.decide(evidence, kinds)[:3:2] == ("Plots and Charts", "image")
     # without a caption the fallback does not apply: nothing says the figure is of a captioned kind
-    silent = labeler.decide(labeler.rules.evidence(dict(rows[i], caption=""), context=False), kinds, captioned=False)
+    silent = labeler.decide(labeler.rules.evidence(dict(row, caption=""), context=False), kinds, captioned=False)
     assert silent[0] == "Chemical Structures"
 
 
@@ -442,15 +460,13 @@ def test_the_fit_replaces_only_the_unsure_image_decisions_that_were_wrong_more_o
 
 def test_the_fit_holds_each_source_out_whole(fit_script):
     # the fit's estimates and the --by-source measure: a fold is a whole source, never part of one
-    from pmc_hub.labels.evaluate import source_of
-
     figures = load_labelled(LABELS)
     drawn = 7
+    sources = [f.source for f in figures]
     data = fit_script.DevData(figures, [], {}, [], np.zeros((len(figures) + drawn, 1)), [],
-                              np.arange(len(figures) + drawn) >= len(figures), [source_of(f) for f in figures],
+                              np.arange(len(figures) + drawn) >= len(figures), sources,
                               [f"drawn-{i}" for i in range(drawn)])
     folds = fit_script.folds_for(data, "source")
-    sources = [source_of(f) for f in figures]
     assert len(set(folds[:len(figures)].tolist())) == len(set(sources)) >= 10
     for source in set(sources):
         assert len({k for k, s in zip(folds, sources) if s == source}) == 1

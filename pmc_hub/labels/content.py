@@ -24,8 +24,9 @@ that only the image suggests (the caption names and hints at nothing of it) is n
 that estimate is below `min_image_score`. The caption alone counts: citing paragraphs cost more
 text than the caption (2,000 characters against 630) and did not make labels more precise where
 measured (docs/taxonomy.md). Panel type: ``multiple`` when the caption names panels a and b,
-else ``single`` for a figure labelled *Chemical Structures* (written or not: schemes and rows of
-structures have blank space between molecules, not between panels), else from the image's gutters
+else ``single`` for a figure labelled *Chemical Structures* (written or not, or taken for a structure
+drawing by the image alone before the fallback: schemes and rows of structures have blank space
+between molecules, not between panels), else from the image's gutters
 and seams (`panel.image_panel_type`).
 """
 from __future__ import annotations
@@ -155,7 +156,7 @@ class ContentLabeler(Labeler):
         kinds, blocks = self.look(row, thumb) if thumb is not None else (None, None)
         out = dict(row)
         decision = self.decide(evidence, kinds, captioned=bool((row.get("caption") or "").strip()))
-        panel = evidence.panel_type or (panel_type_of(blocks, decision[0] if decision else None)
+        panel = evidence.panel_type or (panel_type_of(blocks, self.drawn_as(decision, kinds))
                                         if blocks is not None else None)
         if panel is not None:
             out["image_panel_type"] = panel
@@ -171,6 +172,17 @@ class ContentLabeler(Labeler):
         secondary = evidence.secondary(order, primary) + [s for s in evidence.secondary(order)
                                                           if self.taxonomy.primary_of(s).name != primary]
         return with_label(out, self.taxonomy, primary, secondary, source, score)
+
+    @staticmethod
+    def drawn_as(decision: Optional[tuple[str, float, str]], kinds: Optional[dict[str, float]]) -> Optional[str]:
+        """The class the panel rule reads: the decision's, but where the image alone decided and
+        itself took the figure for a structure drawing, *Chemical Structures* even when the image
+        fallback replaced the label (a silent caption's scheme is still one panel)."""
+        if decision is None:
+            return None
+        if decision[2] == "image" and kinds and KIND_PRIMARY[max(kinds, key=kinds.get)] == "Chemical Structures":
+            return "Chemical Structures"
+        return decision[0]
 
     def decide(self, evidence: CaptionEvidence, kinds: Optional[dict[str, float]],
                captioned: bool = True) -> Optional[tuple[str, float, str]]:

@@ -1,9 +1,8 @@
-"""Measure a labeler against hand labels (the development set ``tests/data/figures/labels.json``):
-primary-label precision and coverage, per class, and panel-type accuracy."""
+"""Measure a labeler against hand labels (the development set, `DEVELOPMENT_FILES`): primary-label
+precision and coverage, per class, and panel-type accuracy."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -23,58 +22,21 @@ class LabelledFigure:
     article: str
     split: str  # "tune" (used to fit and choose parameters) or "holdout"
     round: Optional[int] = None  # the round of labels.json that added it (rounds 7 and 8 are marked)
+    # Where it comes from (the publisher, or a collection with a style of its own): what a
+    # leave-one-source-out measurement holds out together. The labels file's `source`; a figure
+    # without one is a source of its own, its article.
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", self.article)
 
 
-# Where a figure comes from, for measuring the labeler as a source it has never seen would meet it
-# (`source_of`): the publisher, read from the article id or, for PMC articles, from the figure
-# file's publisher-style name; collections with a style of their own are sources of their own.
-_PMC_FILE_SOURCES = (
-    (re.compile(r"^\d+_\d{4}_"), "Springer Nature"),  # 41598_2023_35951_fig3_html.jpg (BMC, Nature Portfolio)
-    (re.compile(r"^f[a-z]+-\d+-\d{6,7}-g"), "Frontiers"),  # fimmu-14-1104560-g004.jpg
-    (re.compile(r"^[a-z]+-\d+-\d{5}-g"), "MDPI"),  # ijms-24-09053-g002.jpg
-    (re.compile(r"^p[a-z]+\.\d{7}\.g"), "PLOS"),  # pone.0278857.g006.jpg
-    (re.compile(r"^elife-"), "eLife"),
-    (re.compile(r"^peerj-"), "PeerJ"),
-    (re.compile(r"^lsa-"), "Life Science Alliance"),
-)
-_ARTICLE_SOURCES = (
-    (re.compile(r"^(elife-|medrxiv-)"), "eLife"),  # the medRxiv preprint comes from eLife's own packages
-    (re.compile(r"^(pone\.|plosone-|pcbi\.|pntd\.)"), "PLOS"),
-    (re.compile(r"^bmc-"), "Springer Nature"),
-    (re.compile(r"^(hoehnea-|bjmbr-)"), "SciELO"),
-)
-# 2006-2007 PLOS ONE phylogenetics scans: a decade older than the other PLOS figures, one kind
-# of figure (trees), no captions; their own source rather than more PLOS. Figures cut from the
-# PDFs of ContentMine's Hindawi articles (round 10) are named fulltext.pdf__figN: their folder
-# names the publisher.
-_COLLECTIONS = {"rossmounce__plosone-phylo-figure-images": "PLOS ONE 2006-2007 scans",
-                "contentmine__ami__src__test__resources__org__xmlcml__ami2__hindawiepmc": "Hindawi"}
-# PMC articles whose figure files carry no publisher-style name (cut from their PDFs, round 10):
-# the publisher their JATS names (tests/data/figures/SOURCES.md, "Added in round 10/11")
-_PMC_ARTICLE_SOURCES = {
-    "PMC12061466": "Wiley",  # Ecology and Evolution
-    "PMC12124168": "Wiley",  # Conservation Biology
-    "PMC12091794": "PLOS",
-    "PMC4417228": "Springer Nature",  # Journal of Ethnobiology and Ethnomedicine (BMC)
-    "PMC4521097": "Springer Nature",  # Behavioral Ecology and Sociobiology
-    "PMC4632522": "Royal Society",  # Royal Society Open Science
-}
-
-
-def source_of(figure: LabelledFigure) -> str:
-    """The source of a labelled figure (publisher or collection): what a leave-one-source-out
-    measurement holds out together. Unknown articles are a source of their own."""
-    name = figure.file.rsplit("/", 1)[-1]
-    for prefix, source in _COLLECTIONS.items():
-        if name.startswith(prefix):
-            return source
-    if figure.article in _PMC_ARTICLE_SOURCES:
-        return _PMC_ARTICLE_SOURCES[figure.article]
-    if figure.article.startswith("PMC"):
-        tail = re.split(r"pmc\d+__", name)[-1]
-        return next((source for pattern, source in _PMC_FILE_SOURCES if pattern.match(tail)), figure.article)
-    article = figure.article.lower()
-    return next((source for pattern, source in _ARTICLE_SOURCES if pattern.match(article)), figure.article.split(":")[0])
+# The development set: every labels file the labeler may be fitted and tuned on (relative to the
+# repository root). labels.json holds rounds 1-8 and 10 (round 7, the first fresh test set, is worn);
+# labels.fresh2.json the second fresh test set (round 9, worn since round 12). The third fresh test
+# set, labels.fresh3.json, is never one of them.
+DEVELOPMENT_FILES = ("tests/data/figures/labels.json", "tests/data/figures/labels.fresh2.json")
 
 
 def load_labelled(path: Path) -> list[LabelledFigure]:
@@ -82,7 +44,8 @@ def load_labelled(path: Path) -> list[LabelledFigure]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         return [LabelledFigure(f["file"], f["primary"], tuple(f["secondary"]), f["panel_type"], f.get("caption"),
-                               f["article"], f["split"], f.get("round")) for f in raw["figures"]]
+                               f["article"], f["split"], f.get("round"), f.get("source") or "")
+                for f in raw["figures"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not a labels file: {exc}") from exc
 
