@@ -19,6 +19,7 @@ from .ink import InkMap, SummedArea
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 _I, _L = ALPHABET.index("i"), ALPHABET.index("l")
+_ASCENDERS = frozenset(ALPHABET.index(c) for c in "bdfhkl")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class LabelConfig:
     badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
     badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
+    frame_line: float = 0.8  # a line across this share of a label's margin is a frame around it, not a neighbour
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
@@ -58,6 +60,7 @@ class LabelConfig:
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
     max_missing: int = 1  # letters in a row that may be unreadable inside a run
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
+    ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
@@ -118,8 +121,30 @@ def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: floa
 
 
 def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
-    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
-    return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
+    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights), or
+    only the straight lines of a frame (`_framed`)."""
+    margin = _margin(box, core_h, cfg, right, bottom)
+    return ink.count(*margin) == ink.count(*box) or _framed(ink, margin, box, cfg)
+
+
+def _framed(ink: SummedArea, margin: Rect, box: Rect, cfg: LabelConfig) -> bool:
+    """The only ink in ``margin`` beside ``box`` is lines across it (``frame_line`` of its width
+    or height) above or left of the glyph: the frame of a panel with its letter in
+    its top-left corner ("a)" drawn inside a framed row), which leaves a letter as free as blank
+    page does."""
+    x0, y0, x1, y1 = max(0, margin[0]), max(0, margin[1]), min(ink.width, margin[2]), min(ink.height, margin[3])
+    patch = ink.mask[y0:y1, x0:x1].copy()
+    bx0, by0, bx1, by1 = box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0
+    patch[by0:by1, bx0:bx1] = False
+    rows = patch.sum(axis=1) >= cfg.frame_line * (x1 - x0)
+    cols = patch.sum(axis=0) >= cfg.frame_line * (y1 - y0)
+    rows[by0:] = False  # a frame's top-left corner: lines above or left of the glyph
+    cols[bx0:] = False
+    if not (rows.any() or cols.any()):
+        return False
+    patch[rows] = False
+    patch[:, cols] = False
+    return not patch.any()
 
 
 def _light(ink: SummedArea, rect: Rect) -> tuple[int, int]:
@@ -353,13 +378,16 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     return x0 > max(r.box[0] for r in run) and any(abs(y0 - r.box[1]) <= tol for r in run)
 
 
-def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
+def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig, letter: int) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
-    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height."""
+    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height;
+    a glyph read as an ascender letter may be taller by ``ascender_ratio``."""
     *heights, own = _sizes(run + [g])
     ratio = cfg.max_height_ratio
     if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
+    if letter in _ASCENDERS and own > max(heights):
+        ratio = max(ratio, cfg.ascender_ratio)
     return max(own, max(heights)) <= ratio * min(own, min(heights))
 
 
@@ -410,14 +438,14 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         # in the layout's reading order; or lower and right of the last label when it reads very well
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
                 and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
-                and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
+                and _same_size(placed, c, cfg, letter) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         # labels of a figure are alike: in line with the ones found, in parentheses when they are
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * (_aligned(placed, c, h) + (_enclosed(c) == _enclosed(start)))) if fits else None
         if g is None:
             # a label crowded by its title or tick labels, in the column of a label found and
             # not above the last one (a grid of panels continued)
             crowded = [c for c in alike if not c.clear and c.open_left and c not in placed and _readable(c, letter, cfg)
-                       and _in_place(placed, c, h) and _same_size(placed, c, cfg)
+                       and _in_place(placed, c, h) and _same_size(placed, c, cfg, letter)
                        and any(abs(c.box[0] - r.box[0]) <= 0.5 * h for r in placed)
                        and c.box[1] > placed[-1].box[1] - 0.6 * h]
             g = max(crowded, key=lambda c: c.scores[letter]) if crowded else None
@@ -435,7 +463,7 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         after = next((g for g in run[letter + 1:] if g is not None), None)
         if run[letter] is None and after is not None:
             fits = [c for c in alike if c not in placed and _follows(before, c, h) and _follows(c, after, h)
-                    and _same_size(placed, c, cfg)
+                    and _same_size(placed, c, cfg, letter)
                     and (c.scores[letter] >= cfg.weak_score if c.clear else
                          c.open_left and c.scores[letter] >= cfg.min_score and _aligned(placed, c, h))]
             if fits:
@@ -481,7 +509,9 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))]
+        # a taller glyph may be an ascender letter (`_same_size` decides by the letter it is read as)
+        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))
+                 or _sizes([g, start])[0] > _sizes([g, start])[1] and max(_sizes([g, start])) <= cfg.ascender_ratio * min(_sizes([g, start]))]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
