@@ -340,3 +340,18 @@ def test_letters_the_caption_names_that_the_strict_reading_missed_cut_their_pane
     assert [(b.label, round(b.x0 / 305)) for b in boxes] == [("a", 0), ("b", 1), ("c", 2), ("d", 3)]
     # a caption naming other letters than the looser reading finds leaves the strict cut
     assert len(ClassicalSplitter().split(im, "Growth. (A) Wild type. (B) Mutant. (C) Rescue. (D) Control. (E) Key.")) == 2
+
+
+def test_white_letters_with_a_subscript_are_read():
+    # PMC7889024 fig 5 (second fresh set, worn): white a_i over a_ii on micrographs; the subscript
+    # i right of the a was taken for the next letter of a white word
+    im = _micrographs("abcd")
+    d = ImageDraw.Draw(im)
+    for k, letter in enumerate("abcd"):
+        x0, y0 = 234 * (k % 2), 234 * (k // 2)
+        glyph = d.textbbox((x0 + 10, y0 + 8), letter, font=ImageFont.load_default(size=26))
+        d.text((glyph[2] + 1, glyph[3] - 8), "i", fill="white", font=ImageFont.load_default(size=14))
+    ink = ink_map(im, 1024, 16)
+    assert [lab.letter for lab in find_labels(ink)] == ["a", "b", "c", "d"]
+    assert find_labels(ink, LabelConfig(subscript_height=0)) == []  # no glyph counts as a subscript
+    assert [b.label for b in ClassicalSplitter().split(im)] == ["a", "b", "c", "d"]

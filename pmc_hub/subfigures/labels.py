@@ -71,6 +71,8 @@ class LabelConfig:
     light_run_score: float = 0.7  # ... and kept only in a run missing no letter, each read this well
     ground_fill: float = 0.6  # ... and solid: ink fills this share of its box (a bold letter's strokes do not)
     light_corner: float = 1.5  # ... within this many glyph heights of its ground's top-left corner
+    subscript_top: float = 0.5  # ... and a glyph right of it starting this low (glyph heights) ...
+    subscript_height: float = 0.75  # ... and at most this tall is its subscript, no letter of a word
 
 
 @dataclass(eq=False)
@@ -133,6 +135,11 @@ def _framed(ink: SummedArea, margin: Rect, box: Rect, cfg: LabelConfig) -> bool:
     its top-left corner ("a)" drawn inside a framed row), which leaves a letter as free as blank
     page does."""
     x0, y0, x1, y1 = max(0, margin[0]), max(0, margin[1]), min(ink.width, margin[2]), min(ink.height, margin[3])
+    # a line across the margin above or left of the glyph, and blank on its right and at its foot
+    # (most crowded glyphs stop here)
+    if (ink.count(x0, y0, x1, box[1]) < cfg.frame_line * (x1 - x0) and ink.count(x0, y0, box[0], y1) < cfg.frame_line * (y1 - y0)
+            or ink.count(box[2], box[1], x1, y1) or ink.count(box[0], box[3], box[2], y1)):
+        return False
     patch = ink.mask[y0:y1, x0:x1].copy()
     bx0, by0, bx1, by1 = box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0
     patch[by0:by1, bx0:bx1] = False
@@ -296,13 +303,15 @@ def _inside(blocks: np.ndarray, box: Rect, b: int) -> bool:
 
 def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
     """Another glyph of ``c`` (a third of ``k``'s height or more, no larger) on ``k``'s row within
-    the free space a label needs left and right of it: ``k`` is a letter of a word (white text
-    on a photograph), which the share of light pixels around it may not tell."""
+    the free space a label needs left and right of it, other than a subscript: ``k`` is a letter
+    of a word (white text on a photograph), which the share of light pixels around it may not tell."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
     heights = c.y1 - c.y0
+    # a subscript (the i of a panel lettered "a" with subscript "i": rows of one panel) is no next letter of a word
+    subscript = (c.x0 >= x1 - 1) & (c.y0 >= y0 + cfg.subscript_top * h) & (heights <= cfg.subscript_height * h)
     near = ((c.x1 > x0 - cfg.clear_left * h) & (c.x0 < x1 + cfg.clear_right * h) & (c.y1 > y0) & (c.y0 < y1)
-            & (heights >= h / 3) & (heights <= 1.5 * h))
+            & (heights >= h / 3) & (heights <= 1.5 * h) & ~subscript)
     return int(near.sum()) > 1  # k itself is one of them
 
 
@@ -494,6 +503,15 @@ def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     return sum(float(g.scores[letter]) - cfg.min_score for g, letter in run)
 
 
+def _alike(own: int, start: int, cfg: LabelConfig) -> bool:
+    """Whether a glyph of height ``own`` may be in a run started by one of height ``start``: within
+    ``max_height_ratio``, or taller by ``ascender_ratio`` (an ascender letter: `_same_size` decides
+    by the letter it is read as)."""
+    if own > start:
+        return own <= max(cfg.max_height_ratio, cfg.ascender_ratio) * start
+    return start <= cfg.max_height_ratio * own
+
+
 def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]:
     """The panel labels of a figure, in letter order (empty when fewer than two are found)."""
     cfg = cfg or LabelConfig()
@@ -509,9 +527,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        # a taller glyph may be an ascender letter (`_same_size` decides by the letter it is read as)
-        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))
-                 or _sizes([g, start])[0] > _sizes([g, start])[1] and max(_sizes([g, start])) <= cfg.ascender_ratio * min(_sizes([g, start]))]
+        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
