@@ -279,34 +279,6 @@ def test_a_run_in_parentheses_prefers_the_next_letter_in_parentheses():
     assert labels[2].box[1] > 700 and labels[2].box[2] - labels[2].box[0] > 15  # under the third chart, with its parentheses
 
 
-def _framed_rows(letters):
-    """Rows of two bar charts, each row inside a grey 1-px frame with its letter ("a)") drawn in
-    the frame's top-left corner, 4 px from the frame lines (PMC7969919 fig 3: "a)", "b)" in framed rows)."""
-    im = Image.new("RGB", (640, 420), "white")
-    d = ImageDraw.Draw(im)
-    for k, letter in enumerate(letters):
-        y0 = 4 + 208 * k
-        d.rectangle([2, y0, 637, y0 + 200], outline=(90, 90, 90), width=1)
-        d.text((6, y0 + 4), f"{letter})", fill="black", font=ImageFont.load_default(size=22))
-        for j in range(2):
-            x0 = 40 + 300 * j
-            d.line([(x0 + 20, y0 + 30), (x0 + 20, y0 + 180), (x0 + 270, y0 + 180)], fill="black", width=2)
-            for i in range(4):
-                d.rectangle([x0 + 40 + 55 * i, y0 + 180 - 30 * (i + 1), x0 + 75 + 55 * i, y0 + 179], fill=(60 + 40 * i, 90, 160))
-    return im
-
-
-def test_a_letter_in_the_corner_of_its_frame_is_read():
-    # the frame's lines lie inside the free space a label needs on its left and above: only ink
-    # that is no frame line makes a glyph crowded
-    im = _framed_rows("ab")
-    ink = ink_map(im, 1024, 16)
-    assert [lab.letter for lab in find_labels(ink)] == ["a", "b"]
-    assert find_labels(ink, LabelConfig(frame_line=2.0)) == []  # no line counts as a frame
-    boxes = ClassicalSplitter().split(im)
-    assert [(b.label, b.y0 // 100, b.y1 // 100) for b in boxes] == [("a", 0, 2), ("b", 2, 4)]
-
-
 def _charts_in_a_row(heads, sizes):
     """Bar charts in a row, each headed by its letter (font size per chart)."""
     im = Image.new("RGB", (1240, 260), "white")

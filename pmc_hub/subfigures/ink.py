@@ -99,11 +99,10 @@ def _flat_lines(planes: np.ndarray, tolerance: int, margin: int) -> list[np.ndar
 
 
 class SummedArea:
-    """Counts of True pixels of a mask over any rectangle, in O(1); ``mask`` kept to look at."""
+    """Counts of True pixels of a mask over any rectangle, in O(1)."""
 
     def __init__(self, mask: np.ndarray):
         h, w = mask.shape
-        self.mask = mask
         self.height, self.width = h, w
         self.table = np.zeros((h + 1, w + 1), dtype=np.int32)
         inner = self.table[1:, 1:]

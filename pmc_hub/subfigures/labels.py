@@ -50,7 +50,6 @@ class LabelConfig:
     badge_fill: float = 0.5  # ... solid (a disc with its letter cut out fills about 0.6 of its box)
     badge_letter: float = 0.35  # ... and the letter at least this share of its height
     clear_top: float = 0.25
-    frame_line: float = 0.8  # a line across this share of a label's margin is a frame around it, not a neighbour
     clear_bottom: float = 0.12
     min_score: float = 0.45  # glyph-matcher score to read a glyph as a letter
     crowded_start: float = 0.7  # score an "a" crowded on its right or below needs to start the labels
@@ -60,7 +59,7 @@ class LabelConfig:
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
     max_missing: int = 1  # letters in a row that may be unreadable inside a run
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
-    ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l this much taller (a bold "b" beside an "a")
+    ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l read strongly this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
@@ -123,35 +122,8 @@ def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: floa
 
 
 def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
-    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights), or
-    only the straight lines of a frame (`_framed`)."""
-    margin = _margin(box, core_h, cfg, right, bottom)
-    return ink.count(*margin) == ink.count(*box) or _framed(ink, margin, box, cfg)
-
-
-def _framed(ink: SummedArea, margin: Rect, box: Rect, cfg: LabelConfig) -> bool:
-    """The only ink in ``margin`` beside ``box`` is lines across it (``frame_line`` of its width
-    or height) above or left of the glyph: the frame of a panel with its letter in
-    its top-left corner ("a)" drawn inside a framed row), which leaves a letter as free as blank
-    page does."""
-    x0, y0, x1, y1 = max(0, margin[0]), max(0, margin[1]), min(ink.width, margin[2]), min(ink.height, margin[3])
-    # a line across the margin above or left of the glyph, and blank on its right and at its foot
-    # (most crowded glyphs stop here)
-    if (ink.count(x0, y0, x1, box[1]) < cfg.frame_line * (x1 - x0) and ink.count(x0, y0, box[0], y1) < cfg.frame_line * (y1 - y0)
-            or ink.count(box[2], box[1], x1, y1) or ink.count(box[0], box[3], box[2], y1)):
-        return False
-    patch = ink.mask[y0:y1, x0:x1].copy()
-    bx0, by0, bx1, by1 = box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0
-    patch[by0:by1, bx0:bx1] = False
-    rows = patch.sum(axis=1) >= cfg.frame_line * (x1 - x0)
-    cols = patch.sum(axis=0) >= cfg.frame_line * (y1 - y0)
-    rows[by0:] = False  # a frame's top-left corner: lines above or left of the glyph
-    cols[bx0:] = False
-    if not (rows.any() or cols.any()):
-        return False
-    patch[rows] = False
-    patch[:, cols] = False
-    return not patch.any()
+    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
+    return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
 
 
 def _light(ink: SummedArea, rect: Rect) -> tuple[int, int]:
@@ -390,12 +362,13 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig, letter: int) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
     x-height and ascender letters), or ``even_height_ratio`` once three found are of one height;
-    a glyph read as an ascender letter may be taller by ``ascender_ratio``."""
+    a glyph that reads very well (``strong_score``) as an ascender letter may be taller by
+    ``ascender_ratio``."""
     *heights, own = _sizes(run + [g])
     ratio = cfg.max_height_ratio
     if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
-    if letter in _ASCENDERS and own > max(heights):
+    if letter in _ASCENDERS and own > max(heights) and g.scores[letter] >= cfg.strong_score:
         ratio = max(ratio, cfg.ascender_ratio)
     return max(own, max(heights)) <= ratio * min(own, min(heights))
 
