@@ -22,8 +22,8 @@
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
-   the figure and the caption names two or more, they are read again more loosely and used when
-   they are exactly the caption's letters; a caption naming no panels keeps a figure without gaps
+   the figure, or split it with fewer letters than the caption names, they are read again more
+   loosely and used when they are exactly the caption's letters (and keep those read before); a caption naming no panels keeps a figure without gaps
    whole unless colour edges part it into three or more panels. Without a caption, steps 1-4 alone.
 
 Boxes come back in the image's pixels, in reading order, each with the letter it holds.
