@@ -22,8 +22,8 @@
    cut at the lines drawn between its panels, else at long straight colour edges (panels that
    touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
-   the figure and the caption names two or more, they are read again more loosely and used when
-   they are exactly the caption's letters; a caption naming no panels keeps a figure without gaps
+   the figure, or split it with fewer letters than the caption names, they are read again more
+   loosely and used when they are exactly the caption's letters (and keep those read before); a caption naming no panels keeps a figure without gaps
    whole unless colour edges part it into three or more panels. Without a caption, steps 1-4 alone.
 
 Boxes come back in the image's pixels, in reading order, each with the letter it holds.
@@ -121,6 +121,8 @@ class ClassicalSplitter:
             if {lab.letter for lab in again} == set(named.labels):
                 panels = layout.run(again)  # the same layout: its connected components are not found twice
             labels = again or labels
+        elif named is not None and cfg.read_labels and {lab.letter for lab in labels} < set(named.labels):
+            panels = self._more_letters(ink, named, labels, layout) or panels
         if labels and not any(label for _, label in panels):
             panels = layout.letter(panels, labels)
         if len(panels) < 2:
@@ -129,6 +131,21 @@ class ClassicalSplitter:
         boxes = [Box(x0 * s, y0 * s, x1 * s, y1 * s, 1.0, label.letter if label else None).clipped(image.width, image.height)
                  for (x0, y0, x1, y1), label in panels]
         return sorted(boxes, key=lambda b: (b.y0, b.x0))
+
+    def _more_letters(self, ink: InkMap, named: CaptionSplit, labels: list[PanelLabel],
+                      layout: "_Layout") -> list[tuple[Region, PanelLabel | None]]:
+        """For a figure the letters read did split but that misses some letters its caption names
+        (small letters beside large ones): the panels cut by the looser reading when it finds
+        exactly the caption's letters, the ones read before at the same places, and every panel
+        it cuts holds one; else none."""
+        again = self._caption_labels(ink, named)
+        if {lab.letter for lab in again} != set(named.labels):
+            return []
+        where = {lab.letter: lab.box for lab in again}
+        if any(where[lab.letter] != lab.box for lab in labels):
+            return []
+        panels = layout.run(again)
+        return panels if all(label for _, label in panels) else []
 
     def _caption_labels(self, ink: InkMap, named: CaptionSplit) -> list[PanelLabel]:
         """For a figure the letters read did not split (none read, or they could not place the

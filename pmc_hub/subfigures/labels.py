@@ -19,6 +19,7 @@ from .ink import InkMap, SummedArea
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in working pixels
 _I, _L = ALPHABET.index("i"), ALPHABET.index("l")
+_ASCENDERS = frozenset(ALPHABET.index(c) for c in "bdfhkl")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class LabelConfig:
     aligned_bonus: float = 0.2  # preference for a glyph in line with the labels found
     max_missing: int = 1  # letters in a row that may be unreadable inside a run
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
+    ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l read strongly this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
@@ -68,6 +70,8 @@ class LabelConfig:
     light_run_score: float = 0.7  # ... and kept only in a run missing no letter, each read this well
     ground_fill: float = 0.6  # ... and solid: ink fills this share of its box (a bold letter's strokes do not)
     light_corner: float = 1.5  # ... within this many glyph heights of its ground's top-left corner
+    subscript_top: float = 0.5  # ... and a glyph right of it starting this low (glyph heights) ...
+    subscript_height: float = 0.75  # ... and at most this tall is its subscript, no letter of a word
 
 
 @dataclass(eq=False)
@@ -271,13 +275,15 @@ def _inside(blocks: np.ndarray, box: Rect, b: int) -> bool:
 
 def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
     """Another glyph of ``c`` (a third of ``k``'s height or more, no larger) on ``k``'s row within
-    the free space a label needs left and right of it: ``k`` is a letter of a word (white text
-    on a photograph), which the share of light pixels around it may not tell."""
+    the free space a label needs left and right of it, other than a subscript: ``k`` is a letter
+    of a word (white text on a photograph), which the share of light pixels around it may not tell."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
     heights = c.y1 - c.y0
+    # a subscript (the i of a panel lettered "a" with subscript "i": rows of one panel) is no next letter of a word
+    subscript = (c.x0 >= x1 - 1) & (c.y0 >= y0 + cfg.subscript_top * h) & (heights <= cfg.subscript_height * h)
     near = ((c.x1 > x0 - cfg.clear_left * h) & (c.x0 < x1 + cfg.clear_right * h) & (c.y1 > y0) & (c.y0 < y1)
-            & (heights >= h / 3) & (heights <= 1.5 * h))
+            & (heights >= h / 3) & (heights <= 1.5 * h) & ~subscript)
     return int(near.sum()) > 1  # k itself is one of them
 
 
@@ -353,13 +359,17 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     return x0 > max(r.box[0] for r in run) and any(abs(y0 - r.box[1]) <= tol for r in run)
 
 
-def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig) -> bool:
+def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig, letter: int) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
-    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height."""
+    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height;
+    a glyph that reads very well (``strong_score``) as an ascender letter may be taller by
+    ``ascender_ratio``."""
     *heights, own = _sizes(run + [g])
     ratio = cfg.max_height_ratio
     if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
+    if letter in _ASCENDERS and own > max(heights) and g.scores[letter] >= cfg.strong_score:
+        ratio = max(ratio, cfg.ascender_ratio)
     return max(own, max(heights)) <= ratio * min(own, min(heights))
 
 
@@ -410,14 +420,14 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         # in the layout's reading order; or lower and right of the last label when it reads very well
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
                 and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
-                and _same_size(placed, c, cfg) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
+                and _same_size(placed, c, cfg, letter) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         # labels of a figure are alike: in line with the ones found, in parentheses when they are
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * (_aligned(placed, c, h) + (_enclosed(c) == _enclosed(start)))) if fits else None
         if g is None:
             # a label crowded by its title or tick labels, in the column of a label found and
             # not above the last one (a grid of panels continued)
             crowded = [c for c in alike if not c.clear and c.open_left and c not in placed and _readable(c, letter, cfg)
-                       and _in_place(placed, c, h) and _same_size(placed, c, cfg)
+                       and _in_place(placed, c, h) and _same_size(placed, c, cfg, letter)
                        and any(abs(c.box[0] - r.box[0]) <= 0.5 * h for r in placed)
                        and c.box[1] > placed[-1].box[1] - 0.6 * h]
             g = max(crowded, key=lambda c: c.scores[letter]) if crowded else None
@@ -435,7 +445,7 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
         after = next((g for g in run[letter + 1:] if g is not None), None)
         if run[letter] is None and after is not None:
             fits = [c for c in alike if c not in placed and _follows(before, c, h) and _follows(c, after, h)
-                    and _same_size(placed, c, cfg)
+                    and _same_size(placed, c, cfg, letter)
                     and (c.scores[letter] >= cfg.weak_score if c.clear else
                          c.open_left and c.scores[letter] >= cfg.min_score and _aligned(placed, c, h))]
             if fits:
@@ -466,6 +476,15 @@ def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
     return sum(float(g.scores[letter]) - cfg.min_score for g, letter in run)
 
 
+def _alike(own: int, start: int, cfg: LabelConfig) -> bool:
+    """Whether a glyph of height ``own`` may be in a run started by one of height ``start``: within
+    ``max_height_ratio``, or taller by ``ascender_ratio`` (an ascender letter: `_same_size` decides
+    by the letter it is read as)."""
+    if own > start:
+        return own <= max(cfg.max_height_ratio, cfg.ascender_ratio) * start
+    return start <= cfg.max_height_ratio * own
+
+
 def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]:
     """The panel labels of a figure, in letter order (empty when fewer than two are found)."""
     cfg = cfg or LabelConfig()
@@ -481,7 +500,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        alike = [g for g in glyphs if g is not start and max(_sizes([g, start])) <= cfg.max_height_ratio * min(_sizes([g, start]))]
+        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
