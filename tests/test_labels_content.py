@@ -475,3 +475,65 @@ def test_the_fit_holds_each_source_out_whole(fit_script):
     by_article = fit_script.folds_for(data, "article")
     assert len(set(by_article.tolist())) == fit_script.FOLDS
     assert any(len({k for k, s in zip(by_article, sources) if s == source}) > 1 for source in set(sources))
+
+
+def round14_row(devset, caption_start: str) -> tuple[LabelledFigure, dict]:
+    """A round-14 figure of the development set (its real image and caption), by its caption's start."""
+    figures, rows, thumbnails = devset
+    i = next(i for i, f in enumerate(figures) if f.round == 14 and (f.caption or "").startswith(caption_start))
+    return figures[i], rows[i]
+
+
+def test_a_risk_of_bias_grid_is_a_table_though_the_image_takes_it_for_a_chart(labeler, devset):
+    # round 14: Cochrane risk-of-bias summaries (a grid of coloured symbols) were called charts from
+    # the image; a caption naming one names a table, and a table may look like a chart to the image
+    _, _, thumbnails = devset
+    for start in ("Risk of bias summary for each RCT.", "Risk of bias for included trials."):
+        figure, row = round14_row(devset, start)
+        out = labeler.for_thumbnails(thumbnails).label_row(row)
+        assert figure.primary == "Tables"
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Tables", "table")
+        assert (out["image_panel_type"], figure.panel_type) == ("single", "single")
+    rules = RuleLabeler()
+    for caption in ("Risk-of-bias graph: each item as percentages.", "Risk of bias assessment of the included studies."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == "table"
+    # where the caption names no table the image's chart stands: a table is no candidate it can look like
+    chart = labeler.for_thumbnails(thumbnails).label_row(dict(row, caption="Results of the survey."))
+    assert chart["image_primary_label"] == "Plots and Charts"
+
+
+def test_a_study_or_trial_flow_is_a_flow_chart_and_a_timeline_a_schematic(labeler, devset):
+    # round 14: "Selection flow of the studies", "The Trial flow" and a treatment timeline were
+    # called charts from the image (real figures and captions)
+    _, _, thumbnails = devset
+    for start, secondary in (("Selection flow of the studies", "flow chart"), ("The Trial flow", "flow chart"),
+                             ("Timeline of the patients", "schematic")):
+        figure, row = round14_row(devset, start)
+        out = labeler.for_thumbnails(thumbnails).label_row(row)
+        assert figure.primary == "Illustrative Diagrams" and figure.secondary[0] == secondary
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Illustrative Diagrams", secondary)
+    rules = RuleLabeler()
+    for caption in ("Participant flow through the trial.", "Flow of participants in the study.",
+                    "Patient flow according to CONSORT.", "Study timeline and visits."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_primary_label"] == "Illustrative Diagrams"
+    for caption in ("Patient flow cytometry of CD4+ cells.", "Blood flow in the carotid artery (mean ± SD).",
+                    "Doppler flow of the left ovary."):
+        assert "flow chart" not in (rules.label_row({"caption": caption, "image_context": []}).get("image_secondary_label") or [])
+
+
+def test_a_forest_plot_and_a_flow_chart_are_one_panel(labeler, devset):
+    # round 14: a forest plot (one chart of many rows beside its table of studies) and a flow chart
+    # (boxes with blank space between them) were parted into panels by the image's gutters
+    _, _, thumbnails = devset
+    for start, secondary in (("Forest plot of HLA-DRB1∗04 polymorphism", "forest plot"),
+                             ("Forest plot for the pooled prevalence", "forest plot"),
+                             ("Study flowchart. CRP", "flow chart")):
+        figure, row = round14_row(devset, start)
+        kinds, blocks = labeler.look(row, thumbnails[row["image_key"]])
+        assert image_panel_type(blocks) == "multiple"  # the image alone parts it
+        out = labeler.for_thumbnails(thumbnails).label_row(row)
+        assert out["image_secondary_label"][0] == secondary
+        assert (out["image_panel_type"], out["image_panel_subtype"]) == ("single", "single") == (figure.panel_type, "single")
+    # a caption that names panels still wins: two forest plots (A) and (B) are two panels
+    named = labeler.for_thumbnails(thumbnails).label_row(dict(row, caption="Study flowchart. (A) Screening. (B) Follow-up."))
+    assert named["image_panel_type"] == "multiple"
