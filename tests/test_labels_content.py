@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
-from pmc_hub.labels.evaluate import LabelledFigure, evaluate, figure_rows, load_labelled
+from pmc_hub.labels.evaluate import DEVELOPMENT_FILES, LabelledFigure, evaluate, figure_rows, load_labelled
 from pmc_hub.labels.image import image_features, load_content_model, thumbnail_of
 from pmc_hub.labels.panel import image_panel_type
 from pmc_hub.media import inspect
@@ -537,3 +537,27 @@ def test_a_forest_plot_and_a_flow_chart_are_one_panel(labeler, devset):
     # a caption that names panels still wins: two forest plots (A) and (B) are two panels
     named = labeler.for_thumbnails(thumbnails).label_row(dict(row, caption="Study flowchart. (A) Screening. (B) Follow-up."))
     assert named["image_panel_type"] == "multiple"
+
+
+def test_trees_named_by_their_method_and_study_selection_are_diagrams(labeler):
+    # real captions of the development files (the worn second fresh set's Wiley Ocimum trees write "Neighbor‐joining" with a
+    # Unicode hyphen and name the tree by its method; Taylor & Francis's selection of a study
+    # population) were called charts from the image or a gene sequence from "nucleotide sequence"
+    rules = RuleLabeler()
+    figures = {f.caption: f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path) if f.caption}
+    for start, secondary in (("Neighbor‐joining bootstrap tree resulting from ISSR", "phylogenetic tree"),
+                             ("Neighbor‐joining bootstrap tree using Kimura", "phylogenetic tree"),
+                             ("Equally weighted parsimony tree", "phylogenetic tree")):
+        caption = next(c for c in figures if c.startswith(start))
+        assert figures[caption].secondary[0] == secondary
+        out = rules.label_row({"caption": caption, "image_context": []})
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Illustrative Diagrams", secondary)
+    for caption, secondary in (("Maximum–likelihood tree of 40 isolates.", "phylogenetic tree"),
+                               ("Phylogram of the ITS sequences.", "phylogenetic tree"),
+                               ("Study population selection procedures.", "flow chart"),
+                               ("The literature selection process.", "flow chart")):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == secondary
+    decision = rules.label_row({"caption": "Decision tree for the diagnosis.", "image_context": []})
+    assert decision["image_secondary_label"] == ["flow chart"]  # a tree, but no phylogeny
+    chosen = rules.label_row({"caption": "Selection of the best model (mean ± SD).", "image_context": []})
+    assert "flow chart" not in (chosen.get("image_secondary_label") or [])
