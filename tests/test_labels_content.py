@@ -567,3 +567,24 @@ def test_trees_named_by_their_method_and_study_selection_are_diagrams(labeler):
     assert decision["image_secondary_label"] == ["flow chart"]  # a tree, but no phylogeny
     chosen = rules.label_row({"caption": "Selection of the best model (mean ± SD).", "image_context": []})
     assert "flow chart" not in (chosen.get("image_secondary_label") or [])
+
+
+def test_survival_curves_named_by_their_test_or_end_point_are_kaplan_meier_curves(labeler, devset):
+    # round 14: survival curves whose captions give the end point and the log-rank test but not
+    # "Kaplan-Meier" were labelled charts by the image alone, with no fine class (real figures)
+    _, _, thumbnails = devset
+    for start in ("Disease free survival probability depending on type", "Cumulative survival for patients"):
+        figure, row = round14_row(devset, start)
+        out = labeler.for_thumbnails(thumbnails).label_row(row)
+        assert figure.secondary[0] == "Kaplan-Meier curve"
+        assert (out["image_primary_label"], out["image_secondary_label"][0]) == ("Plots and Charts", "Kaplan-Meier curve")
+        assert out["image_label_source"] == "caption+image"
+    # EMBO Press writes "Kaplan‒Meier" with a figure dash
+    figure, row = round14_row(devset, "(A) qRT-PCR validated the efficiency of PPA2")
+    assert "Kaplan-Meier curve" in figure.secondary
+    assert "Kaplan-Meier curve" in labeler.for_thumbnails(thumbnails).label_row(row)["image_secondary_label"]
+    rules = RuleLabeler()
+    for caption in ("Progression-free survival by arm (log-rank p = 0.02).", "Overall survival curves of the cohort."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_secondary_label"][0] == "Kaplan-Meier curve"
+    assert "Kaplan-Meier curve" not in (rules.label_row({"caption": "Survival of the cells after 24 h (mean ± SD).",
+                                                         "image_context": []}).get("image_secondary_label") or [])
