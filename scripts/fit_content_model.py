@@ -40,14 +40,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-from scipy.optimize import minimize
+# One BLAS thread: the fit's matrices are small (hundreds of figures by a few statistics), so BLAS
+# threads only wait on each other, and on a shared machine they spin (round 15, two by-source runs
+# side by side on a busy 2-core machine: 2 of 25 sources in 6.5 minutes with OpenBLAS's threads,
+# all 25 in about 4 with one). Set before numpy loads BLAS; a caller's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
