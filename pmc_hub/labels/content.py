@@ -51,7 +51,8 @@ KIND_PRIMARY = {
     "equation": "Scientific Formulae & Equations", "microscopy": "Microscopy", "clinical": "Clinical Imaging",
     "photo": "Photographs", "gel": "Immuno Assays",
 }
-# The kinds a figure of each primary class can look like (the caption may name any of them).
+# The kinds a figure of each primary class can look like (the caption may name any of them). A
+# table of coloured symbols or cells (a risk-of-bias grid, a matrix) looks like a chart to the image.
 PRIMARY_KINDS = {
     "Plots and Charts": ("chart",),
     "Microscopy": ("microscopy", "photo", "clinical"),
@@ -73,7 +74,8 @@ PRIMARY_KINDS = {
 # Where the caption neither names nor hints at a class, the kinds that count for it, where they
 # are fewer than `PRIMARY_KINDS`: the structure kind was learnt from drawn figures alone, so it may
 # not veto a caption that names chemistry (a scheme it takes for a diagram), but an equation or a
-# diagram the caption says nothing of is no chemistry.
+# diagram the caption says nothing of is no chemistry; and a chart the caption names no table in is
+# no table.
 SILENT_KINDS = {"Chemical Structures": ("structure",), "Tables": ("table",)}
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
