@@ -40,14 +40,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-from scipy.optimize import minimize
+# One BLAS thread: the fit's matrices are small (hundreds of figures by a few statistics), so BLAS
+# threads only wait on each other, and on a shared machine they spin (round 15, two by-source runs
+# side by side on a busy 2-core machine: 2 of 25 sources in 6.5 minutes with OpenBLAS's threads,
+# all 25 in about 4 with one). Set before numpy loads BLAS; a caller's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,18 +193,27 @@ def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndar
 
 
 def fit_combination(candidates: list[dict[str, tuple]], truth: list[str]) -> np.ndarray:
-    """Conditional-logit weights over `COMBINATION` (the true class among each figure's candidates)."""
-    items = [(np.array(list(c.values())), list(c).index(t)) for c, t in zip(candidates, truth) if t in c]
+    """Conditional-logit weights over `COMBINATION` (the true class among each figure's candidates).
+    The figures' candidate lists are padded into one array (padding masked out), so each step of
+    the optimiser is a few array operations, not a loop over figures."""
+    items = [(c, list(c).index(t)) for c, t in zip(candidates, truth) if t in c]
+    n, width = len(items), max((len(c) for c, _ in items), default=1)
+    inputs = np.zeros((n, width, len(COMBINATION)))
+    padding = np.ones((n, width), dtype=bool)
+    for row, (c, _) in enumerate(items):
+        inputs[row, :len(c)] = list(c.values())
+        padding[row, :len(c)] = False
+    right = inputs[np.arange(n), [r for _, r in items]]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = 0.0, np.zeros_like(w)
-        for inputs, right in items:
-            s = inputs @ w
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            value -= math.log(p[right] + 1e-12)
-            grad -= inputs[right] - p @ inputs
-        n = len(items)
+        s = np.where(padding, -np.inf, inputs @ w)
+        s_max = s.max(axis=1, keepdims=True)
+        p = np.exp(s - s_max)
+        total = p.sum(axis=1, keepdims=True)
+        p /= total
+        log_right = right @ w - s_max[:, 0] - np.log(total[:, 0])
+        value = -np.log(np.exp(log_right) + 1e-12).sum()
+        grad = -(right - np.einsum("nc,ncd->nd", p, inputs)).sum(axis=0)
         return value / n + COMBINATION_L2 * (w @ w) / (2 * n), grad / n + COMBINATION_L2 * w / n
 
     return minimize(loss, np.zeros(len(COMBINATION)), jac=True, method="L-BFGS-B").x

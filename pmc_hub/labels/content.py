@@ -26,7 +26,8 @@ text than the caption (2,000 characters against 630) and did not make labels mor
 measured (docs/taxonomy.md). Panel type: ``multiple`` when the caption names panels a and b,
 else ``single`` for a figure labelled *Chemical Structures* (written or not, or taken for a structure
 drawing by the image alone before the fallback: schemes and rows of structures have blank space
-between molecules, not between panels), else from the image's gutters
+between molecules, not between panels) or whose label's first secondary class the caption names is
+a flow chart or a forest plot (`ONE_PANEL_SECONDARY`), else from the image's gutters
 and seams (`panel.image_panel_type`).
 """
 from __future__ import annotations
@@ -50,7 +51,8 @@ KIND_PRIMARY = {
     "equation": "Scientific Formulae & Equations", "microscopy": "Microscopy", "clinical": "Clinical Imaging",
     "photo": "Photographs", "gel": "Immuno Assays",
 }
-# The kinds a figure of each primary class can look like (the caption may name any of them).
+# The kinds a figure of each primary class can look like (the caption may name any of them). A
+# table of coloured symbols or cells (a risk-of-bias grid, a matrix) looks like a chart to the image.
 PRIMARY_KINDS = {
     "Plots and Charts": ("chart",),
     "Microscopy": ("microscopy", "photo", "clinical"),
@@ -61,7 +63,7 @@ PRIMARY_KINDS = {
     "Gene Sequence": ("diagram", "table", "chart"),
     "Spectra and Chromatograms": ("chart",),
     "Illustrative Diagrams": ("diagram",),
-    "Tables": ("table",),
+    "Tables": ("table", "chart"),
     "Scientific Formulae & Equations": ("equation",),
     "Maps": ("diagram", "photo"),
     "Hand-drawn and Screen-based Visualizations": ("diagram", "photo"),
@@ -72,18 +74,29 @@ PRIMARY_KINDS = {
 # Where the caption neither names nor hints at a class, the kinds that count for it, where they
 # are fewer than `PRIMARY_KINDS`: the structure kind was learnt from drawn figures alone, so it may
 # not veto a caption that names chemistry (a scheme it takes for a diagram), but an equation or a
-# diagram the caption says nothing of is no chemistry.
-SILENT_KINDS = {"Chemical Structures": ("structure",)}
+# diagram the caption says nothing of is no chemistry; and a chart the caption names no table in is
+# no table.
+SILENT_KINDS = {"Chemical Structures": ("structure",), "Tables": ("table",)}
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
 COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
 
 
-def panel_type_of(blocks: np.ndarray, primary: Optional[str]) -> str:
-    """The panel type of a figure whose caption names no panels: a drawing of chemical structures
-    is one panel (a reaction scheme, a row or grid of numbered structures: the blank space between
-    molecules is no gutter between panels), anything else what its content blocks say."""
-    return "single" if primary == "Chemical Structures" else image_panel_type(blocks)
+# Kinds drawn as one panel whatever blank space they hold: a drawing of chemical structures (a
+# reaction scheme, a row or grid of numbered structures: the space between molecules is no gutter),
+# a flow chart (boxes and arrows with space between them) and a forest plot (one chart of many rows,
+# its table of studies beside it). By primary class, and by the secondary class the caption names
+# first for the label.
+ONE_PANEL_PRIMARY = frozenset({"Chemical Structures"})
+ONE_PANEL_SECONDARY = frozenset({"flow chart", "forest plot"})
+
+
+def panel_type_of(blocks: np.ndarray, primary: Optional[str], secondary: Optional[str] = None) -> str:
+    """The panel type of a figure whose caption names no panels: ``single`` for a kind drawn as one
+    panel (`ONE_PANEL_PRIMARY`, `ONE_PANEL_SECONDARY`), else what its content blocks say."""
+    if primary in ONE_PANEL_PRIMARY or secondary in ONE_PANEL_SECONDARY:
+        return "single"
+    return image_panel_type(blocks)
 
 
 def calibration_key(source: str, captioned: bool) -> str:
@@ -156,7 +169,9 @@ class ContentLabeler(Labeler):
         kinds, blocks = self.look(row, thumb) if thumb is not None else (None, None)
         out = dict(row)
         decision = self.decide(evidence, kinds, captioned=bool((row.get("caption") or "").strip()))
-        panel = evidence.panel_type or (panel_type_of(blocks, self.drawn_as(decision, kinds))
+        order = self.rules.order
+        named = evidence.secondary(order, decision[0]) if decision is not None else []
+        panel = evidence.panel_type or (panel_type_of(blocks, self.drawn_as(decision, kinds), next(iter(named), None))
                                         if blocks is not None else None)
         if panel is not None:
             out["image_panel_type"] = panel
@@ -168,9 +183,7 @@ class ContentLabeler(Labeler):
         score = self.calibrated(probability, calibration_key(source, bool((row.get("caption") or "").strip())))
         if source == "image" and score < self.min_image_score:
             return out
-        order = self.rules.order
-        secondary = evidence.secondary(order, primary) + [s for s in evidence.secondary(order)
-                                                          if self.taxonomy.primary_of(s).name != primary]
+        secondary = named + [s for s in evidence.secondary(order) if self.taxonomy.primary_of(s).name != primary]
         return with_label(out, self.taxonomy, primary, secondary, source, score)
 
     @staticmethod
