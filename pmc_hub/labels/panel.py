@@ -96,21 +96,22 @@ def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER,
     (`Seams`: panels that touch, framed panels, a hairline between photographs). A fixed number
     of array operations whatever the figure holds."""
     height, width = blank.shape
-    content = ~blank
-    rows = content.any(axis=1)[None, :]
+    # the content as 0/1 float32: its counts are sums (float32 counts are exact far beyond any
+    # image's size), and those of a few bands one small matrix product, which BLAS makes faster
+    # than numpy casts a boolean mask for a count along an axis
+    content = np.subtract(1, blank, dtype=np.float32)
+    per_row = content.sum(axis=1).astype(np.intp)
+    rows = (per_row > 0)[None, :]
     parts = None
     if seams is not None and rows.any():  # a row's share is of the content's width
-        columns = np.flatnonzero(content.any(axis=0))
-        parts = seams(np.count_nonzero(content, axis=1)[None, :] / (columns[-1] - columns[0] + 1))
+        columns = np.flatnonzero(~blank.all(axis=0))
+        parts = seams(per_row[None, :] / (columns[-1] - columns[0] + 1))
     band, top, bottom = _runs_between_gutters(rows, min_gutter * height, parts)
     if top.size == 0:
         return np.zeros((0, 4), dtype=np.intp), np.zeros(0, dtype=np.intp)
-    # content per column inside each band, as one small matrix product (band rows x mask): BLAS
-    # sums the few bands faster than numpy casts the whole mask for a running count; float32
-    # counts are exact far beyond any image's height
     lines = np.arange(height)
     in_band = ((lines >= top[:, None]) & (lines < bottom[:, None])).astype(np.float32)
-    per_column = (in_band @ content.astype(np.float32)).astype(np.int32)
+    per_column = (in_band @ content).astype(np.int32)
     parts = None if seams is None else seams(per_column / (bottom - top)[:, None])
     which, left, right = _runs_between_gutters(per_column > 0, min_gutter * width, parts)
     across = np.zeros((per_column.shape[0], width + 1), dtype=np.int32)
@@ -128,9 +129,8 @@ def _runs_between_gutters(on: np.ndarray, min_gutter: float,
     rows, length = on.shape
     padded = np.zeros((rows, length + 2), dtype=np.int8)
     padded[:, 1:-1] = on if parts is None else on & ~parts
-    edges = padded[:, 1:] - padded[:, :-1]
-    row, start = np.nonzero(edges == 1)
-    stop = np.nonzero(edges == -1)[1]
+    row, at = np.nonzero(padded[:, 1:] != padded[:, :-1])  # each row's runs start and stop in turn
+    row, start, stop = row[::2], at[::2], at[1::2]
     joined = (row[1:] == row[:-1]) & (start[1:] - stop[:-1] < max(1.0, min_gutter))
     if parts is not None and joined.any():
         crossed = np.zeros((rows, length + 1), dtype=np.int32)
