@@ -94,11 +94,10 @@ def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER,
     which is where the panels of a figure part; a gap narrower than ``min_gutter`` of the side does
     not part them). With ``seams``, rows and columns also part where solid lines meet a sparse one
     (`Seams`: panels that touch, framed panels, a hairline between photographs). A fixed number
-    of array operations whatever the figure holds."""
+    of array operations and one sum per band of rows."""
     height, width = blank.shape
-    # the content as 0/1 float32: its counts are sums (float32 counts are exact far beyond any
-    # image's size), and those of a few bands one small matrix product, which BLAS makes faster
-    # than numpy casts a boolean mask for a count along an axis
+    # the content as 0/1 float32, whose counts are plain sums (exact far beyond any image's size):
+    # numpy counts a boolean mask along an axis by casting it all, which costs several times more
     content = np.subtract(1, blank, dtype=np.float32)
     per_row = content.sum(axis=1).astype(np.intp)
     rows = (per_row > 0)[None, :]
@@ -109,9 +108,12 @@ def content_blocks(blank: np.ndarray, min_gutter: float = MIN_GUTTER,
     band, top, bottom = _runs_between_gutters(rows, min_gutter * height, parts)
     if top.size == 0:
         return np.zeros((0, 4), dtype=np.intp), np.zeros(0, dtype=np.intp)
-    lines = np.arange(height)
-    in_band = ((lines >= top[:, None]) & (lines < bottom[:, None])).astype(np.float32)
-    per_column = (in_band @ content).astype(np.int32)
+    # content per column inside each band: a band's rows summed (a few, contiguous, summed row by
+    # row; no BLAS product, whose threads cost more than the sums on a busy host)
+    band_sums = np.empty((top.size, width), dtype=np.float32)
+    for i, (start, stop) in enumerate(zip(top.tolist(), bottom.tolist())):
+        content[start:stop].sum(axis=0, out=band_sums[i])
+    per_column = band_sums.astype(np.int32)
     parts = None if seams is None else seams(per_column / (bottom - top)[:, None])
     which, left, right = _runs_between_gutters(per_column > 0, min_gutter * width, parts)
     across = np.zeros((per_column.shape[0], width + 1), dtype=np.int32)
