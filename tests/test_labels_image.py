@@ -293,3 +293,52 @@ def test_long_arrows_at_a_bonds_angle_are_no_structure_drawing():
     grey = np.asarray(_smooth(rings))
     ring = dict(zip(FEATURES, image_features(np.stack([grey] * 3, axis=2), grey, 300, 150)))
     assert ring["bond_edges"] > 0.4 and ring["long_strokes"] < LONG_STROKES_MAX
+
+
+def _edge_directions_2d(grey: np.ndarray) -> tuple[float, float, float, float]:
+    """The edge statistics the plain way (2-D Sobel, a mask per test): the reference that the flat,
+    padded layout of `image._sobel` must match exactly."""
+    from pmc_hub.labels.image import AXIS_RATIO, BOND_RATIOS, EDGE_STRENGTH
+
+    g = grey.astype(np.int64)
+    across, down = g[:, 2:] - g[:, :-2], g[2:] - g[:-2]
+    gx = np.abs(across[:-2] + 2 * across[1:-1] + across[2:])
+    gy = np.abs(down[:, :-2] + 2 * down[:, 1:-1] + down[:, 2:])
+    big, small = np.maximum(gx, gy), np.minimum(gx, gy)
+    edge = big > EDGE_STRENGTH
+    (low, low_of), (high, high_of) = BOND_RATIOS
+    bond = edge & (small * low_of >= big * low) & (small * high_of <= big * high)
+    axis = np.count_nonzero(edge & (small * AXIS_RATIO[1] < big * AXIS_RATIO[0]))
+    h, w = bond.shape
+    reach, along = max(h, w) / 8, 0
+    for dx, dy in ((round(reach * 0.866), round(reach * 0.5)), (round(reach * 0.5), round(reach * 0.866))):
+        if dx < w and dy < h:
+            along += np.count_nonzero(bond[:h - dy, :w - dx] & bond[dy:, dx:])
+            along += np.count_nonzero(bond[dy:, :w - dx] & bond[:h - dy, dx:])
+    edges, n_bond = max(np.count_nonzero(edge), 1), np.count_nonzero(bond)
+    return n_bond / edges, axis / edges, edges / edge.size, along / max(n_bond, 1)  # (no edges: 1 / size)
+
+
+def test_edge_statistics_equal_the_plain_two_dimensional_sobel():
+    from pmc_hub.labels.image import _edge_directions
+
+    rng = np.random.default_rng(7)
+    greys = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((3, 3), (3, 40), (40, 3), (9, 9), (17, 200), (96, 64))]
+    greys += [np.where(g > 200, 0, 255).astype(np.uint8) for g in greys]  # sparse strokes: long ones and short ones
+    rings = np.asarray(_smooth(Image.open(FIGURES / "illumination-k__pubmed-client__assets__test_data__pmc_articles__"
+                                          "pmc10487465__pmc10487465__ijms-24-13282-g005.jpg").convert("L")))
+    greys.append(rings)
+    for grey in greys:
+        assert _edge_directions(grey) == _edge_directions_2d(grey), grey.shape
+    assert _edge_directions_2d(rings)[0] > 0  # the drawing has bonds: the comparison is not of empty masks
+
+
+def test_blocks_count_the_content_of_every_band_exactly():
+    rng = np.random.default_rng(3)
+    blank = rng.random((120, 90)) < 0.7
+    blank[30:34] = blank[70:75] = True  # three bands of rows
+    blank[:, 40:43] = True
+    boxes, content = content_blocks(blank)
+    assert len(boxes) >= 4
+    for (x0, y0, x1, y1), inside in zip(boxes.tolist(), content.tolist()):
+        assert inside == np.count_nonzero(~blank[y0:y1, x0:x1])

@@ -113,31 +113,75 @@ def _edge_directions(grey: np.ndarray) -> tuple[float, float, float, float]:
     structure's thin bonds blur away."""
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0, 0.0, 0.0, 0.0
-    g = grey.astype(np.int16)
-    across, down = g[:, 2:] - g[:, :-2], g[2:] - g[:-2]
-    gx = np.abs(across[:-2] + 2 * across[1:-1] + across[2:])
-    gy = np.abs(down[:, :-2] + 2 * down[:, 1:-1] + down[:, 2:])
-    larger, smaller = np.maximum(gx, gy), np.minimum(gx, gy)
-    edge = larger > EDGE_STRENGTH
-    edges = max(np.count_nonzero(edge), 1)
+    larger, smaller, grid = _sobel(grey)
+    at = np.flatnonzero(larger > EDGE_STRENGTH)  # the edges are few: the ratios are read at them alone
+    edges = max(at.size, 1)
+    s, big = smaller[at], larger[at]
     (low, low_of), (high, high_of) = BOND_RATIOS
-    bond = edge & (smaller * low_of >= larger * low) & (smaller * high_of <= larger * high)
-    n_bond = np.count_nonzero(bond)
-    axis = np.count_nonzero(edge & (smaller * AXIS_RATIO[1] < larger * AXIS_RATIO[0]))
-    return n_bond / edges, axis / edges, edges / edge.size, _long_strokes(bond, max(n_bond, 1))
+    bond_at = at[(s * low_of >= big * low) & (s * high_of <= big * high)]
+    axis = np.count_nonzero(s * AXIS_RATIO[1] < big * AXIS_RATIO[0])
+    bond = np.zeros(larger.size, dtype=bool)
+    bond[bond_at] = True
+    n_bond = max(bond_at.size, 1)
+    return bond_at.size / edges, axis / edges, edges / (grid.height * grid.width), _long_strokes(bond, grid, n_bond)
 
 
-def _long_strokes(bond: np.ndarray, n_bond: int) -> float:
-    """The share of bond-angle edge pixels with another one an eighth of the image's longer side
-    away along a 30- or 60-degree line (either slope): bonds of a drawn ring end sooner."""
-    h, w = bond.shape
-    reach = max(h, w) / 8
+@dataclass(frozen=True)
+class _Grid:
+    """The layout of `_sobel`'s flat responses: ``height`` x ``width`` of them (one per 3x3
+    window), rows ``stride`` apart, the columns past ``width`` zero; ``shifts`` are `_long_strokes`'s
+    (dx, dy) steps, and the stride exceeds the width by the longest, so that a step along a row
+    lands in the zero columns, never in the next row."""
+
+    height: int
+    width: int
+    stride: int
+    shifts: tuple[tuple[int, int], ...]
+
+
+def _sobel(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, _Grid]:
+    """The larger and the smaller of the absolute x and y Sobel responses of a grey image (at
+    least 3x3) on a flat `_Grid`: every operation runs over one contiguous int16 array (a column
+    slice of a 2-D array runs row by row, at several times the cost), with no wrap-around between
+    rows because the columns past the image are zero and ignored."""
+    h, w = grey.shape
+    height, width = h - 2, w - 2
+    reach = max(height, width) / 8
+    shifts = tuple((dx, dy) for dx, dy in ((round(reach * 0.866), round(reach * 0.5)),
+                                           (round(reach * 0.5), round(reach * 0.866)))
+                   if dx < width and dy < height)
+    stride = w + max((dx for dx, _ in shifts), default=0)
+    g = np.zeros(h * stride + 2, dtype=np.int16)  # two more: the last window's reach past the end
+    g[:h * stride].reshape(h, stride)[:, :w] = grey
+    n = height * stride
+    down = g[:n + 2] + g[2 * stride:n + 2 * stride + 2]  # [1, 2, 1] down the columns ...
+    middle = g[stride:n + stride + 2]
+    down += middle
+    down += middle
+    gx = np.subtract(down[2:], down[:-2])  # ... then the difference across them
+    across = g[:n + 2 * stride] + g[2:n + 2 * stride + 2]  # [1, 2, 1] along the rows ...
+    middle = g[1:n + 2 * stride + 1]
+    across += middle
+    across += middle
+    gy = np.subtract(across[2 * stride:], across[:n])  # ... then the difference down them
+    np.abs(gx, out=gx)
+    np.abs(gy, out=gy)
+    larger = np.maximum(gx, gy)
+    smaller = np.minimum(gx, gy, out=gx)
+    larger.reshape(height, stride)[:, width:] = 0  # windows over the padding: no edges
+    return larger, smaller, _Grid(height, width, stride, shifts)
+
+
+def _long_strokes(bond: np.ndarray, grid: _Grid, n_bond: int) -> float:
+    """The share of bond-angle edge pixels (a flat mask on ``grid``) with another one an eighth of
+    the image's longer side away along a 30- or 60-degree line (either slope): bonds of a drawn
+    ring end sooner."""
+    n = bond.size
     along = 0
-    for dx, dy in ((round(reach * 0.866), round(reach * 0.5)), (round(reach * 0.5), round(reach * 0.866))):
-        if dx >= w or dy >= h:
-            continue
-        along += np.count_nonzero(bond[:h - dy, :w - dx] & bond[dy:, dx:])  # falling to the right
-        along += np.count_nonzero(bond[dy:, :w - dx] & bond[:h - dy, dx:])  # rising to the right
+    for dx, dy in grid.shifts:
+        # falling to the right: (x, y) and (x + dx, y + dy); rising: (x, y + dy) and (x + dx, y)
+        for step in (dy * grid.stride + dx, abs(dy * grid.stride - dx)):
+            along += np.count_nonzero(bond[:n - step] & bond[step:])
     return along / n_bond
 
 

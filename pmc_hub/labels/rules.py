@@ -8,12 +8,11 @@ in the taxonomy wins at a position, matches do not overlap).
 """
 from __future__ import annotations
 
-import itertools
 import re
 import re._constants as sre_c
 import re._parser as sre_parse
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 from .labeler import Labeler, with_label
 from .taxonomy import Taxonomy, TaxonomyError, load_taxonomy
@@ -154,7 +153,9 @@ class _Scanner:
 
     prefixes: frozenset[str]  # the first characters of every alternative (those anchored at ^ aside)
     before: str  # what a candidate position must satisfy (a lookbehind)
-    by_head: dict[str, re.Pattern]  # first character -> alternation of the alternatives that can start so
+    # first character -> the alternation of the alternatives that can start so, and its groups'
+    # numbers -> alternative index (``Match.lastindex`` is the alternative that matched)
+    by_head: dict[str, tuple[re.Pattern, dict[int, int]]]
     at_start: bool = False  # some alternative is anchored at the text's start: position 0 is always tried
 
     @classmethod
@@ -178,18 +179,17 @@ class _Scanner:
             for head in {p[0] for p in found}:
                 heads.setdefault(head, {}).setdefault(index, []).append(pattern)
         # classes keep the taxonomy's order inside every bucket: the first class listed wins at a position
-        by_head = {head: re.compile(boundary_before + "(?:" + "|".join(
-            f"(?P<g{i}>" + "|".join(ps) + ")" for i, ps in sorted(grouped.items())) + ")" + boundary_after)
-            for head, grouped in heads.items()}
+        by_head = {}
+        for head, grouped in heads.items():
+            compiled = re.compile(boundary_before + "(?:" + "|".join(
+                f"(?P<g{i}>" + "|".join(ps) + ")" for i, ps in sorted(grouped.items())) + ")" + boundary_after)
+            by_head[head] = compiled, {number: int(name[1:]) for name, number in compiled.groupindex.items()
+                                       if re.fullmatch(r"g\d+", name)}
         return cls(frozenset(prefixes), boundary_before if before is None else before, by_head, at_start)
 
     def candidates(self) -> str:
         """A regex of the positions where some alternative can start."""
         return self.before + "(?=" + _trie_regex(set(self.prefixes)) + ")" if self.prefixes else "(?!)"
-
-    def match_at(self, text: str, pos: int) -> Optional[re.Match]:
-        head = self.by_head.get(text[pos])
-        return head.match(text, pos) if head is not None else None
 
 
 _WORD_START = r"(?<!\w)"
@@ -259,17 +259,19 @@ class _TextRules:
 def _leftmost(jobs: list[tuple[_Scanner, str, dict[int, int]]], candidates: Iterator[re.Match]) -> None:
     """Each job's leftmost, non-overlapping matches at the candidate positions: the first offset of
     every alternative index matched, into the job's dict."""
-    ends = [0] * len(jobs)
-    positions: Iterable[int] = (m.start() for m in candidates)
-    if any(scanner.at_start and subject for scanner, subject, _ in jobs):
-        positions = itertools.chain((0,), (p for p in positions if p))
-    for pos in positions:
-        for k, (scanner, subject, found) in enumerate(jobs):
-            if pos >= ends[k]:
-                m = scanner.match_at(subject, pos)
+    positions = [m.start() for m in candidates]
+    if (not positions or positions[0]) and any(scanner.at_start and subject for scanner, subject, _ in jobs):
+        positions.insert(0, 0)
+    for scanner, subject, found in jobs:  # independent of each other: one job at a time
+        by_head = scanner.by_head
+        end = 0
+        for pos in positions:
+            if pos >= end:
+                head = by_head.get(subject[pos])
+                m = head[0].match(subject, pos) if head is not None else None
                 if m is not None:
-                    found.setdefault(int(m.lastgroup[1:]), pos)
-                    ends[k] = m.end()
+                    found.setdefault(head[1][m.lastindex], pos)
+                    end = m.end()
 
 
 def text_rules(taxonomy: Taxonomy) -> _TextRules:
