@@ -7,7 +7,7 @@
     python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--json out.json]   # measure only
 
 Every figure of the development set (`pmc_hub.labels.evaluate.DEVELOPMENT_FILES`: labels.json and
-the worn second fresh set, labels.fresh2.json; never labels.fresh3.json) is fitted on (``--part
+the worn second fresh set, labels.fresh2.json; never an unseen set, `evaluate.UNSEEN_FILES`) is fitted on (``--part
 tune``: the tuning part only, as before round 10). Every estimate is made on figures of a source the
 fit had not seen: each source (the labels file's ``source``: the publisher, or a collection with a
 style of its own) is a fold (``--folds article``: whole articles dealt into `FOLDS` folds, as before round 10):
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import zlib
@@ -61,8 +60,9 @@ sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
-from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, figure_rows,  # noqa: E402
-                                     load_labelled)
+from pmc_hub.errors import UsageError  # noqa: E402
+from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, check_fittable,  # noqa: E402
+                                     figure_rows, load_labelled)
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
 
@@ -459,8 +459,10 @@ def main() -> None:
                     help="only measure: leave each source out, fit on the others, label it; write nothing")
     ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement (and each figure's label) here")
     args = ap.parse_args()
-    if any("fresh3" in path.name for path in args.labels):
-        ap.error("labels.fresh3.json is the unseen test set: never fitted or tuned on")
+    try:
+        check_fittable(args.labels)
+    except UsageError as exc:
+        ap.error(str(exc))
 
     taxonomy = load_taxonomy()
     rules = RuleLabeler(taxonomy)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
-from pmc_hub.labels.evaluate import DEVELOPMENT_FILES, LabelledFigure, evaluate, figure_rows, load_labelled
+from pmc_hub.errors import UsageError
+from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, UNSEEN_FILES, LabelledFigure, check_fittable, evaluate, figure_rows,
+                                     load_labelled)
 from pmc_hub.labels.image import image_features, load_content_model, thumbnail_of
 from pmc_hub.labels.panel import image_panel_type
 from pmc_hub.media import inspect
@@ -406,7 +408,12 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
         {"file": "x/b.png", "primary": "Maps", "secondary": [], "panel_type": "single", "article": "acme-2",
          "split": "tune", "source": "Acme"}]}))
     assert [f.source for f in load_labelled(labels)] == ["acme-1", "Acme"]
-    assert not any("fresh3" in path for path in DEVELOPMENT_FILES)  # the unseen test set is never fitted on
+    # the unseen test sets are never fitted on, and the fit refuses them by name
+    assert not set(DEVELOPMENT_FILES) & set(UNSEEN_FILES)
+    check_fittable([ROOT / f for f in DEVELOPMENT_FILES])
+    for unseen in UNSEEN_FILES:
+        with pytest.raises(UsageError, match="unseen test set"):
+            check_fittable([ROOT / "tests/data/figures/labels.json", ROOT / unseen])
 
 
 def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often(labeler, devset):

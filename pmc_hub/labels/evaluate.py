@@ -33,10 +33,20 @@ class LabelledFigure:
 
 
 # The development set: every labels file the labeler may be fitted and tuned on (relative to the
-# repository root). labels.json holds rounds 1-8 and 10 (round 7, the first fresh test set, is worn);
-# labels.fresh2.json the second fresh test set (round 9, worn since round 12). The third fresh test
-# set, labels.fresh3.json, is never one of them.
+# repository root). labels.json holds rounds 1-8, 10 and 14 (round 7, the first fresh test set, is
+# worn); labels.fresh2.json the second fresh test set (round 9, worn since round 12).
 DEVELOPMENT_FILES = ("tests/data/figures/labels.json", "tests/data/figures/labels.fresh2.json")
+# The unseen test sets: scored once at a stop's end, never fitted or tuned on. A set moves to
+# DEVELOPMENT_FILES once it is worn (its errors read, or scored at several stops).
+UNSEEN_FILES = ("tests/data/figures/labels.fresh3.json", "tests/data/figures/labels.fresh4.json")
+
+
+def check_fittable(paths: Iterable[Path]) -> None:
+    """Raise `UsageError` if any of ``paths`` is an unseen test set (`UNSEEN_FILES`)."""
+    unseen = {Path(f).name for f in UNSEEN_FILES}
+    for path in paths:
+        if Path(path).name in unseen:
+            raise UsageError(f"{path}: an unseen test set, never fitted or tuned on (evaluate.UNSEEN_FILES)")
 
 
 def load_labelled(path: Path) -> list[LabelledFigure]:
