@@ -16,12 +16,11 @@
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
    and word-by-word splits of a text block join their neighbour); a figure left with one such
    piece, not counting text strips (a tree's label column, a legend) nor, unless the caption
-   names panels, tables (a chart's table of terms under it: `tables.is_table`), legend entries
-   (a key's rows of small symbols beside their text) nor the molecules of a chemistry scheme
-   (`drawings.is_scheme`), is one box (a plain chart, an unlettered reaction scheme stays whole).
-   A figure without any gap that is mostly ink is cut at the lines drawn between its panels
-   (lines of one colour that stand out from the lines beside them), else at long straight colour
-   edges (panels that touch).
+   names panels, tables (a chart's table of terms under it: `tables.is_table`) nor the molecules
+   of a chemistry scheme (`drawings.is_scheme`), is one box (a plain chart, an unlettered
+   reaction scheme stays whole). A figure without any gap that is mostly ink is
+   cut at the lines drawn between its panels, else at long straight colour edges (panels that
+   touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
    the figure, or split it with fewer letters than the caption names, they are read again more
    loosely and used when they are exactly the caption's letters (and keep those read before); a caption naming no panels keeps a figure without gaps
@@ -65,8 +64,7 @@ class SplitterConfig:
     text_strip: float = 0.8  # a piece whose ink is this much text is a label column or legend, no panel
     marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
     icon_size: float = 10.0  # glyph heights: a piece of symbols no larger beside their text ...
-    legend_text: float = 0.3  # ... this share of its ink text is a legend entry, no panel (caption naming none) ...
-    legend_symbols: int = 3  # ... when it holds at most this many symbols
+    legend_text: float = 0.3  # ... this share of its ink text is a legend entry, no panel (caption naming none)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
     band_span: float = 0.9  # a piece spanning this share of the figure's width (or height) ...
     band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it ...
@@ -785,14 +783,12 @@ class _Layout:
         return bool(self.named_panels) or blobs is None or not (self._is_table(r, blobs) or self._legend_entry(blobs))
 
     def _legend_entry(self, blobs: _Blobs) -> bool:
-        """Whether a piece (its `_blobs`) is an entry of a legend or key: a few small symbols
-        beside their text (at most ``legend_symbols`` graphic blobs, each at most ``icon_size``
-        glyph heights each way, text at least ``legend_text`` of the ink), as the rows of a Venn
-        diagram's key (round 16); a micrograph's many specks are no key."""
+        """Whether a piece (its `_blobs`) is an entry of a legend or key: small symbols beside
+        their text (every graphic blob at most ``icon_size`` glyph heights each way, text at least
+        ``legend_text`` of the ink), as the rows of a Venn diagram's key (round 16)."""
         graphic = ~blobs.text
         size = self.cfg.icon_size * self.glyph_height
-        return (0 < int(graphic.sum()) <= self.cfg.legend_symbols
-                and bool((blobs.heights[graphic] <= size).all() and (blobs.widths[graphic] <= size).all())
+        return (bool(graphic.any()) and bool((blobs.heights[graphic] <= size).all() and (blobs.widths[graphic] <= size).all())
                 and self.text_share(blobs) >= self.cfg.legend_text)
 
     def _band(self, r: Region, root: Region) -> tuple[int, float] | None:
