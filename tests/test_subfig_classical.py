@@ -437,37 +437,6 @@ def test_a_rule_between_two_touching_images_still_cuts_them():
     assert len(boxes) == 2 and boxes[0].x1 <= 203 and boxes[1].x0 >= 200
 
 
-def _venn_with_key() -> Image.Image:
-    """A Venn diagram (two large rings) beside its key: rows of a small ring pair and a line of
-    text, parted by blank lines."""
-    im = Image.new("RGB", (900, 380), "white")
-    d = ImageDraw.Draw(im)
-    d.ellipse([10, 10, 330, 330], outline=(30, 60, 140), width=6)
-    d.ellipse([110, 40, 370, 300], outline=(200, 160, 20), width=6)
-    for k in range(5):
-        y = 10 + 72 * k
-        d.ellipse([430, y, 486, y + 56], outline=(30, 60, 140), width=4)
-        d.ellipse([446, y + 10, 482, y + 46], outline=(160, 40, 40), width=3)
-        d.text((510, y + 16), f"Participants eligible for trial group {k + 1}", fill="black", font=_font(18))
-        d.text((820, y + 16), f"N={700 + 37 * k}", fill="black", font=_font(18))
-    return im
-
-
-def test_a_key_of_symbols_beside_their_text_is_no_panel():
-    # PMC7906827 fig 1 (round 15, tune), drawn: a Venn diagram and its key, each row of the key
-    # a small pair of rings and its text; the rows were panels (one box each) beside the diagram.
-    # A piece whose graphics are all symbols (10 glyph heights at most) and a third of whose ink
-    # is text is a legend entry, no panel, when the caption names no panels (round 16)
-    im = _venn_with_key()
-    assert ClassicalSplitter().split(im) == [Box(0, 0, 900, 380, 0.0)]
-    assert len(ClassicalSplitter(SplitterConfig(legend_text=2.0)).split(im)) > 1
-    # the real figure likewise, with its caption
-    real, caption, _ = _dev_figure(433)
-    assert ClassicalSplitter().split(real, caption) == [Box(0, 0, real.width, real.height, 0.0)]
-    # a caption naming panels keeps the key's rows as panels
-    assert len(ClassicalSplitter().split(im, "(a) The diagram. (b) Its key.")) > 1
-
-
 def test_a_table_is_a_panel_when_the_caption_names_panels():
     im = _chart_over_its_table()
     boxes = ClassicalSplitter().split(im, "(A) Enrichment of the miRNA targets. (B) The enriched terms.")

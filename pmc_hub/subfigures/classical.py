@@ -63,8 +63,6 @@ class SplitterConfig:
     solid_share: float = 0.5  # a piece at least this much ink is an image, not text
     text_strip: float = 0.8  # a piece whose ink is this much text is a label column or legend, no panel
     marker_share: float = 0.5  # solid round blobs of one size holding this share of the text are markers (dots)
-    icon_size: float = 10.0  # glyph heights: a piece of symbols no larger beside their text ...
-    legend_text: float = 0.3  # ... this share of its ink text is a legend entry, no panel (caption naming none)
     min_area_share: float = 0.1  # a panel covers at least this share of its largest sibling's area
     band_span: float = 0.9  # a piece spanning this share of the figure's width (or height) ...
     band_depth: float = 0.2  # ... and at most this share of its height (width) is a band along it ...
@@ -775,21 +773,12 @@ class _Layout:
     def is_panel(self, r: Region) -> bool:
         """Whether a piece without a letter counts as a panel for the single-panel decision: it
         holds graphics (`_holds_graphics`) and, unless the caption names panels, is no table (a
-        chart's table of terms under it, a tree's columns of table cells beside it) nor a legend
-        entry (`_legend_entry`). Its blobs are measured once."""
+        chart's table of terms under it, a tree's columns of table cells beside it). Its blobs
+        are measured once."""
         blobs = self._blobs(r)
         if not self._holds_graphics(blobs):
             return False
-        return bool(self.named_panels) or blobs is None or not (self._is_table(r, blobs) or self._legend_entry(blobs))
-
-    def _legend_entry(self, blobs: _Blobs) -> bool:
-        """Whether a piece (its `_blobs`) is an entry of a legend or key: small symbols beside
-        their text (every graphic blob at most ``icon_size`` glyph heights each way, text at least
-        ``legend_text`` of the ink), as the rows of a Venn diagram's key (round 16)."""
-        graphic = ~blobs.text
-        size = self.cfg.icon_size * self.glyph_height
-        return (bool(graphic.any()) and bool((blobs.heights[graphic] <= size).all() and (blobs.widths[graphic] <= size).all())
-                and self.text_share(blobs) >= self.cfg.legend_text)
+        return bool(self.named_panels) or blobs is None or not self._is_table(r, blobs)
 
     def _band(self, r: Region, root: Region) -> tuple[int, float] | None:
         """``r`` as a band along the figure ``root``: (1, its share of the height) when it spans
