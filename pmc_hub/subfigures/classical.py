@@ -19,8 +19,8 @@
    names panels, tables (a chart's table of terms under it: `tables.is_table`) nor the molecules
    of a chemistry scheme (`drawings.is_scheme`), is one box (a plain chart, an unlettered
    reaction scheme stays whole). A figure without any gap that is mostly ink is
-   cut at the lines drawn between its panels, else at long straight colour edges (panels that
-   touch).
+   cut at the lines drawn between its panels (lines of one colour that stand out from the lines
+   beside them), else at long straight colour edges (panels that touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
    the figure, or split it with fewer letters than the caption names, they are read again more
    loosely and used when they are exactly the caption's letters (and keep those read before); a caption naming no panels keeps a figure without gaps
