@@ -19,8 +19,8 @@
    names panels, tables (a chart's table of terms under it: `tables.is_table`) nor the molecules
    of a chemistry scheme (`drawings.is_scheme`), is one box (a plain chart, an unlettered
    reaction scheme stays whole). A figure without any gap that is mostly ink is
-   cut at the lines drawn between its panels, else at long straight colour edges (panels that
-   touch).
+   cut at the lines drawn between its panels (lines of one colour that stand out from the lines
+   beside them), else at long straight colour edges (panels that touch).
 5. Given the figure's caption (a build gives every figure's): when the letters read did not split
    the figure, or split it with fewer letters than the caption names, they are read again more
    loosely and used when they are exactly the caption's letters (and keep those read before); a caption naming no panels keeps a figure without gaps
@@ -70,6 +70,7 @@ class SplitterConfig:
     fragment_share: float = 0.04  # of a compound figure, smaller pieces are fragments, not panels
     max_growth: float = 0.25  # ... and join a panel they grow by at most this share, else are left out
     max_rule: int = 6  # pixels: the widest line drawn between touching panels
+    rule_contrast: float = 0.2  # ... whose colour this share of the pixels beside it (each side) differs from
     edge_threshold: int = 40  # colour step across a panel boundary
     edge_coverage: float = 0.9  # share of a touching-panel boundary that steps or is blank
     edge_min_step: float = 0.7  # share of it that must step
@@ -323,7 +324,25 @@ class _Layout:
         full[lines] = spread <= self.cfg.tolerance
         base = y0 if axis == 0 else x0
         return [(base + s, base + e) for s, e in _runs(full)
-                if s > 0 and e < len(full) and e - s <= self.cfg.max_rule]
+                if s > 0 and e < len(full) and e - s <= self.cfg.max_rule and self._stands_out(r, axis, s, e)]
+
+    def _stands_out(self, r: Region, axis: int, s: int, e: int) -> bool:
+        """Whether the line of one colour at [s, e) across ``r`` (relative to its start) is drawn
+        between panels: beside it, ``edge_reach`` away on each side, ``rule_contrast`` of the
+        pixels differ from its colour. A dark stretch of a gel or a photograph, of the colour of
+        the lines around it, is no rule (round 16)."""
+        x0, y0, x1, y1 = r
+        px = self.ink.planes[:, y0:y1, x0:x1]
+        size = px.shape[1 + axis]
+        line = px.take(s, axis=axis + 1).astype(np.int16)
+        colour = np.median(line, axis=1, keepdims=True)
+        for k in (s - self.cfg.edge_reach, e - 1 + self.cfg.edge_reach):
+            if not 0 <= k < size:
+                continue
+            beside = px.take(k, axis=axis + 1).astype(np.int16)
+            if (np.abs(beside - colour) > self.cfg.tolerance).any(axis=0).mean() < self.cfg.rule_contrast:
+                return False
+        return True
 
     def edges(self, r: Region, axis: int) -> list[tuple[int, int]]:
         """Lines where panels touch, as zero-width cuts [k, k): the colour differs between the
