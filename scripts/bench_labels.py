@@ -33,7 +33,7 @@ from PIL import Image  # noqa: E402
 
 from pmc_hub import jats, media  # noqa: E402
 from pmc_hub.labels import ContentLabeler, RuleLabeler  # noqa: E402
-from pmc_hub.labels.evaluate import DEVELOPMENT_FILES, figure_rows, load_labelled  # noqa: E402
+from pmc_hub.labels.evaluate import development_paths, figure_rows, load_labelled  # noqa: E402
 
 
 def cpu_ms(fn, items, repeats: int) -> float:
@@ -73,7 +73,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
-    figures = [f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)]
+    figures = load_labelled(*development_paths(ROOT))
     rows, thumbnails = figure_rows(figures, ROOT)
     blobs = [r["image"]["bytes"] for r in rows]
     decoded = [reduced(b) for b in blobs]

@@ -31,7 +31,7 @@ import pmc_hub
 from pmc_hub.config import BuildConfig
 from pmc_hub.labels import ContentLabeler, RuleLabeler
 from pmc_hub.labels import content as content_module
-from pmc_hub.labels.evaluate import DEVELOPMENT_FILES, check_fittable, figure_rows, load_labelled
+from pmc_hub.labels.evaluate import development_paths, figure_rows, load_labelled
 from pmc_hub.labels.panel import PAGE_LEVEL, PANEL_SEAMS, content_blocks
 from pmc_hub.resources import sample_dir
 from pmc_hub.sources import open_sources
@@ -130,7 +130,7 @@ class Recorder:
 
 def record(corpus: Path | None) -> dict:
     recorder = Recorder()
-    figures = [f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)]
+    figures = load_labelled(*development_paths(ROOT))
     rows, thumbnails = figure_rows(figures, ROOT)
     recorder.label(rows, thumbnails)
     counts = {"development": len(rows), "sample": recorder.stage(sample_dir())}
@@ -146,7 +146,6 @@ def main() -> int:
     ap.add_argument("file", type=Path)
     ap.add_argument("--corpus", type=Path, help="a scripts/make_corpus.py corpus whose figures to add")
     args = ap.parse_args()
-    check_fittable(DEVELOPMENT_FILES)
     now = record(args.corpus)
     print(f"code: {now['code']}; figures: {now['figures']}; values: {len(now['values'])}")
     if args.mode == "record":

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pmc_hub.labels import ContentLabeler, RuleLabeler  # noqa: E402
-from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, evaluate,  # noqa: E402
+from pmc_hub.labels.evaluate import (Evaluation, LabelledFigure, development_paths, evaluate,  # noqa: E402
                                      figure_rows, load_labelled)
 from pmc_hub.labels.panel import PANEL_SEAMS, Seams  # noqa: E402
 
@@ -73,7 +73,7 @@ def panel_cv(figures: list[LabelledFigure]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--labels", type=Path, nargs="+", default=[ROOT / f for f in DEVELOPMENT_FILES],
+    ap.add_argument("--labels", type=Path, nargs="+", default=development_paths(ROOT),
                     help="labels files (default: the development set, evaluate.DEVELOPMENT_FILES)")
     ap.add_argument("--part", choices=("tune", "holdout", "all"), help="only this part (default: each)")
     ap.add_argument("--round", type=int, help="only the figures this round of the labels file added (e.g. 7, the fresh test set)")
@@ -83,7 +83,7 @@ def main() -> None:
     ap.add_argument("--panel-cv", action="store_true", help="only the panel search's seam settings, on the tuning part")
     args = ap.parse_args()
 
-    figures = [f for path in args.labels for f in load_labelled(path)
+    figures = [f for f in load_labelled(*args.labels)
                if (args.round is None or f.round == args.round) and (args.exclude_round is None or f.round != args.exclude_round)]
     if args.panel_cv:
         panel_cv(figures)

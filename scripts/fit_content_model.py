@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 from pmc_hub.labels import RuleLabeler, load_taxonomy  # noqa: E402
 from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, calibration_key  # noqa: E402
 from pmc_hub.errors import UsageError  # noqa: E402
-from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, Evaluation, LabelledFigure, check_fittable,  # noqa: E402
+from pmc_hub.labels.evaluate import (Evaluation, LabelledFigure, check_fittable, development_paths,  # noqa: E402
                                      figure_rows, load_labelled)
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
@@ -245,7 +245,7 @@ class DevData:
 
 
 def load_data(labels: list[Path], part: str, drawn_labels: Optional[Path], rules: RuleLabeler) -> DevData:
-    figures = [f for path in labels for f in load_labelled(path) if part == "all" or f.split == part]
+    figures = [f for f in load_labelled(*labels) if part == "all" or f.split == part]
     rows, thumbs = figure_rows(figures, ROOT)
     # drawn figures teach the image model what a structure drawing looks like; they are never scored
     drawn = load_labelled(drawn_labels) if drawn_labels else []
@@ -446,7 +446,7 @@ def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--labels", type=Path, nargs="+", default=[ROOT / f for f in DEVELOPMENT_FILES],
+    ap.add_argument("--labels", type=Path, nargs="+", default=development_paths(ROOT),
                     help="the labels files to fit on (default: the development set, evaluate.DEVELOPMENT_FILES)")
     ap.add_argument("--out", type=Path, default=MODEL_FILE)
     ap.add_argument("--drawn", type=Path, help="the labels file of drawn chemistry figures (scripts/make_chem_figures.py), "

@@ -10,8 +10,8 @@ import pytest
 
 from pmc_hub.labels import ContentLabeler, ContentModelError, RuleLabeler, load_taxonomy
 from pmc_hub.errors import UsageError
-from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, UNSEEN_FILES, LabelledFigure, check_fittable, evaluate, figure_rows,
-                                     load_labelled)
+from pmc_hub.labels.evaluate import (DEVELOPMENT_FILES, UNSEEN_FILES, LabelledFigure, check_fittable, development_paths,
+                                     evaluate, figure_rows, load_labelled)
 from pmc_hub.labels.image import image_features, load_content_model, thumbnail_of
 from pmc_hub.labels.panel import image_panel_type
 from pmc_hub.media import inspect
@@ -368,9 +368,7 @@ def test_brain_surfaces_and_tractography_are_magnetic_resonance():
 def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
     # round 10: the labeler is measured leaving one source (publisher or collection) out at a time;
     # round 12: the source is the labels file's `source` field, not a table in the package
-    from pmc_hub.labels.evaluate import DEVELOPMENT_FILES
-
-    figures = {f.file: f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path)}
+    figures = {f.file: f for f in load_labelled(*development_paths(ROOT))}
     def source(name_part: str) -> str:
         return next(f for n, f in figures.items() if name_part in n).source
 
@@ -410,7 +408,7 @@ def test_each_figure_has_a_source_that_a_new_source_would_not_share(tmp_path):
     assert [f.source for f in load_labelled(labels)] == ["acme-1", "Acme"]
     # the unseen test sets are never fitted on, and the fit refuses them by name
     assert not set(DEVELOPMENT_FILES) & set(UNSEEN_FILES)
-    check_fittable([ROOT / f for f in DEVELOPMENT_FILES])
+    check_fittable(development_paths(ROOT))
     for unseen in UNSEEN_FILES:
         with pytest.raises(UsageError, match="unseen test set"):
             check_fittable([ROOT / "tests/data/figures/labels.json", ROOT / unseen])
@@ -558,7 +556,7 @@ def test_trees_named_by_their_method_and_study_selection_are_diagrams(labeler):
     # Unicode hyphen and name the tree by its method; Taylor & Francis's selection of a study
     # population) were called charts from the image or a gene sequence from "nucleotide sequence"
     rules = RuleLabeler()
-    figures = {f.caption: f for path in DEVELOPMENT_FILES for f in load_labelled(ROOT / path) if f.caption}
+    figures = {f.caption: f for f in load_labelled(*development_paths(ROOT)) if f.caption}
     for start, secondary in (("Neighbor‐joining bootstrap tree resulting from ISSR", "phylogenetic tree"),
                              ("Neighbor‐joining bootstrap tree using Kimura", "phylogenetic tree"),
                              ("Equally weighted parsimony tree", "phylogenetic tree")):

@@ -49,8 +49,17 @@ def check_fittable(paths: Iterable[Path]) -> None:
             raise UsageError(f"{path}: an unseen test set, never fitted or tuned on (evaluate.UNSEEN_FILES)")
 
 
-def load_labelled(path: Path) -> list[LabelledFigure]:
-    """The hand-labelled figures of a labels file."""
+def development_paths(root: Path) -> list[Path]:
+    """The development set's labels files (`DEVELOPMENT_FILES`) in the repository at ``root``."""
+    return [Path(root) / f for f in DEVELOPMENT_FILES]
+
+
+def load_labelled(*paths: Path) -> list[LabelledFigure]:
+    """The hand-labelled figures of one or more labels files, in order."""
+    return [f for path in paths for f in _load_one(path)]
+
+
+def _load_one(path: Path) -> list[LabelledFigure]:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
         return [LabelledFigure(f["file"], f["primary"], tuple(f["secondary"]), f["panel_type"], f.get("caption"),
