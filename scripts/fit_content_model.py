@@ -232,12 +232,16 @@ class DevData:
     x: np.ndarray  # real and drawn figures
     kinds: list[str]  # the image kind of each, real and drawn
     drawn: np.ndarray  # bool, real and drawn
-    sources: list[str]  # real figures only
     drawn_articles: list[str]
 
     @property
     def truth(self) -> list[str]:
         return [f.primary for f in self.figures]
+
+    @property
+    def sources(self) -> list[str]:
+        """The real figures' sources."""
+        return [f.source for f in self.figures]
 
     @property
     def captioned(self) -> np.ndarray:
@@ -253,7 +257,7 @@ def load_data(labels: list[Path], part: str, drawn_labels: Optional[Path], rules
     x = np.vstack([features_of(rows, thumbs), features_of(drawn_rows, drawn_thumbs)])
     kinds = [PRIMARY_KINDS[f.primary][0] for f in figures + drawn]
     return DevData(figures, rows, thumbs, [rules.evidence(r, context=False) for r in rows], x, kinds,
-                   np.arange(len(kinds)) >= len(figures), [f.source for f in figures], [f.article for f in drawn])
+                   np.arange(len(kinds)) >= len(figures), [f.article for f in drawn])
 
 
 def folds_for(data: DevData, by: str) -> np.ndarray:
@@ -403,7 +407,7 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
         got = [out_rows[i].get("image_primary_label") for i in index]
         print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
               f"{sum(g == data.figures[i].primary for g, i in zip(got, index))} right", flush=True)
-    summary = summarise(data.figures, out_rows, data.sources[:real_n])
+    summary = summarise(data.figures, out_rows)
     summary["figures"] = [{"file": f.file, "source": f.source, "round": f.round, "primary": f.primary,
                            "label": r.get("image_primary_label"), "label_source": r.get("image_label_source"),
                            "score": r.get("image_label_score"), "panel_type": f.panel_type,
@@ -411,9 +415,9 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
     return summary
 
 
-def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional[list[str]] = None) -> dict:
+def summarise(figures: list[LabelledFigure], rows: list[dict]) -> dict:
     """Precision, coverage and panel type of labelled rows against their figures: all, captioned,
-    per label source, per figure source (``sources``, one a figure) and per true class."""
+    per label source, per round, per figure source and per true class."""
     def scored(pairs: list[tuple[LabelledFigure, dict]]) -> Evaluation:
         result = Evaluation()
         for f, r in pairs:
@@ -435,9 +439,8 @@ def summarise(figures: list[LabelledFigure], rows: list[dict], sources: Optional
     rounds = sorted({f.round for f in figures if f.round is not None})
     if rounds:
         summary["per round"] = {r: stats([(f, row) for f, row in pairs if f.round == r]) for r in rounds}
-    if sources is not None:
-        summary["per source"] = {source: stats([(f, r) for (f, r), s in zip(pairs, sources) if s == source])
-                                 for source in sorted(set(sources))}
+    summary["per source"] = {source: stats([(f, r) for f, r in pairs if f.source == source])
+                             for source in sorted({f.source for f in figures})}
     classes = scored(pairs).classes
     summary["per class (predicted, right, figures)"] = {c: [classes[c].predicted, classes[c].correct, classes[c].n]
                                                          for c in sorted(classes)}

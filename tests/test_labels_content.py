@@ -476,8 +476,7 @@ def test_the_fit_holds_each_source_out_whole(fit_script):
     drawn = 7
     sources = [f.source for f in figures]
     data = fit_script.DevData(figures, [], {}, [], np.zeros((len(figures) + drawn, 1)), [],
-                              np.arange(len(figures) + drawn) >= len(figures), sources,
-                              [f"drawn-{i}" for i in range(drawn)])
+                              np.arange(len(figures) + drawn) >= len(figures), [f"drawn-{i}" for i in range(drawn)])
     folds = fit_script.folds_for(data, "source")
     assert len(set(folds[:len(figures)].tolist())) == len(set(sources)) >= 10
     for source in set(sources):
