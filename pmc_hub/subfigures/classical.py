@@ -592,7 +592,8 @@ class _Layout:
 
     def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:
         """Whether the unlettered pieces from ``k`` on belong to the lettered piece after them:
-        they are text (the next chart's axis title and tick labels, left of its letter) and
+        they are text or rules (the next chart's axis title and tick labels, left of its letter;
+        a row's heading over a line drawn across, above the row's column titles: round 18) and
         the gap before them is wider than every gap between them and that piece."""
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         before = pieces[k][lo] - pieces[k - 1][hi]
@@ -600,7 +601,7 @@ class _Layout:
             if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before:
                 return False
             if held[j + 1]:  # the run reaches a letter: is it all text? (measured last: slower)
-                return all(self.is_text(p) for p in pieces[k:j + 1])
+                return all(p[hi] - p[lo] <= self.cfg.max_rule or self.is_text(p) for p in pieces[k:j + 1])
         return False
 
     def _cut_before_label(self, r: Region, labels: list[PanelLabel], under: bool) -> list[tuple[Region, list[PanelLabel]]]:
