@@ -12,6 +12,8 @@ from pmc_hub.subfigures.components import connected_components
 from pmc_hub.subfigures.glyphs import ALPHABET, letter_scores
 from pmc_hub.subfigures.ink import ink_map
 from pmc_hub.subfigures.labels import LabelConfig, find_labels
+from pmc_hub.subfigures.metrics import imageclef_figure_score
+from pmc_hub.subfigures.synthetic import make_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -245,6 +247,15 @@ def test_white_letters_set_tight_in_their_images_corner_are_read():
     labels = find_labels(ink_map(im, 1024, 16))
     assert [lab.letter for lab in labels] == ["a", "b", "c", "d"]
     assert [b.label for b in ClassicalSplitter().split(im)] == ["a", "b", "c", "d"]
+
+
+def test_two_letters_with_the_one_between_them_missing_place_no_panels():
+    # generated figure 319 (seed 1234): twelve touching panels lettered A-L, small, at their
+    # bottom left; only A and C are read, and the two cut the figure in two (0.00); without them
+    # its colour edges cut it (0.50; round 18)
+    fig = make_figure(1234, 319)
+    assert find_labels(ink_map(fig.image, 1024, 16)) == []
+    assert imageclef_figure_score(ClassicalSplitter().split(fig.image), fig.boxes) >= 0.5
 
 
 def test_a_dark_photograph_with_bright_specks_stays_one_box():

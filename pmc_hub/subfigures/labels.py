@@ -517,6 +517,8 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
             run = [] if start.light else _run(start, [g for g in alike if not g.light], cfg)
         if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
+        if len(run) == 2 and run[1][1] != 1:
+            continue  # two letters with the one between them missing (a, c): too little to place panels by (round 18)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
