@@ -262,11 +262,10 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
             continue
         core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
         h = y1 - y0
-        if not _inside(blocks, core, b):
+        if not (_inside(blocks, core, b) and _brighter(ink, core, cfg)):
             continue
         ground = _ground(comps, core, h, cfg)
-        if (ground is not None and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom, ground)
-                and _brighter(ink, core, cfg)):
+        if ground is not None and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom, ground):
             found.append((core, core, True, True, _inverted(ink, core)))
     return found
 
