@@ -140,6 +140,27 @@ def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
     assert a.x1 < 340 and b.x0 <= 370  # B's title (from x 366) is in B's box, not in A's
 
 
+def test_a_row_heading_over_a_rule_heads_the_row_under_it():
+    # a heading over a line drawn across the figure and the row's column titles, between two rows
+    # of lettered charts, nearer the row under it (first fresh set, worn, 1028): the line is no
+    # text, so the heading went to the row above and stretched its panels down (round 18)
+    im = Image.new("RGB", (640, 560), "white")
+    d = ImageDraw.Draw(im)
+    for k, letter in enumerate("AB"):
+        d.text((10 + 320 * k, 8), letter, fill="black", font=_font(22))
+        _bars(d, 50 + 320 * k, 40, 300 + 320 * k, 230, k)
+    d.text((150, 262), "Knock-down in neurons, 48 h", fill="black", font=_font(16))
+    d.line([(10, 286), (630, 286)], fill="black", width=2)
+    for k, (letter, title) in enumerate([("C", "control"), ("D", "siRNA")]):
+        d.text((130 + 320 * k, 292), title, fill="black", font=_font(14))
+        d.text((10 + 320 * k, 316), letter, fill="black", font=_font(22))
+        _bars(d, 50 + 320 * k, 348, 300 + 320 * k, 540, k + 2)
+    a, b, c, e = ClassicalSplitter().split(im)
+    assert [x.label for x in (a, b, c, e)] == ["a", "b", "c", "d"]
+    assert a.y1 < 262 and b.y1 < 262  # the heading (from y 262) and the line are not row A-B's
+    assert c.y0 < 292 and e.y0 < 292  # the column titles are their charts'
+
+
 def test_narrow_gaps_below_the_top_level_are_cut():
     # 4 px between the two left panels, 40 px to the right one (the old 75%-of-top-gutter floor)
     im = Image.new("RGB", (500, 300), "white")

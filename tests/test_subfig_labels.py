@@ -12,6 +12,8 @@ from pmc_hub.subfigures.components import connected_components
 from pmc_hub.subfigures.glyphs import ALPHABET, letter_scores
 from pmc_hub.subfigures.ink import ink_map
 from pmc_hub.subfigures.labels import LabelConfig, find_labels
+from pmc_hub.subfigures.metrics import imageclef_figure_score
+from pmc_hub.subfigures.synthetic import make_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,10 +209,11 @@ def test_labels_of_the_real_development_set():
     assert right / found >= 0.95 and right / total >= 0.83
 
 
-def _micrographs(letters, size=220):
+def _micrographs(letters, size=220, at=(10, 8)):
     """A 2 x 2 grid of panels, each two dark noisy "micrographs" (bright cells on near-black)
-    stacked 4 px apart, its letter drawn white in the top-left corner of the upper one (eLife
-    49574 fig 4: white C, D, E on micrographs); 14 px gutters between the panels."""
+    stacked 4 px apart, its letter drawn white in the top-left corner of the upper one, ``at``
+    that offset in the image (eLife 49574 fig 4: white C, D, E on micrographs); 14 px gutters
+    between the panels."""
     rng = np.random.default_rng(3)
     half = size // 2 - 2
     im = Image.new("RGB", (2 * size + 14, 2 * size + 14), "white")
@@ -222,7 +225,7 @@ def _micrographs(letters, size=220):
             for cx, cy in zip(rng.integers(50, size - 10, 4).tolist(), rng.integers(40, half - 10, 4).tolist()):
                 d.ellipse([cx - 9, cy - 7, cx + 9, cy + 7], fill=(120, 160, 120))
             if part == 0:
-                d.text((10, 8), letter, fill="white", font=ImageFont.load_default(size=26))
+                d.text(at, letter, fill="white", font=ImageFont.load_default(size=26))
             im.paste(tile, (x0, y0 + part * (half + 4)))
     return im
 
@@ -239,6 +242,25 @@ def test_letters_drawn_white_on_dark_images_are_read_and_split_the_figure():
     assert [b.label for b in boxes] == ["a", "b", "c", "d"]
     assert [(round(b.x0 / 234), round(b.y0 / 234), round(b.y1 / 234)) for b in boxes] == [(0, 0, 1), (1, 0, 1), (0, 1, 2), (1, 1, 2)]
     assert len(ClassicalSplitter(SplitterConfig(labels=without)).split(im)) == 8
+
+
+def test_white_letters_set_tight_in_their_images_corner_are_read():
+    # first fresh set (worn) 1028: a white A 3 px from its micrograph's left edge; the free
+    # space a label needs around it reached past the image onto the white page, which is no dark
+    # margin, so the A was no candidate and the run B-H had no start (round 18)
+    im = _micrographs("ABCD", at=(1, -7))  # the glyphs 1 px from their images' left and top edges
+    labels = find_labels(ink_map(im, 1024, 16))
+    assert [lab.letter for lab in labels] == ["a", "b", "c", "d"]
+    assert [b.label for b in ClassicalSplitter().split(im)] == ["a", "b", "c", "d"]
+
+
+def test_two_letters_with_the_one_between_them_missing_place_no_panels():
+    # generated figure 319 (seed 1234): twelve touching panels lettered A-L, small, at their
+    # bottom left; only A and C are read, and the two cut the figure in two (0.00); without them
+    # its colour edges cut it (0.50; round 18)
+    fig = make_figure(1234, 319)
+    assert find_labels(ink_map(fig.image, 1024, 16)) == []
+    assert imageclef_figure_score(ClassicalSplitter().split(fig.image), fig.boxes) >= 0.5
 
 
 def test_a_dark_photograph_with_bright_specks_stays_one_box():
