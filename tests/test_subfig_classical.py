@@ -143,7 +143,7 @@ def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
 def test_a_row_heading_over_a_rule_heads_the_row_under_it():
     # a heading over a line drawn across the figure and the row's column titles, between two rows
     # of lettered charts, nearer the row under it (first fresh set, worn, 1028): the line is no
-    # text, so the heading went to the row above and stretched its panels down (round 18)
+    # text, so the heading went to the row above and stretched its panels down (round 19)
     im = Image.new("RGB", (640, 560), "white")
     d = ImageDraw.Draw(im)
     for k, letter in enumerate("AB"):

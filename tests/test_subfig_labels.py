@@ -247,7 +247,7 @@ def test_letters_drawn_white_on_dark_images_are_read_and_split_the_figure():
 def test_white_letters_set_tight_in_their_images_corner_are_read():
     # first fresh set (worn) 1028: a white A 3 px from its micrograph's left edge; the free
     # space a label needs around it reached past the image onto the white page, which is no dark
-    # margin, so the A was no candidate and the run B-H had no start (round 18)
+    # margin, so the A was no candidate and the run B-H had no start (round 19)
     im = _micrographs("ABCD", at=(1, -7))  # the glyphs 1 px from their images' left and top edges
     labels = find_labels(ink_map(im, 1024, 16))
     assert [lab.letter for lab in labels] == ["a", "b", "c", "d"]
@@ -257,7 +257,7 @@ def test_white_letters_set_tight_in_their_images_corner_are_read():
 def test_two_letters_with_the_one_between_them_missing_place_no_panels():
     # generated figure 319 (seed 1234): twelve touching panels lettered A-L, small, at their
     # bottom left; only A and C are read, and the two cut the figure in two (0.00); without them
-    # its colour edges cut it (0.50; round 18)
+    # its colour edges cut it (0.50; round 19)
     fig = make_figure(1234, 319)
     assert find_labels(ink_map(fig.image, 1024, 16)) == []
     assert imageclef_figure_score(ClassicalSplitter().split(fig.image), fig.boxes) >= 0.5

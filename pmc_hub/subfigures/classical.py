@@ -593,7 +593,7 @@ class _Layout:
     def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:
         """Whether the unlettered pieces from ``k`` on belong to the lettered piece after them:
         they are text or rules (the next chart's axis title and tick labels, left of its letter;
-        a row's heading over a line drawn across, above the row's column titles: round 18) and
+        a row's heading over a line drawn across, above the row's column titles: round 19) and
         the gap before them is wider than every gap between them and that piece."""
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         before = pieces[k][lo] - pieces[k - 1][hi]

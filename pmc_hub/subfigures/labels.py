@@ -137,7 +137,7 @@ def _dark_around(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, righ
                  ground: Rect) -> bool:
     """``_clear`` inverted, for a light glyph: its margin on its ``ground`` (the image it is drawn
     on) is ink, all but ``light_margin`` of it (a photograph's specks). The page beyond the
-    image's edge is not looked at: a letter may be set tight in its image's corner (round 18)."""
+    image's edge is not looked at: a letter may be set tight in its image's corner (round 19)."""
     outer_light, outer = _light(ink, _margin(box, core_h, cfg, right, bottom), ground)
     own_light, own = _light(ink, box, ground)
     return outer_light - own_light <= cfg.light_margin * (outer - own)
@@ -517,7 +517,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
         if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
         if len(run) == 2 and run[1][1] != 1:
-            continue  # two letters with the one between them missing (a, c): too little to place panels by (round 18)
+            continue  # two letters with the one between them missing (a, c): too little to place panels by (round 19)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
