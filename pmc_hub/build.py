@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from .config import BuildConfig, RunOptions
 from .dedup import DuplicateIndex, keep_first
-from .engines import local_engine, make_engine, start_worker_server
+from .engines import local_engine, make_engine
 from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
@@ -75,8 +75,6 @@ class _Build:
 
     def run(self) -> BuildReport:
         started = time.time()
-        if self.run_options.engine != "ray":  # the workers' server imports the stage while the folder is claimed
-            start_worker_server()
         self.config = self._start()
         if not self.state.read().get("rows_done"):
             RowWriter(self.config, self.run_options, self.state, self.state.checkpoints()).write()

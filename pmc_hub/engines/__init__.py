@@ -36,13 +36,6 @@ def make_engine(config: BuildConfig, run: RunOptions) -> Engine:
     return local_engine(config, run, workers=run.workers, spool_dir=fresh_spool(run.out_dir))
 
 
-def start_worker_server() -> None:
-    """Start the local engine's worker server early (`pmc_hub.engines.local.start_worker_server`)."""
-    from .local import start_worker_server as start
-
-    start()
-
-
 def local_engine(config: BuildConfig, run: RunOptions, workers: int = 1, spool_dir: Optional[Path] = None) -> LocalEngine:
     """Worker processes under ``run``'s per-article time and memory budgets; rows come back through
     ``spool_dir`` when given, else pickled."""

@@ -57,26 +57,6 @@ def _worker(conn: Connection, config: BuildConfig, subfigure_batch: int, spool_d
             conn.send((seq, failed(package, f"sending the result: {type(exc).__name__}: {exc}", result)))
 
 
-# What the worker server imports once, before it forks any worker: the stage and its labeler.
-WORKER_PRELOAD = ["pmc_hub.stage", "pmc_hub.spool", "pmc_hub.labels"]
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-
-
-def start_worker_server() -> None:
-    """Start the server the workers fork from, without waiting for it: it imports `WORKER_PRELOAD`
-    while the caller goes on (a build claims its folder meanwhile); the first worker waits for it
-    then. Nothing to do where workers are spawned, or where the server runs already."""
-    ctx = _context()
-    if ctx.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        ctx.set_forkserver_preload(WORKER_PRELOAD)
-        forkserver.ensure_running()
-
-
 def _rss_mb(pid: int) -> Optional[float]:
     """Resident memory of a process in MB (Linux /proc; None where unavailable)."""
     try:
@@ -130,7 +110,7 @@ class LocalEngine:
         self.subfigure_batch = subfigure_batch
         self.backlog = backlog  # finished results waiting for an earlier, slower article
         self.spool_dir = str(spool_dir) if spool_dir is not None else None  # results come back as Arrow files
-        self._ctx = _context()
+        self._ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         self._slots: list[_Slot] = []
         self._deaths = 0  # worker deaths since the last article that came back
 
@@ -185,7 +165,8 @@ class LocalEngine:
         return unspool(done.pop(0))
 
     def _begin(self, workers: int) -> None:
-        start_worker_server()
+        if self._ctx.get_start_method() == "forkserver":
+            self._ctx.set_forkserver_preload(["pmc_hub.stage", "pmc_hub.spool"])
         self._slots = [self._start() for _ in range(workers)]
 
     def _dispatch(self, source: Iterator, done: dict, next_out: int, exhausted: bool) -> bool:
