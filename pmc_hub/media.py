@@ -134,7 +134,10 @@ def phash_and_thumbnail(im: Image.Image) -> tuple[str, Thumbnail]:
     """64-bit DCT perceptual hash (imagehash's phash algorithm) as 16 hex digits, and the labeler's
     `Thumbnail` (`rgb_thumbnail`, `grey_detail`), all from one decode at reduced scale."""
     reduced, colour = reduced_decode(im)
-    return phash_of(reduced), Thumbnail(rgb_thumbnail(colour if colour is not None else reduced), grey_detail(reduced))
+    grey = _grey(reduced)  # one conversion for the hash and, unless transparency is composited first, the grey image
+    white = _on_white(reduced)
+    detail = grey if white is reduced else _grey(white)
+    return _phash_of_grey(grey), Thumbnail(_rgb_thumbnail_of(colour if colour is not None else white), _grey_detail_of(detail))
 
 
 def reduced_decode(im: Image.Image) -> tuple[Image.Image, Optional[Image.Image]]:
@@ -159,7 +162,11 @@ def reduced_decode(im: Image.Image) -> tuple[Image.Image, Optional[Image.Image]]
 
 def phash_of(reduced: Image.Image) -> str:
     """The perceptual hash of a `reduced_decode` image."""
-    small = np.asarray(reduced.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    return _phash_of_grey(_grey(reduced))
+
+
+def _phash_of_grey(grey: Image.Image) -> str:
+    small = np.asarray(grey.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
     dct = _DCT32 @ small @ _DCT32.T
     low = dct[:8, :8]
     bits = (low > np.median(low)).flatten()
@@ -170,7 +177,12 @@ def rgb_thumbnail(im: Image.Image) -> np.ndarray:
     """The RGB thumbnail of a `reduced_decode` image: box-reduced by the smallest whole factor that
     brings its longest side to `THUMBNAIL_SIZE` or less (half of it at least; a whole-factor
     reduce costs a third of a resize to an exact size)."""
-    return np.asarray(_reduced_to(_on_white(im), THUMBNAIL_SIZE).convert("RGB"), dtype=np.uint8)
+    return _rgb_thumbnail_of(_on_white(im))
+
+
+def _rgb_thumbnail_of(opaque: Image.Image) -> np.ndarray:
+    small = _reduced_to(opaque, THUMBNAIL_SIZE)
+    return np.asarray(small if small.mode == "RGB" else small.convert("RGB"), dtype=np.uint8)
 
 
 def grey_detail(im: Image.Image) -> np.ndarray:
@@ -178,7 +190,16 @@ def grey_detail(im: Image.Image) -> np.ndarray:
     brings its longest side to `DETAIL_SIZE` or less. The reduced decode keeps a short side of at
     least 128 pixels, so this holds two to three times the thumbnail's pixels a side: enough for
     the few-pixel gutters between panels."""
-    return np.asarray(_reduced_to(_on_white(im).convert("L"), DETAIL_SIZE), dtype=np.uint8)
+    return _grey_detail_of(_grey(_on_white(im)))
+
+
+def _grey_detail_of(grey: Image.Image) -> np.ndarray:
+    return np.asarray(_reduced_to(grey, DETAIL_SIZE), dtype=np.uint8)
+
+
+def _grey(im: Image.Image) -> Image.Image:
+    """``im`` in mode "L": itself when it is (``convert`` would copy it; nothing here writes to it)."""
+    return im if im.mode == "L" else im.convert("L")
 
 
 def _on_white(im: Image.Image) -> Image.Image:

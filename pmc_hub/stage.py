@@ -116,7 +116,8 @@ class ArticleStage:
         if self._labelers is None:
             from .labels import ContentLabeler, RuleLabeler, ZeroShotLabeler
 
-            self._labelers = {"auto": [ContentLabeler()], "rules": [RuleLabeler()]}.get(self.config.labels, [])
+            kinds = {"auto": ContentLabeler, "rules": RuleLabeler}  # (only the one named is built: each compiles its rules)
+            self._labelers = [kinds[self.config.labels]()] if self.config.labels in kinds else []
             if self.config.label_model:
                 self._labelers.append(ZeroShotLabeler(self.config.label_model))
         return chain(rows, *(labeler.for_thumbnails(thumbnails) for labeler in self._labelers))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -102,3 +103,23 @@ def test_every_common_image_mode_is_hashed(mode):
     assert (img.width, img.height) == (900, 600)
     reference = str(imagehash.phash(rgb))
     assert media.hamming(img.phash, reference) <= (12 if mode == "1" else 6), mode  # 1-bit: dithering
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "LA", "P", "I;16", "CMYK"])
+@pytest.mark.parametrize("size", [(40, 700), (300, 300), (900, 600)])
+def test_one_pass_gives_what_each_part_gives(mode, size):
+    """`phash_and_thumbnail` shares one grey conversion between the hash and the grey image (and
+    composites transparency once): the same hash, thumbnail and grey image as each function alone,
+    pixel for pixel, in every mode the reduced decode branches on."""
+    with Image.open(sample_dir() / "elife-46472-v3/fig1.jpg") as src:
+        rgba = src.convert("RGBA").resize(size)
+    rgba.putalpha(Image.linear_gradient("L").resize(size))  # partly transparent
+    im = rgba.convert("I").point(lambda v: v * 256).convert("I;16") if mode == "I;16" else rgba.convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "TIFF" if mode in ("I;16", "CMYK") else "PNG")
+    phash, thumb = media.phash_and_thumbnail(media.open_image(buf.getvalue()))
+    reduced, colour = media.reduced_decode(media.open_image(buf.getvalue()))
+    assert phash == media.phash_of(reduced)
+    assert np.array_equal(thumb.rgb, media.rgb_thumbnail(colour if colour is not None else reduced))
+    assert np.array_equal(thumb.grey, media.grey_detail(reduced))
+    assert thumb.rgb.dtype == thumb.grey.dtype == np.uint8 and thumb.rgb.ndim == 3 and thumb.grey.ndim == 2
