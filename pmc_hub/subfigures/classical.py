@@ -260,7 +260,6 @@ class _Layout:
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
         self._glyph: float | None = None
-        self.under = False  # letters under their panels: content before a letter is its panel's
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -384,15 +383,13 @@ class _Layout:
             # panel is the content above it (stray glyphs of an unlettered figure read as a, b, c
             # can pass for letters under panels: 1 of 1000 generated figures without the caption)
             for under in (False, True):
-                self.under = under
                 try:
-                    panels = self.by_labels(root, labels, 0)
+                    panels = self.by_labels(root, labels, 0, under)
                 except _Unlabelled:
                     panels = []
                 # letters not at their panels' top left nor all centred over them (drawn at another
                 # corner, or stray glyphs read as letters): the cut by letters is not to be trusted
                 placed = self._under_placed(panels) if under else self._placed(panels)
-                self.under = False
                 if panels and placed:
                     return panels
                 if under or not _complete(labels) or self.named_panels != len(labels):
@@ -437,32 +434,36 @@ class _Layout:
             return True
         return max(_foot_offset(r, lab) for r, lab in lettered) <= self.cfg.max_label_offset
 
-    def by_labels(self, r: Region, labels: list[PanelLabel], depth: int) -> list[tuple[Region, PanelLabel | None]]:
+    def by_labels(self, r: Region, labels: list[PanelLabel], depth: int,
+                  under: bool) -> list[tuple[Region, PanelLabel | None]]:
+        """``r`` cut by ``labels`` until each piece holds one. ``under``: the letters stand under
+        their panels, so the content before a letter is its panel's (else the content after it)."""
         if len(labels) == 1 or depth >= self.cfg.max_depth:
             return [(r, labels[0])]
-        groups = self._label_groups(r, labels, depth == 0)
+        groups = self._label_groups(r, labels, depth == 0, under)
         if len(groups) < 2:
             return [(r, labels[0])]
-        return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1)]
+        return [leaf for region, labs in groups for leaf in self.by_labels(region, labs, depth + 1, under)]
 
-    def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool) -> list[tuple[Region, list[PanelLabel]]]:
+    def _label_groups(self, r: Region, labels: list[PanelLabel], root: bool,
+                      under: bool) -> list[tuple[Region, list[PanelLabel]]]:
         """``r`` cut into pieces that each hold at least one label: at gaps, else (or when the
         gap cut leaves some letters at their pieces' top left and others far from it) at colour
         edges or just before a label. The cut whose pieces start nearest their first label wins
-        (a letter sits at its panel's top left), then the wider gaps."""
-        offset = _foot_lead_offset if self.under else _lead_offset
+        (a letter sits at its panel's top left, or at its foot when ``under``), then the wider gaps."""
+        offset = _foot_lead_offset if under else _lead_offset
 
         def key(groups: list[tuple[Region, list[PanelLabel]]], gap: int) -> tuple[float, int]:
             return -max(offset(region, labs) for region, labs in groups), gap
 
         best, best_key = [], None
         for axis in (0, 1):
-            pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis)
-            groups = self._group(pieces, labels, axis)
+            pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis, under)
+            groups = self._group(pieces, labels, axis, under)
             if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
-                groups = self._before_labels(groups, axis)
+                groups = self._before_labels(groups, axis, under)
                 gap = min(b[1 if axis == 0 else 0] - a[3 if axis == 0 else 2] for (a, _), (b, _) in zip(groups, groups[1:]))
                 if best_key is None or key(groups, gap) > best_key:
                     best, best_key = groups, key(groups, gap)
@@ -472,17 +473,19 @@ class _Layout:
             # corner: the cut by letters is then refused as a whole, see ``_placed``)
             if max(offsets) <= self.cfg.max_label_offset or min(offsets) > self.cfg.max_label_offset:
                 return best
-        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels, axis), axis) for axis in (0, 1)]
-        for groups in others + [self._cut_before_label(r, labels)]:
+        others = [self._before_labels(self._group(self.pieces(r, axis, self.edges(r, axis)), labels, axis, under), axis, under)
+                  for axis in (0, 1)]
+        for groups in others + [self._cut_before_label(r, labels, under)]:
             if len(groups) >= 2 and (best_key is None or key(groups, 0) > best_key):
                 best, best_key = groups, key(groups, 0)
         return best
 
-    def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+    def _before_labels(self, groups: list[tuple[Region, list[PanelLabel]]], axis: int,
+                       under: bool) -> list[tuple[Region, list[PanelLabel]]]:
         """Content that comes before a group's first letter along ``axis`` with no gap parting
         it from the letter's panel (an axis title or a legend of the panel before touches it)
         goes to the group before, cut at the emptiest line before the letter (nearest it)."""
-        if self.under or min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
+        if under or min(_lead_offset(region, labs) for region, labs in groups) > self.cfg.max_label_offset:
             return groups  # no letter at its piece's top left: letters placed another way
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         out = list(groups)
@@ -506,14 +509,14 @@ class _Layout:
             out[k] = (tail, labs)
         return out
 
-    def _hand_over(self, pieces: list[Region], labels: list[PanelLabel], axis: int) -> list[Region]:
+    def _hand_over(self, pieces: list[Region], labels: list[PanelLabel], axis: int, under: bool) -> list[Region]:
         """A letter standing alone at the far end of a piece that holds another letter, level
         with the start of the next piece, heads that next piece when it holds none: the letter
         was set just before its panel's gutter (left of a tree's root, above a chart's title)."""
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         across = 0 if axis == 0 else 1  # the coordinate a letter shares with its panel's start
         out = list(pieces)
-        if self.under:
+        if under:
             return out
         for k in range(len(out) - 1):
             p, q = out[k], out[k + 1]
@@ -550,12 +553,14 @@ class _Layout:
         held = [any(_center_in(lab, p) for lab in labels) for p in panels]
         return any(held) and not all(held)
 
-    def _group(self, pieces: list[Region], labels: list[PanelLabel], axis: int) -> list[tuple[Region, list[PanelLabel]]]:
+    def _group(self, pieces: list[Region], labels: list[PanelLabel], axis: int,
+               under: bool) -> list[tuple[Region, list[PanelLabel]]]:
         """Pieces (in order along ``axis``) with their labels; a piece without a label joins the
         piece before it (the first ones join the first labelled piece), unless it starts a run
-        of text that leads to the next lettered piece (`_leads`)."""
+        of text that leads to the next lettered piece (`_leads`); with letters ``under`` their
+        panels, the piece after it (`_group_under`)."""
         held = [[lab for lab in labels if _center_in(lab, piece)] for piece in pieces]
-        if self.under:
+        if under:
             return self._group_under(pieces, held)
         groups: list[tuple[Region, list[PanelLabel]]] = []
         waiting: Region | None = None
@@ -587,7 +592,8 @@ class _Layout:
 
     def _leads(self, pieces: list[Region], held: list[list[PanelLabel]], k: int, axis: int) -> bool:
         """Whether the unlettered pieces from ``k`` on belong to the lettered piece after them:
-        they are text (the next chart's axis title and tick labels, left of its letter) and
+        they are text or rules (the next chart's axis title and tick labels, left of its letter;
+        a row's heading over a line drawn across, above the row's column titles: round 19) and
         the gap before them is wider than every gap between them and that piece."""
         lo, hi = (1, 3) if axis == 0 else (0, 2)
         before = pieces[k][lo] - pieces[k - 1][hi]
@@ -595,10 +601,10 @@ class _Layout:
             if held[j] or pieces[j + 1][lo] - pieces[j][hi] >= before:
                 return False
             if held[j + 1]:  # the run reaches a letter: is it all text? (measured last: slower)
-                return all(self.is_text(p) for p in pieces[k:j + 1])
+                return all(p[hi] - p[lo] <= self.cfg.max_rule or self.is_text(p) for p in pieces[k:j + 1])
         return False
 
-    def _cut_before_label(self, r: Region, labels: list[PanelLabel]) -> list[tuple[Region, list[PanelLabel]]]:
+    def _cut_before_label(self, r: Region, labels: list[PanelLabel], under: bool) -> list[tuple[Region, list[PanelLabel]]]:
         """Touching panels: cut between the labels where they are apart, at the emptiest line
         (nearest the later label) between the end of one label group and the start of the next."""
         best: tuple[float, int, int] | None = None  # (badness, axis, position)
@@ -625,7 +631,7 @@ class _Layout:
         if best is None:
             return []
         _, axis, pos = best
-        return self._group(self.pieces(r, axis, [(pos, pos)]), labels, axis)
+        return self._group(self.pieces(r, axis, [(pos, pos)]), labels, axis, under)
 
     # --- without labels -------------------------------------------------------------------
 

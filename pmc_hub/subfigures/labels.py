@@ -126,18 +126,20 @@ def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: flo
     return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
 
 
-def _light(ink: SummedArea, rect: Rect) -> tuple[int, int]:
-    """Pixels of ``rect`` inside the figure without ink, and all of its pixels inside the figure."""
-    x0, y0, x1, y1 = max(0, rect[0]), max(0, rect[1]), min(ink.width, rect[2]), min(ink.height, rect[3])
+def _light(ink: SummedArea, rect: Rect, within: Rect) -> tuple[int, int]:
+    """Pixels of ``rect`` inside ``within`` without ink, and all of its pixels inside ``within``."""
+    x0, y0, x1, y1 = max(within[0], rect[0]), max(within[1], rect[1]), min(within[2], rect[2]), min(within[3], rect[3])
     pixels = max(0, x1 - x0) * max(0, y1 - y0)
     return pixels - ink.count(x0, y0, x1, y1), pixels
 
 
-def _dark_around(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
-    """``_clear`` inverted, for a light glyph: its margin is ink, all but ``light_margin`` of it
-    (a photograph's specks, a page edge grazed)."""
-    outer_light, outer = _light(ink, _margin(box, core_h, cfg, right, bottom))
-    own_light, own = _light(ink, box)
+def _dark_around(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float,
+                 ground: Rect) -> bool:
+    """``_clear`` inverted, for a light glyph: its margin on its ``ground`` (the image it is drawn
+    on) is ink, all but ``light_margin`` of it (a photograph's specks). The page beyond the
+    image's edge is not looked at: a letter may be set tight in its image's corner (round 19)."""
+    outer_light, outer = _light(ink, _margin(box, core_h, cfg, right, bottom), ground)
+    own_light, own = _light(ink, box, ground)
     return outer_light - own_light <= cfg.light_margin * (outer - own)
 
 
@@ -240,8 +242,8 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     """Letters drawn light on dark ground (a white C in the corner of a micrograph): components of
     light pixels (no crisp ink: near the page colour) of a label's size and shape, looked for only
     in and beside the dense dark parts of the figure (`_dark_blocks`), no letter of a word
-    (`_in_word`), with a dark margin (`_dark_around`), in the top-left corner of dark ground much
-    larger than themselves (`_on_ground`: the hole of a bold black letter is no white letter), brighter
+    (`_in_word`), with a dark margin on that ground (`_dark_around`), in the top-left corner of dark ground much
+    larger than themselves (`_ground`: the hole of a bold black letter is no white letter), brighter
     than the ground between their strokes (`_brighter`). Read with light and dark swapped.
     Entries as `_glyphs` collects them."""
     blocks = _dark_blocks(area, cfg)
@@ -260,8 +262,10 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
             continue
         core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
         h = y1 - y0
-        if (_inside(blocks, core, b) and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom)
-                and _on_ground(comps, core, h, cfg) and _brighter(ink, core, cfg)):
+        if not (_inside(blocks, core, b) and _brighter(ink, core, cfg)):
+            continue
+        ground = _ground(comps, core, h, cfg)
+        if ground is not None and _dark_around(area, core, h, cfg, cfg.clear_right, cfg.clear_bottom, ground):
             found.append((core, core, True, True, _inverted(ink, core)))
     return found
 
@@ -287,21 +291,25 @@ def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
     return int(near.sum()) > 1  # k itself is one of them
 
 
-def _on_ground(comps: Components, box: Rect, h: int, cfg: LabelConfig) -> bool:
-    """The smallest component of ink whose box holds ``box`` is at least ``light_ground`` glyph
-    heights wide and high, fills ``ground_fill`` of its box (an image, not the strokes of a bold
-    letter around its hole), and ``box`` sits in its top-left corner (within ``light_corner``
-    glyph heights of its left and top edges), where a panel's letter is drawn on its image."""
+def _ground(comps: Components, box: Rect, h: int, cfg: LabelConfig) -> Rect | None:
+    """The box of the dark ground a light glyph ``box`` is drawn on, None when it is on none: the
+    smallest component of ink whose box holds ``box``, at least ``light_ground`` glyph heights
+    wide and high, filling ``ground_fill`` of its box (an image, not the strokes of a bold letter
+    around its hole), with ``box`` in its top-left corner (within ``light_corner`` glyph heights of
+    its left and top edges), where a panel's letter is drawn on its image."""
     x0, y0, x1, y1 = box
     holds = np.flatnonzero((comps.x0 <= x0) & (comps.y0 <= y0) & (comps.x1 >= x1) & (comps.y1 >= y1))
     if holds.size == 0:
-        return False
+        return None
     widths, heights = comps.x1[holds] - comps.x0[holds], comps.y1[holds] - comps.y0[holds]
     k = int(np.argmin(widths * heights))
     ground = holds[k]
-    return bool(min(widths[k], heights[k]) >= cfg.light_ground * h
-                and comps.pixels[ground] >= cfg.ground_fill * widths[k] * heights[k]
-                and x0 - comps.x0[ground] <= cfg.light_corner * h and y0 - comps.y0[ground] <= cfg.light_corner * h)
+    gx0, gy0 = int(comps.x0[ground]), int(comps.y0[ground])
+    if (min(widths[k], heights[k]) >= cfg.light_ground * h
+            and comps.pixels[ground] >= cfg.ground_fill * widths[k] * heights[k]
+            and x0 - gx0 <= cfg.light_corner * h and y0 - gy0 <= cfg.light_corner * h):
+        return gx0, gy0, int(comps.x1[ground]), int(comps.y1[ground])
+    return None
 
 
 def _brighter(ink: InkMap, box: Rect, cfg: LabelConfig) -> bool:
@@ -508,6 +516,8 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
             run = [] if start.light else _run(start, [g for g in alike if not g.light], cfg)
         if (not start.clear and len(run) < 3) or not _in_grid(run, h):
             continue
+        if len(run) == 2 and run[1][1] != 1:
+            continue  # two letters with the one between them missing (a, c): too little to place panels by (round 19)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
