@@ -4,7 +4,7 @@
 
     python scripts/make_chem_figures.py --count 160 --out /tmp/chem      # RDKit, dev-only
     python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json [--labels FILE ...] [--out PATH]
-    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--json out.json]   # measure only
+    python scripts/fit_content_model.py --drawn /tmp/chem/chem.labels.json --by-source [--image-alone] [--json out.json]   # measure only
 
 Every figure of the development set (`pmc_hub.labels.evaluate.DEVELOPMENT_FILES`: labels.json and
 the worn second fresh set, labels.fresh2.json; never an unseen set, `evaluate.UNSEEN_FILES`) is fitted on (``--part
@@ -32,7 +32,8 @@ style of its own) is a fold (``--folds article``: whole articles dealt into `FOL
    written: the highest that still labels `MIN_COVERAGE` of the captioned figures (the build
    writes captioned figures only), and never below 0.5 (more likely wrong than right).
 ``--by-source`` measures all of this as a new source would meet it: each source left out in turn,
-everything above fitted on the others, the source's figures labelled as a build would.
+everything above fitted on the others, the source's figures labelled as a build would (with
+``--image-alone``: from the image alone, captions removed and no floor).
 Needs scipy (the ``ml`` extra).
 """
 from __future__ import annotations
@@ -388,10 +389,12 @@ def image_fallback(decisions: dict[int, tuple], truth: list[str], captioned: np.
     return {"class": common, "below": round(float(below) + (1e-6 if k == len(other) else 0.0), 6)}
 
 
-def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -> dict:
+def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str, image_alone: bool = False) -> dict:
     """Leave one source out: for each source, the whole labeler (image model, combination,
     calibration, floor) fitted on the other sources (its own estimates on folds ``inner`` of
-    those), then the held-out source's figures labelled as a build would. Precision, coverage and
+    those), then the held-out source's figures labelled as a build would, or with ``image_alone``
+    as the image alone would label them (captions removed, no floor: every decision of the image
+    model, `scripts/eval_labels.py`'s image-only column out of source). Precision, coverage and
     panel type overall, on the captioned figures, per label source and per class."""
     folds = folds_for(data, inner)
     out_rows: list[Optional[dict]] = [None] * len(data.figures)
@@ -400,9 +403,12 @@ def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str) -
         held = np.array([s == source for s in data.sources] + [False] * int(data.drawn.sum()))
         train = ~held & ~data.drawn
         model = fit_labeler(data, train, folds, rules, taxonomy, verbose=False)
+        if image_alone:
+            model = dict(model, min_image_score=0.0)
         labeler = ContentLabeler(taxonomy, rules=rules, model=model).for_thumbnails(data.thumbs)
         index = np.flatnonzero(held[:real_n])
-        for i, row in zip(index, labeler.label([data.rows[i] for i in index])):
+        rows = [dict(data.rows[i], caption="") if image_alone else data.rows[i] for i in index]
+        for i, row in zip(index, labeler.label(rows)):
             out_rows[i] = row
         got = [out_rows[i].get("image_primary_label") for i in index]
         print(f"  {source}: {len(index)} figures, {sum(g is not None for g in got)} labelled, "
@@ -460,6 +466,9 @@ def main() -> None:
                     help="what the fit's own estimates hold out together (default: a source)")
     ap.add_argument("--by-source", action="store_true",
                     help="only measure: leave each source out, fit on the others, label it; write nothing")
+    ap.add_argument("--image-alone", action="store_true",
+                    help="with --by-source: label the left-out source's figures from the image alone (captions "
+                         "removed, no floor)")
     ap.add_argument("--json", type=Path, help="with --by-source: also write the measurement (and each figure's label) here")
     args = ap.parse_args()
     try:
@@ -471,7 +480,7 @@ def main() -> None:
     rules = RuleLabeler(taxonomy)
     data = load_data(args.labels, args.part, args.drawn, rules)
     if args.by_source:
-        summary = measure_by_source(data, rules, taxonomy, args.folds)
+        summary = measure_by_source(data, rules, taxonomy, args.folds, args.image_alone)
         print(json.dumps({k: v for k, v in summary.items() if k != "figures"}, indent=1))
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

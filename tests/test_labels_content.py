@@ -488,6 +488,23 @@ def test_the_fit_holds_each_source_out_whole(fit_script):
     assert any(len({k for k, s in zip(by_article, sources) if s == source}) > 1 for source in set(sources))
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a fold of so few figures leaves some steps' means empty
+def test_the_by_source_measure_reads_the_image_alone_when_asked(fit_script, tmp_path):
+    # round 17: `fit_content_model.py --by-source --image-alone` is the image-only column out of
+    # source: the left-out source's figures labelled with their captions removed and no floor. Four
+    # sources of the development set (charts, diagrams, photographs, scans), each left out in turn.
+    raw = json.loads(LABELS.read_text(encoding="utf-8"))
+    sources = ("Frontiers", "Wolters Kluwer", "Hindawi", "SciELO")
+    (tmp_path / "labels.json").write_text(json.dumps({"figures": [f for f in raw["figures"] if f.get("source") in sources]}))
+    rules, taxonomy = RuleLabeler(), load_taxonomy()
+    data = fit_script.load_data([tmp_path / "labels.json"], "all", None, rules)
+    alone = fit_script.measure_by_source(data, rules, taxonomy, "source", image_alone=True)
+    build = fit_script.measure_by_source(data, rules, taxonomy, "source")
+    assert alone["all"]["labelled"] == alone["all"]["figures"] == len(data.figures) > 100  # every figure, no floor
+    assert {f["label_source"] for f in alone["figures"]} == {"image"} and {f["source"] for f in alone["figures"]} == set(sources)
+    assert build["label source: caption"]["labelled"] + build["label source: caption+image"]["labelled"] > 0
+
+
 def round14_row(devset, caption_start: str) -> tuple[LabelledFigure, dict]:
     """A round-14 figure of the development set (its real image and caption), by its caption's start."""
     figures, rows, thumbnails = devset
