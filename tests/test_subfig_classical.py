@@ -118,6 +118,25 @@ def test_a_letter_set_just_before_its_panels_gutter_heads_that_panel():
     assert imageclef_figure_score(boxes, truth) == 1.0
 
 
+def test_a_title_line_over_the_lettered_panels_is_in_no_panel():
+    # OpenPBTA supplement sheets (round 18, tune): "Figure S5, related to Figure 4" set large over
+    # panels lettered A-C; the title above every letter belongs to no panel (it went to A's box,
+    # or, cut at its word spaces, to all three)
+    im = Image.new("RGB", (700, 330), "white")
+    d = ImageDraw.Draw(im)
+    d.text((10, 6), "Figure S5, related to Figure 4", fill="black", font=_font(36))
+    truth = []
+    for k, letter in enumerate("ABC"):
+        x0 = 10 + 230 * k
+        d.text((x0, 70), letter, fill="black", font=_font(18))
+        _bars(d, x0 + 30, 100, x0 + 210, 310, k)
+        truth.append(Box(x0, 70, x0 + 212, 312))
+    boxes = ClassicalSplitter().split(im)
+    assert [b.label for b in boxes] == ["a", "b", "c"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    assert min(b.y0 for b in boxes) >= 65  # the title is in no box
+
+
 def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
     # two bar charts whose letters stand over their plots, right of each chart's rotated y-axis
     # title (PLOS ONE 0000523 fig 5): the second title is nearer its own chart than the first

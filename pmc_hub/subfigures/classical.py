@@ -82,6 +82,7 @@ class SplitterConfig:
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
     max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
     letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
+    title_lines: float = 3.0  # letter heights: a line of text above every letter at most this deep is a title, in no panel
     letter_halo: int = 2  # pixels of faint ink around a letter's crisp glyph
     labels: LabelConfig = field(default_factory=LabelConfig)
     tables: TableConfig = field(default_factory=TableConfig)  # a table piece is no panel of a figure without letters
@@ -384,7 +385,7 @@ class _Layout:
             # can pass for letters under panels: 1 of 1000 generated figures without the caption)
             for under in (False, True):
                 try:
-                    panels = self.by_labels(root, labels, 0, under)
+                    panels = self.by_labels(root if under else self.below_titles(root, labels), labels, 0, under)
                 except _Unlabelled:
                     panels = []
                 # letters not at their panels' top left nor all centred over them (drawn at another
@@ -395,6 +396,23 @@ class _Layout:
                 if under or not _complete(labels) or self.named_panels != len(labels):
                     break
         return [(r, None) for r in self.by_gaps(root)]
+
+    def below_titles(self, root: Region, labels: list[PanelLabel]) -> Region:
+        """The figure under its title lines: the rows of the figure above its first letter that
+        are each one line of text (no deeper than ``title_lines`` letter heights, and not an
+        image) belong to no panel, so they are left out before the letters cut it ("Figure S5,
+        related to Figure 4" over panels A-C: round 20). Letters at their panels' top left head
+        them, so nothing above the first letter is a panel's."""
+        pieces = self.pieces(root, 0, self.gaps(root, 0))
+        first = min(lab.box[1] for lab in labels)
+        deepest = self.cfg.title_lines * max(lab.box[3] - lab.box[1] for lab in labels)
+        top = None
+        for x0, y0, x1, y1 in pieces[:-1]:
+            if y1 > first or y1 - y0 > deepest or self.ink.count(x0, y0, x1, y1) >= self.cfg.solid_share * _area((x0, y0, x1, y1)):
+                break
+            top = y1
+        rest = self.trim((root[0], top, root[2], root[3])) if top is not None else None
+        return rest or root
 
     def letter(self, panels: list[tuple[Region, PanelLabel | None]], labels: list[PanelLabel]) -> list[tuple[Region, PanelLabel | None]]:
         """Panels cut without letters named by the letters read that could not cut them (one
