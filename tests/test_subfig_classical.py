@@ -137,6 +137,31 @@ def test_a_title_line_over_the_lettered_panels_is_in_no_panel():
     assert min(b.y0 for b in boxes) >= 65  # the title is in no box
 
 
+def test_an_unlettered_row_under_panels_the_caption_names_all_stays_with_them():
+    # PhenoPLIER CRISPR figure 2 (round 18, tune): FACS plots lettered A and B, each over its framed
+    # statistics table; the row of tables holds no letter, which reads as letters missed (the
+    # figure was cut by its gaps into four boxes), but the caption names A and B only, the
+    # letters read: each table is part of its lettered panel
+    im = Image.new("RGB", (700, 470), "white")
+    d = ImageDraw.Draw(im)
+    truth = []
+    for k, letter in enumerate("AB"):
+        x0 = 10 + 345 * k
+        d.text((x0, 10), letter, fill="black", font=_font(20))
+        _bars(d, x0 + 50, 20, x0 + 320, 260, k)
+        d.rectangle([x0 + 20, 310, x0 + 330, 460], outline="black", width=2)
+        for j in range(5):
+            d.rectangle([x0 + 30, 322 + 26 * j, x0 + 42, 334 + 26 * j], fill=(200 - 40 * j, 60, 40 * j))
+            d.text((x0 + 50, 320 + 26 * j), f"Population {j}   {1000 * (j + 3)}   {20 * j}.0%", fill="black", font=_font(13))
+        truth.append(Box(x0, 10, x0 + 331, 461))
+    caption = "Cell sorting gates. A. Unstained cells. B. Transduced cells."
+    boxes = ClassicalSplitter().split(im, caption)
+    assert [b.label for b in boxes] == ["a", "b"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    # a caption naming more letters than were read leaves the letters refused (a letter missed)
+    assert len(ClassicalSplitter().split(im, "Gates. A. Unstained. B. Transduced. C. Sorted.")) != 2
+
+
 def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
     # two bar charts whose letters stand over their plots, right of each chart's rotated y-axis
     # title (PLOS ONE 0000523 fig 5): the second title is nearer its own chart than the first

@@ -478,7 +478,7 @@ class _Layout:
         for axis in (0, 1):
             pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis, under)
             groups = self._group(pieces, labels, axis, under)
-            if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
+            if root and len(groups) == 1 and not self._all_named(labels) and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
                 groups = self._before_labels(groups, axis, under)
@@ -559,6 +559,13 @@ class _Layout:
                     out[k], out[k + 1] = trimmed, _union(q, lab.box)
                     break
         return out
+
+    def _all_named(self, labels: list[PanelLabel]) -> bool:
+        """Whether the letters read are all the caption names (a run from "a" as long as its
+        panels): then no letter was missed, and a piece of graphics holding none is part of a
+        lettered panel (a FACS plot's statistics table under it) or a panel the caption leaves
+        unlettered (a knowledge graph beside sections (a)-(c)), no sign of missed letters."""
+        return self.named_panels == len(labels) and _complete(labels)
 
     def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
         """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a
