@@ -627,11 +627,13 @@ def test_real_compound_figures(dev_set):
     assert sum(im["kind"] == "compound" for im, *_ in dev_set) == 280
     # round 18 (ids 492-545: 27 compound figures of Trials study protocols and Manubot manuscripts
     # from seven repositories new to the set: framed diagram sections, screenshots, micrographs
-    # lettered in white, OpenPBTA figure sheets), scored once when added, nothing tuned on it:
-    # image alone 0.6807, with the captions 0.6560 (0.65597)
+    # lettered in white, OpenPBTA figure sheets), scored once when added: image alone 0.6807, with
+    # the captions 0.6560 (0.65597); tuned on its 24 tune figures in round 20 (title lines over
+    # the letters in no panel, letters all the caption names kept): 0.7667 and 0.7718 (all 280
+    # with the captions 0.8822 -> 0.8981; its rounds 1-9 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597)
     latest = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 18]
-    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.680
-    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.655
+    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.766
+    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.771
     # round 15 (ids 430-491: 24 compound figures of EMBO Press, clinical-trial and meta-analysis
     # articles from three repositories new to the set), scored once when added, nothing tuned on
     # it: image alone 0.7525, with the captions 0.7511 (all 253: 0.9021 with the captions)
@@ -645,7 +647,9 @@ def test_real_compound_figures(dev_set):
     # of the 198 of rounds 1-9
     fresh = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 11]
     assert imageclef_accuracy([p for _, p, _ in fresh], [t for t, _, _ in fresh]) >= 0.887
-    assert imageclef_accuracy([g for _, _, g in fresh], [t for t, _, _ in fresh]) >= 0.864
+    # with the captions 0.9597 since round 20 (a held-out Hindawi figure whose unlettered row no
+    # longer refused letters its caption names all: 0.17 -> 1.00)
+    assert imageclef_accuracy([g for _, _, g in fresh], [t for t, _, _ in fresh]) >= 0.959
     compound = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] not in (11, 15, 18)]
     assert len(compound) == 198
     truth = [t for t, _, _ in compound]
@@ -654,9 +658,10 @@ def test_real_compound_figures(dev_set):
     # image alone 0.9101 (the 164 of rounds 1-5: 0.9313; the 142 of rounds 1-3: 0.924, tune 0.956,
     # holdout 0.879; 0.863 before the splitter's second round; 0.643 on the first 80 before issue 14)
     assert imageclef_accuracy([p for _, p, _ in compound], truth) >= 0.910
-    # with the captions 0.9135 (tune 0.923, of it round 7 0.719; holdout 0.900: rounds 1-3 0.879,
+    # with the captions 0.9224 since round 20 (0.9199 before: a held-out figure's table row kept with
+    # its lettered panel); 0.9135 (tune 0.923, of it round 7 0.719; holdout 0.900: rounds 1-3 0.879,
     # round 5 0.955, round 7 1.0; the 164 of rounds 1-5: 0.9352)
-    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.913
+    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.922
 
 
 def test_real_single_panel_figures_stay_one_box(dev_set):
