@@ -629,11 +629,12 @@ def test_real_compound_figures(dev_set):
     # from seven repositories new to the set: framed diagram sections, screenshots, micrographs
     # lettered in white, OpenPBTA figure sheets), scored once when added: image alone 0.6807, with
     # the captions 0.6560 (0.65597); tuned on its 24 tune figures in round 20 (title lines over
-    # the letters in no panel, letters all the caption names kept): 0.7667 and 0.7718 (all 280
-    # with the captions 0.8822 -> 0.8981; its rounds 1-9 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597)
+    # the letters in no panel, letters all the caption names kept, a letter under another in its
+    # column): 0.7852 and 0.7903 (all 280 with the captions 0.8822 -> 0.8999; its rounds 1-9
+    # 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597)
     latest = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 18]
-    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.766
-    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.771
+    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.785
+    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.790
     # round 15 (ids 430-491: 24 compound figures of EMBO Press, clinical-trial and meta-analysis
     # articles from three repositories new to the set), scored once when added, nothing tuned on
     # it: image alone 0.7525, with the captions 0.7511 (all 253: 0.9021 with the captions)

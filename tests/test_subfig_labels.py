@@ -188,8 +188,9 @@ def test_labels_of_the_real_development_set():
     assert sum(map(len, drawn.values())) == 1021
     # round 18 (66 letters of Trials and Manubot figures from seven new repositories: "A." in white
     # on micrographs, "(a)" in dashed frames, "A. Node Search" titles, letters on figure sheets),
-    # measured once when it was added: 56 right of the 64 found
-    assert sum(len(v) for k, v in drawn.items() if k in latest_ids) == 66 and right[18] >= 56
+    # measured once when it was added: 56 right of the 64 found; 57 of 65 since round 20 (a D
+    # under B in its column, above C)
+    assert sum(len(v) for k, v in drawn.items() if k in latest_ids) == 66 and right[18] >= 57
     # round 15 (132 letters of EMBO Press and clinical articles from three new repositories),
     # measured once when it was added: 93 right of the 106 found
     assert sum(len(v) for k, v in drawn.items() if k in new_ids) == 132 and right[15] >= 93

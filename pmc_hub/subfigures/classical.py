@@ -3,14 +3,16 @@
 1. The figure becomes ink on a background (`ink.ink_map`): the gutter colour is found, every
    pixel that differs from it is ink; images larger than ``max_side`` are reduced first.
 2. The panel letters drawn on the figure are read (`labels.find_labels`).
-3. With two or more letters, the figure is cut by them: a region is cut at its runs of empty
+3. With two or more letters, the figure is cut by them: title lines above every letter are left
+   out (`_Layout.below_titles`), then a region is cut at its runs of empty
    rows or columns, the pieces holding no letter join the piece before them (a letter sits at
    the top left of its panel, so everything after it up to the next letter is its panel: axes,
    legends, tick labels, a chart under the letter's title), and each piece is cut again until it
    holds one letter. Letters that no gap separates (panels that touch) are cut apart at a colour
    edge between them, else at the emptiest line just before the later letter. When the letters
    cannot place the panels (most letters sit away from their panel's top left, or a gap cuts
-   off graphics while leaving every letter on one side: letters drawn on images were missed),
+   off graphics while leaving every letter on one side: letters drawn on images were missed,
+   unless they are all the letters the caption names),
    the figure is cut as if it had none.
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
