@@ -10,7 +10,7 @@ precision/recall@0.5, AP@0.5, mAP@0.5:0.95 and figures per second (one process; 
 figures is not timed).
 
 Real figures (``--real``): ImageCLEF accuracy of the compound figures (all, tune, holdout, and
-each split by round: rounds 1-3, 5, 7, 9, 11 and 15; drawn figures without a round count
+each split by round: rounds 1-3, 5, 7, 9, 11, 15 and 18; drawn figures without a round count
 with rounds 1-3), the
 share of single-panel figures left as one box, panel letters read (precision, recall), the right
 subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
@@ -103,7 +103,7 @@ def real(args) -> dict:
         _write_figures(Path(args.figures), coco["images"], anns, found)
     out.update(_letters(coco["images"], anns, found))
     groups = _groups(coco["images"])
-    for group in ("r1-9", "tune_r11", "holdout_r11", "tune_r15", "holdout_r15"):
+    for group in ("r1-9", "tune_r11", "holdout_r11", "tune_r15", "holdout_r15", "tune_r18", "holdout_r18"):
         if group in groups and len(groups[group]) < len(coco["images"]):
             out.update({f"{k}_{group}": v for k, v in _letters(groups[group], anns, found).items()})
     out.update(_subcaptions(coco, anns, found))
@@ -152,13 +152,14 @@ def changed_figures(before: Path, after: Path) -> list[str]:
 def _groups(images: list[dict]) -> dict[str, list[dict]]:
     """The figures scored together: all, each split, and each split by the rounds that added them
     (rounds 5 and 7 added figures no one had looked at while tuning, rounds 1-3 a holdout that was
-    seen, round 11 figures of three new sources, round 15 figures of three new repositories), and
+    seen, round 11 figures of three new sources, round 15 figures of three new repositories, round 18
+    figures of seven), and
     rounds 1-9 together (``r1-9``)."""
     groups = {"all": images}
     for split in ("tune", "holdout"):
         groups[split] = [im for im in images if im["split"] == split]
         groups[f"{split}_r1-3"] = [im for im in groups[split] if im.get("round", 0) <= 3]
-        for added in (5, 7, 9, 11, 15):
+        for added in (5, 7, 9, 11, 15, 18):
             groups[f"{split}_r{added}"] = [im for im in groups[split] if im.get("round") == added]
     groups["r1-9"] = [im for im in images if im.get("round", 0) <= 9]
     return {name: chosen for name, chosen in groups.items() if chosen}

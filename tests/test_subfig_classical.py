@@ -118,6 +118,50 @@ def test_a_letter_set_just_before_its_panels_gutter_heads_that_panel():
     assert imageclef_figure_score(boxes, truth) == 1.0
 
 
+def test_a_title_line_over_the_lettered_panels_is_in_no_panel():
+    # OpenPBTA supplement sheets (round 18, tune): "Figure S5, related to Figure 4" set large over
+    # panels lettered A-C; the title above every letter belongs to no panel (it went to A's box,
+    # or, cut at its word spaces, to all three)
+    im = Image.new("RGB", (700, 330), "white")
+    d = ImageDraw.Draw(im)
+    d.text((10, 6), "Figure S5, related to Figure 4", fill="black", font=_font(36))
+    truth = []
+    for k, letter in enumerate("ABC"):
+        x0 = 10 + 230 * k
+        d.text((x0, 70), letter, fill="black", font=_font(18))
+        _bars(d, x0 + 30, 100, x0 + 210, 310, k)
+        truth.append(Box(x0, 70, x0 + 212, 312))
+    boxes = ClassicalSplitter().split(im)
+    assert [b.label for b in boxes] == ["a", "b", "c"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    assert min(b.y0 for b in boxes) >= 65  # the title is in no box
+
+
+def test_an_unlettered_row_under_panels_the_caption_names_all_stays_with_them():
+    # PhenoPLIER CRISPR figure 2 (round 18, tune): FACS plots lettered A and B, each over its framed
+    # statistics table; the row of tables holds no letter, which reads as letters missed (the
+    # figure was cut by its gaps into four boxes), but the caption names A and B only, the
+    # letters read: each table is part of its lettered panel
+    im = Image.new("RGB", (700, 470), "white")
+    d = ImageDraw.Draw(im)
+    truth = []
+    for k, letter in enumerate("AB"):
+        x0 = 10 + 345 * k
+        d.text((x0, 10), letter, fill="black", font=_font(20))
+        _bars(d, x0 + 50, 20, x0 + 320, 260, k)
+        d.rectangle([x0 + 20, 310, x0 + 330, 460], outline="black", width=2)
+        for j in range(5):
+            d.rectangle([x0 + 30, 322 + 26 * j, x0 + 42, 334 + 26 * j], fill=(200 - 40 * j, 60, 40 * j))
+            d.text((x0 + 50, 320 + 26 * j), f"Population {j}   {1000 * (j + 3)}   {20 * j}.0%", fill="black", font=_font(13))
+        truth.append(Box(x0, 10, x0 + 331, 461))
+    caption = "Cell sorting gates. A. Unstained cells. B. Transduced cells."
+    boxes = ClassicalSplitter().split(im, caption)
+    assert [b.label for b in boxes] == ["a", "b"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    # a caption naming more letters than were read leaves the letters refused (a letter missed)
+    assert len(ClassicalSplitter().split(im, "Gates. A. Unstained. B. Transduced. C. Sorted.")) != 2
+
+
 def test_an_axis_title_left_of_a_letter_stays_with_its_chart():
     # two bar charts whose letters stand over their plots, right of each chart's rotated y-axis
     # title (PLOS ONE 0000523 fig 5): the second title is nearer its own chart than the first
@@ -583,11 +627,14 @@ def test_real_compound_figures(dev_set):
     assert sum(im["kind"] == "compound" for im, *_ in dev_set) == 280
     # round 18 (ids 492-545: 27 compound figures of Trials study protocols and Manubot manuscripts
     # from seven repositories new to the set: framed diagram sections, screenshots, micrographs
-    # lettered in white, OpenPBTA figure sheets), scored once when added, nothing tuned on it:
-    # image alone 0.6807, with the captions 0.6560 (0.65597)
+    # lettered in white, OpenPBTA figure sheets), scored once when added: image alone 0.6807, with
+    # the captions 0.6560 (0.65597); tuned on its 24 tune figures in round 20 (title lines over
+    # the letters in no panel, letters all the caption names kept, a letter under another in its
+    # column): 0.7852 and 0.7903 (all 280 with the captions 0.8822 -> 0.8999; its rounds 1-9
+    # 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597)
     latest = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 18]
-    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.680
-    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.655
+    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.785
+    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.790
     # round 15 (ids 430-491: 24 compound figures of EMBO Press, clinical-trial and meta-analysis
     # articles from three repositories new to the set), scored once when added, nothing tuned on
     # it: image alone 0.7525, with the captions 0.7511 (all 253: 0.9021 with the captions)
@@ -601,7 +648,9 @@ def test_real_compound_figures(dev_set):
     # of the 198 of rounds 1-9
     fresh = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 11]
     assert imageclef_accuracy([p for _, p, _ in fresh], [t for t, _, _ in fresh]) >= 0.887
-    assert imageclef_accuracy([g for _, _, g in fresh], [t for t, _, _ in fresh]) >= 0.864
+    # with the captions 0.9597 since round 20 (a held-out Hindawi figure whose unlettered row no
+    # longer refused letters its caption names all: 0.17 -> 1.00)
+    assert imageclef_accuracy([g for _, _, g in fresh], [t for t, _, _ in fresh]) >= 0.959
     compound = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] not in (11, 15, 18)]
     assert len(compound) == 198
     truth = [t for t, _, _ in compound]
@@ -610,9 +659,10 @@ def test_real_compound_figures(dev_set):
     # image alone 0.9101 (the 164 of rounds 1-5: 0.9313; the 142 of rounds 1-3: 0.924, tune 0.956,
     # holdout 0.879; 0.863 before the splitter's second round; 0.643 on the first 80 before issue 14)
     assert imageclef_accuracy([p for _, p, _ in compound], truth) >= 0.910
-    # with the captions 0.9135 (tune 0.923, of it round 7 0.719; holdout 0.900: rounds 1-3 0.879,
+    # with the captions 0.9224 since round 20 (0.9199 before: a held-out figure's table row kept with
+    # its lettered panel); 0.9135 (tune 0.923, of it round 7 0.719; holdout 0.900: rounds 1-3 0.879,
     # round 5 0.955, round 7 1.0; the 164 of rounds 1-5: 0.9352)
-    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.913
+    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.922
 
 
 def test_real_single_panel_figures_stay_one_box(dev_set):

@@ -3,14 +3,16 @@
 1. The figure becomes ink on a background (`ink.ink_map`): the gutter colour is found, every
    pixel that differs from it is ink; images larger than ``max_side`` are reduced first.
 2. The panel letters drawn on the figure are read (`labels.find_labels`).
-3. With two or more letters, the figure is cut by them: a region is cut at its runs of empty
+3. With two or more letters, the figure is cut by them: title lines above every letter are left
+   out (`_Layout.below_titles`), then a region is cut at its runs of empty
    rows or columns, the pieces holding no letter join the piece before them (a letter sits at
    the top left of its panel, so everything after it up to the next letter is its panel: axes,
    legends, tick labels, a chart under the letter's title), and each piece is cut again until it
    holds one letter. Letters that no gap separates (panels that touch) are cut apart at a colour
    edge between them, else at the emptiest line just before the later letter. When the letters
    cannot place the panels (most letters sit away from their panel's top left, or a gap cuts
-   off graphics while leaving every letter on one side: letters drawn on images were missed),
+   off graphics while leaving every letter on one side: letters drawn on images were missed,
+   unless they are all the letters the caption names),
    the figure is cut as if it had none.
 4. Without letters, the figure is cut at its gutters (recursive XY-cut), and a piece is only a
    panel when it is big enough and holds graphics, not only text (tick labels, titles, legends
@@ -82,6 +84,7 @@ class SplitterConfig:
     max_label_offset: float = 0.35  # the median letter must sit this near its panel's top-left corner
     max_centred_offset: float = 0.12  # ... or every letter this near the middle of its panel's top
     letter_lead: float = 2.0  # letter heights of content allowed before a letter in its own panel
+    title_lines: float = 3.0  # letter heights: a line of text above every letter at most this deep is a title, in no panel
     letter_halo: int = 2  # pixels of faint ink around a letter's crisp glyph
     labels: LabelConfig = field(default_factory=LabelConfig)
     tables: TableConfig = field(default_factory=TableConfig)  # a table piece is no panel of a figure without letters
@@ -384,7 +387,7 @@ class _Layout:
             # can pass for letters under panels: 1 of 1000 generated figures without the caption)
             for under in (False, True):
                 try:
-                    panels = self.by_labels(root, labels, 0, under)
+                    panels = self.by_labels(root if under else self.below_titles(root, labels), labels, 0, under)
                 except _Unlabelled:
                     panels = []
                 # letters not at their panels' top left nor all centred over them (drawn at another
@@ -395,6 +398,23 @@ class _Layout:
                 if under or not _complete(labels) or self.named_panels != len(labels):
                     break
         return [(r, None) for r in self.by_gaps(root)]
+
+    def below_titles(self, root: Region, labels: list[PanelLabel]) -> Region:
+        """The figure under its title lines: the rows of the figure above its first letter that
+        are each one line of text (no deeper than ``title_lines`` letter heights, and not an
+        image) belong to no panel, so they are left out before the letters cut it ("Figure S5,
+        related to Figure 4" over panels A-C: round 20). Letters at their panels' top left head
+        them, so nothing above the first letter is a panel's."""
+        pieces = self.pieces(root, 0, self.gaps(root, 0))
+        first = min(lab.box[1] for lab in labels)
+        deepest = self.cfg.title_lines * max(lab.box[3] - lab.box[1] for lab in labels)
+        top = None
+        for x0, y0, x1, y1 in pieces[:-1]:
+            if y1 > first or y1 - y0 > deepest or self.ink.count(x0, y0, x1, y1) >= self.cfg.solid_share * _area((x0, y0, x1, y1)):
+                break
+            top = y1
+        rest = self.trim((root[0], top, root[2], root[3])) if top is not None else None
+        return rest or root
 
     def letter(self, panels: list[tuple[Region, PanelLabel | None]], labels: list[PanelLabel]) -> list[tuple[Region, PanelLabel | None]]:
         """Panels cut without letters named by the letters read that could not cut them (one
@@ -460,7 +480,7 @@ class _Layout:
         for axis in (0, 1):
             pieces = self._hand_over(self.pieces(r, axis, self.gaps(r, axis)), labels, axis, under)
             groups = self._group(pieces, labels, axis, under)
-            if root and len(groups) == 1 and self._unlabelled_panel(pieces, labels):
+            if root and len(groups) == 1 and not self._all_named(labels) and self._unlabelled_panel(pieces, labels):
                 raise _Unlabelled
             if len(groups) >= 2:
                 groups = self._before_labels(groups, axis, under)
@@ -541,6 +561,13 @@ class _Layout:
                     out[k], out[k + 1] = trimmed, _union(q, lab.box)
                     break
         return out
+
+    def _all_named(self, labels: list[PanelLabel]) -> bool:
+        """Whether the letters read are all the caption names (a run from "a" as long as its
+        panels): then no letter was missed, and a piece of graphics holding none is part of a
+        lettered panel (a FACS plot's statistics table under it) or a panel the caption leaves
+        unlettered (a knowledge graph beside sections (a)-(c)), no sign of missed letters."""
+        return self.named_panels == len(labels) and _complete(labels)
 
     def _unlabelled_panel(self, pieces: list[Region], labels: list[PanelLabel]) -> bool:
         """Whether a gap cut that leaves all the labels in one piece has cut off a panel: a

@@ -406,6 +406,13 @@ def _diagonal(a: _Glyph, b: _Glyph, h: float) -> bool:
     return b.box[1] - a.box[1] > 0.6 * h and b.box[0] > a.box[0]
 
 
+def _under_in_column(run: list[_Glyph], g: _Glyph, h: float) -> bool:
+    """Whether ``g`` is right of the last label and under a label found in its column, at its
+    left edge (an irregular layout: D under B in the right column, above C at the foot of the left
+    one: round 20)."""
+    return g.box[0] > run[-1].box[0] + h and any(abs(g.box[0] - r.box[0]) <= 0.5 * h and g.box[1] > r.box[1] + h for r in run)
+
+
 def _readable(g: _Glyph, letter: int, cfg: LabelConfig) -> bool:
     """``g`` clearly reads as ``letter``: well, and not much worse than as its best letter."""
     score = g.scores[letter]
@@ -427,7 +434,8 @@ def _run(start: _Glyph, alike: list[_Glyph], cfg: LabelConfig) -> list[tuple[_Gl
     for letter in range(1, min(cfg.max_labels, len(ALPHABET))):
         # in the layout's reading order; or lower and right of the last label when it reads very well
         fits = [c for c in clear if c not in placed and _readable(c, letter, cfg)
-                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score and _diagonal(placed[-1], c, h)))
+                and (_in_place(placed, c, h) or (c.scores[letter] >= cfg.strong_score
+                                                 and (_diagonal(placed[-1], c, h) or _under_in_column(placed, c, h))))
                 and _same_size(placed, c, cfg, letter) and (len(placed) < 2 or _aligned(placed, c, h) or not _doubtful(c, letter))]
         # labels of a figure are alike: in line with the ones found, in parentheses when they are
         g = max(fits, key=lambda c: c.scores[letter] + cfg.aligned_bonus * (_aligned(placed, c, h) + (_enclosed(c) == _enclosed(start)))) if fits else None
