@@ -74,9 +74,11 @@ PRIMARY_KINDS = {
 # Where the caption neither names nor hints at a class, the kinds that count for it, where they
 # are fewer than `PRIMARY_KINDS`: the structure kind was learnt from drawn figures alone, so it may
 # not veto a caption that names chemistry (a scheme it takes for a diagram), but an equation or a
-# diagram the caption says nothing of is no chemistry; and a chart the caption names no table in is
-# no table.
-SILENT_KINDS = {"Chemical Structures": ("structure",), "Tables": ("table",)}
+# diagram the caption says nothing of is no chemistry; a chart the caption names no table in is
+# no table; and each photograph-like class counts its own kind only (round 20: counting the
+# likeliest of the three, they tied and *Microscopy*, first in the taxonomy, always won).
+SILENT_KINDS = {"Chemical Structures": ("structure",), "Tables": ("table",), "Microscopy": ("microscopy",),
+                "Clinical Imaging": ("clinical",), "Photographs": ("photo",)}
 _FLOOR = 1e-3  # P(kind) floor: no kind is ruled out completely
 # The inputs of the combination, in the order of its fitted weights (module docstring).
 COMBINATION = ("image", "title", "caption", "first", "cues", "chart", "unnamed")
