@@ -5,26 +5,48 @@
 
 (`pmc_hub.build` is the function; its module is `importlib.import_module("pmc_hub.build")`.
 Publishing and access review: `pmc_hub.publish.publish`, `pmc_hub.access`.)
+
+The public names are imported when first asked for: a build worker imports ``pmc_hub.stage``
+and must not pay for the build, update and merge modules (and ``pyarrow.parquet``) it never runs.
 """
+import importlib
+import sys
+import types
 
 from .version import __version__
+from .errors import DataError, PmcHubError, UsageError  # noqa: E402  (no imports of their own)
 
-from .errors import DataError, PmcHubError, UsageError  # noqa: E402
-from .config import BuildConfig, RunOptions, ShardLayout  # noqa: E402
-from .report import BuildReport  # noqa: E402
-from .stage import ArticleStage  # noqa: E402
-from .build import build  # noqa: E402
-from .update import update  # noqa: E402
-from .merge import merge_builds  # noqa: E402
-from .benchmark import carve_benchmark  # noqa: E402
+_LAZY = {  # public name -> the module that defines it
+    "build": ".build", "update": ".update", "merge_builds": ".merge", "carve_benchmark": ".benchmark",
+    "BuildConfig": ".config", "RunOptions": ".config", "ShardLayout": ".config", "BuildReport": ".report",
+    "ArticleStage": ".stage", "FiguresBuilder": ".builder",
+}
 
 __all__ = ["__version__", "build", "update", "merge_builds", "carve_benchmark", "BuildConfig", "RunOptions",
            "ShardLayout", "BuildReport", "ArticleStage", "FiguresBuilder", "PmcHubError", "UsageError", "DataError"]
 
 
 def __getattr__(name: str):
-    if name == "FiguresBuilder":  # its module subclasses a `datasets` builder: imported when asked for
-        from .builder import FiguresBuilder
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pmc_hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
-        return FiguresBuilder
-    raise AttributeError(f"module 'pmc_hub' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """Keeps ``pmc_hub.build`` and ``pmc_hub.update`` the functions: importing the module of the
+    same name sets the package's attribute to that module, which would shadow the function."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == f".{name}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -28,7 +28,7 @@ from .models import ArticlePackage, ArticleResult, Skip
 from .output import (FIGURE_CONFIGS, SUBFIGURE_CONFIGS, OutputError, check_release, default_release, locked, read_manifest, schema_of)
 from .ownership import check_folder, claim, discard
 from .report import DUPLICATE_ARTICLE, BuildReport, duplicate_image_skip, summarize
-from .spool import article_tables, preload_conversion, without_rows
+from .spool import article_tables, without_rows
 from .sources import check_sources, open_sources
 from .state import BuildState
 from .writers import ShardSet, rows_where, rows_without
@@ -179,7 +179,7 @@ class RowWriter:
 
         bar = tqdm(desc="articles", unit=" art", disable=not self.run.progress, initial=self.resumed)
         engine = make_engine(self.config, self.run)
-        # What the build's end needs first (pandas for pyarrow, the card's validator and templates) is
+        # What the build's end needs first (the card's validator and templates) is
         # made ready while the worker server starts, when this process would only wait: at the end
         # it would be the last thing left.
         preload = preload_end()
@@ -305,10 +305,8 @@ class RowWriter:
 
 def preload_end() -> threading.Thread:
     """Start, in a background thread, what a build's end costs the first time in a process beyond
-    its own work: pandas, which pyarrow's first conversion of Python values imports (the release
-    index), and the card's schema validator and templates. Join the thread before the end."""
+    its own work: the card's schema validator and templates. Join the thread before the end."""
     def work() -> None:
-        preload_conversion()
         from .cards import prepare
 
         prepare()

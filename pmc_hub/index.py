@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -182,10 +183,7 @@ class ReleaseIndex:
         tmp = folder / "articles.parquet.tmp"
         with pq.ParquetWriter(tmp, _ARTICLES, compression="zstd") as writer:
             for page in self.articles.rows():  # streamed, a batch at a time
-                columns = list(zip(*page))
-                columns[5] = [bool(h) for h in columns[5]]
-                writer.write_table(pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, _ARTICLES)],
-                                                        schema=_ARTICLES))
+                writer.write_table(pa.Table.from_arrays(_page_arrays(page), schema=_ARTICLES))
         os.replace(tmp, folder / "articles.parquet")
         if self.config is not None:
             write_text_atomic(folder / "config.json", json.dumps(asdict(self.config)))
@@ -205,6 +203,22 @@ class ReleaseIndex:
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, sqlite3.Error) as exc:
             raise OutputError(f"{folder} is damaged ({type(exc).__name__}); rebuild the folder") from None
         return index
+
+
+def _page_arrays(page: list[tuple]) -> list[pa.Array]:
+    """A page of stored rows as ``_ARTICLES``' columns, built directly: `pa.array` of Python values
+    would import pandas (0.2-0.4 CPU-s) only to ask whether the values are a pandas object."""
+    columns = list(zip(*page))
+    arrays: list[pa.Array] = []
+    for values, column in zip(columns, _ARTICLES):
+        if column.type == pa.bool_():
+            bits = np.packbits(np.fromiter(values, dtype=bool, count=len(values)), bitorder="little")
+            arrays.append(pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)]))
+        else:
+            builder = pa.lib.StringBuilder()
+            builder.append_values(values)
+            arrays.append(builder.finish())
+    return arrays
 
 
 def _checked_row(row: tuple) -> tuple:

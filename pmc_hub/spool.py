@@ -20,7 +20,7 @@ import pyarrow as pa
 from .models import ArticleResult, Skip
 from .output import ARTICLES, STATE_DIR, figure_config, schema_of
 from .report import UNWRITABLE
-from .writers import to_table
+from .schema import arrow_schema
 
 SPOOL_DIR = f"{STATE_DIR}/spool"
 _STORE_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError)
@@ -51,12 +51,6 @@ def convert_without_pandas() -> None:
         sys.meta_path.remove(finder)
 
 
-def preload_conversion() -> None:
-    """Import what pyarrow's first conversion of Python values imports: pandas, which pyarrow asks
-    whether a list is a pandas object (0.2-0.5 s); `build.preload_end` does it in the background."""
-    pa.array([])
-
-
 def article_tables(result: ArticleResult) -> ArticleResult:
     """The result with its rows as one Arrow table per config (rows dropped); an article whose
     rows cannot be stored keeps its counts and gets one `unwritable record` skip instead."""
@@ -70,7 +64,8 @@ def article_tables(result: ArticleResult) -> ArticleResult:
     if result.article_row is not None:
         rows[ARTICLES].append(result.article_row)
     try:
-        tables = {config: to_table(r, schema_of(config)) for config, r in rows.items()}
+        # (not `writers.to_table`: a worker never imports the writers and pyarrow.parquet)
+        tables = {config: pa.Table.from_pylist(r, schema=arrow_schema(schema_of(config))) for config, r in rows.items()}
     except _STORE_ERRORS as exc:
         return without_rows(result, Skip(result.article_id, UNWRITABLE, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"))
     return ArticleResult(result.origin, result.article_id, skips=result.skips, figures_in=result.figures_in,

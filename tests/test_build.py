@@ -417,19 +417,21 @@ def test_mesh_terms_reach_every_batch_of_articles(tmp_path, mixed_license_corpus
 
 
 def test_preloading_leaves_the_end_nothing_to_import_or_compile(tmp_path):
-    """What `preload_end` does in the background is what pyarrow's first conversion and the first
-    card would otherwise import (the card's text is the same either way)."""
-    probe = ("import sys, json; from pathlib import Path; from pmc_hub.build import preload_end; before = set(sys.modules); "
-             "preload_end().join(); after = set(sys.modules); import pyarrow as pa; "
-             "pa.Table.from_pylist([{'a': 1}]); from pmc_hub import cards; from pmc_hub.output import read_manifest; "
-             "out = Path(sys.argv[1]); "
+    """What `preload_end` does in the background is what the release index's write and the first
+    card would otherwise import (the card's text is the same either way), and never pandas."""
+    # (the modules a build's main process holds by its end: the engine's stage, the end's own modules)
+    probe = ("import sys, json; from pathlib import Path; from pmc_hub.build import preload_end; "
+             "import pmc_hub.engines.local, pmc_hub.finish; before = set(sys.modules); "
+             "preload_end().join(); after = set(sys.modules); from pmc_hub.index import ReleaseIndex; "
+             "out = Path(sys.argv[1]); ReleaseIndex.read(out).write(Path(sys.argv[2])); "
+             "from pmc_hub import cards; from pmc_hub.output import read_manifest; "
              "text = cards.render_card(out, cards.load_report(out), read_manifest(out).files); "
              "print(json.dumps([len(after - before) > 0, sorted(set(sys.modules) - after), text]))")
     out = tmp_path / "out"
     run_build([sample_dir()], out)
-    done = subprocess.run([sys.executable, "-c", probe, str(out)], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", probe, str(out), str(tmp_path / "again")], capture_output=True, text=True, check=True)
     preloaded, imported_later, text = json.loads(done.stdout)
-    assert preloaded and imported_later == []  # it imported what the conversion and the card need; they, nothing
+    assert preloaded and imported_later == []  # it imported what the index and the card need; they, nothing (no pandas)
     assert text == (out / "README.md").read_text(encoding="utf-8")
 
 

@@ -251,3 +251,17 @@ def test_fuzz_damaged_bytes(cut, junk, at):
     raw = json.dumps(_REAL).encode()
     at = min(at, len(raw))
     _check(parse_metadata(raw[:at] + junk + raw[at:][: max(0, cut)], BAD))
+
+
+@pytest.mark.parametrize("query, md5", [
+    ("md5=" + "AbCd" * 8, "abcd" * 8),                    # the bucket's form, any case
+    ("md5=%20" + "ab" * 16 + "%20", "ab" * 16),           # encoded, with spaces around it
+    ("v=2&md5=" + "0f" * 16, "0f" * 16),                  # among other parameters
+    ("md5=" + "0f" * 16 + "&md5=" + "1e" * 16, "0f" * 16),  # the first one counts
+    ("md5=" + "a" * 31, None), ("md5=" + "g" * 32, None), ("md5=", None), ("", None), ("md5", None),
+])
+def test_an_object_url_keeps_its_md5_only_when_it_is_one(query, md5):
+    from pmc_hub.cloud.metadata import parse_object_url
+
+    url = f"s3://{BUCKET}/PMC1.2/fig1.jpg" + (f"?{query}" if query else "")
+    assert parse_object_url(url, "PMC1.2").md5 == md5

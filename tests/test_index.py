@@ -88,3 +88,22 @@ def test_a_damaged_index_is_named(tmp_path):
     with pytest.raises(OutputError, match="is damaged"):
         ReleaseIndex.read(tmp_path)
     assert json.loads((tmp_path / ".pmc-hub" / "index" / "config.json").read_text())["sources"] == []
+
+
+@pytest.mark.parametrize("count", [1, 7, 8, 9, 17])
+def test_the_written_columns_are_the_stored_values(tmp_path, small_pages, count):
+    """The index's arrays are built without `pa.array` (which imports pandas): every page, text
+    beyond ASCII and every held-out flag (bit-packed: counts around a byte) must come back as set."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    index = ReleaseIndex(config=BuildConfig())
+    entries = [entry(f"PMC{n}", version=f"PMC{n}.1@h\u00e9\u4e2d", heldout=n % 3 == 0, note="\U0001f9ec" * n)
+               for n in range(count)]
+    index.articles.put(entries)
+    index.write(tmp_path)
+    written = pq.read_table(tmp_path / ".pmc-hub" / "index" / "articles.parquet")
+    stored = [dict(zip(ArticleTable.FIELDS, (*r[:5], bool(r[5]), r[6]))) for page in index.articles.rows() for r in page]
+    assert written.equals(pa.Table.from_pylist(stored, schema=written.schema))
+    assert written.column("heldout").to_pylist() == [n % 3 == 0 for n in range(count)]
+    assert written.column("heldout").null_count == 0

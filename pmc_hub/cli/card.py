@@ -5,8 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import cards
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("card", help="(re)write the dataset card (README.md) of a built folder")
@@ -20,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import cards  # (here: jinja2 and yaml only for this command)
+
     options = cards.CardOptions(repo_id=args.repo_id, gated=not args.no_gate)
     if args.pretty_name:
         options.pretty_name = args.pretty_name

@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 from ..errors import DataError, PmcHubError, UsageError, one_line
-from ..labels import relabel
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_fit(args: argparse.Namespace) -> int:
+    from ..labels import relabel  # (here: every other command starts without the labelers)
+
     try:
         relabel.fit(args.folder, args.model, args.clusters, args.centroids, args.label_file, args.sample)
     except OSError as exc:
@@ -44,6 +45,8 @@ def run_fit(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     if not args.centroids.is_file():
         raise UsageError(f"{args.centroids}: no such centroids file; run `pmc-hub labels fit` first or pass --centroids")
+    from ..labels import relabel
+
     try:
         rows = relabel.apply(args.folder, args.model, args.centroids, args.label_file)
     except (OSError, ValueError) as exc:

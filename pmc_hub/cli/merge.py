@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..merge import merge_builds
 from .build import add_dedup_arguments, add_layout_arguments, layout_of
 
 
@@ -22,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..merge import merge_builds  # (here: only this command imports the merge)
+
     report = merge_builds(args.folders, args.out, layout_of(args), dedup_distance=None if args.no_dedup else args.dedup_distance,
                           release=args.release)
     print(f"merged {len(args.folders)} builds: {report.articles_in} articles, {report.images_written} images -> {args.out}")

@@ -33,6 +33,7 @@ URL_FIELDS = ("xml_url", "text_url", "pdf_url")
 _PMCID = re.compile(r"PMC\d{1,12}")
 _PMID = re.compile(r"\d{1,12}")
 _MD5 = re.compile(r"[0-9a-f]{32}")
+_MD5_QUERY = re.compile(r"md5=([0-9a-fA-F]{32})")
 _VIRTUAL_HOSTED = re.compile(r"[^.]+\.s3[.-]")  # BUCKET.s3.amazonaws.com, BUCKET.s3-us-east-1...
 _VERSIONED_ID = re.compile(r"PMC\d+\.\d+")
 
@@ -101,8 +102,15 @@ def parse_object_url(url: str, package_id: Optional[str] = None) -> ObjectRef:
         raise ValueError(f"unsafe file name in key {_shown(key)}")
     if package_id is not None and folder != package_id:
         raise ValueError(f"key {_shown(key)} is outside the article's folder {package_id}/")
-    md5 = (urllib.parse.parse_qs(parts.query).get("md5") or [""])[0].strip().lower()
-    return ObjectRef(key, md5 if _MD5.fullmatch(md5) else None)
+    return ObjectRef(key, _md5_of(parts.query))
+
+
+def _md5_of(query: str) -> Optional[str]:
+    """The ``md5`` of a URL's query, lower case, when it is 32 hex digits."""
+    if (plain := _MD5_QUERY.fullmatch(query)) is not None:  # the bucket's own form: no decoding to do
+        return plain.group(1).lower()
+    md5 = (urllib.parse.parse_qs(query).get("md5") or [""])[0].strip().lower()
+    return md5 if _MD5.fullmatch(md5) else None
 
 
 class _Reader:
