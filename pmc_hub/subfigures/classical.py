@@ -40,7 +40,7 @@ from PIL import Image
 
 from .boxes import Box, whole
 from .components import Components, connected_components
-from .drawings import DrawingConfig, is_scheme, names_scheme
+from .drawings import DrawingConfig, is_scheme, names_diagram, names_scheme
 from .ink import InkMap, ink_map
 from .labels import LabelConfig, PanelLabel, find_labels
 from .subcaptions import CaptionSplit, split_caption
@@ -118,7 +118,8 @@ class ClassicalSplitter:
         ink = ink_map(image, cfg.max_side, cfg.tolerance)
         named = split_caption(caption) if caption is not None else None
         labels = find_labels(ink, cfg.labels) if cfg.read_labels else []
-        layout = _Layout(ink, cfg, named.panel_count if named is not None else None, names_scheme(caption))
+        layout = _Layout(ink, cfg, named.panel_count if named is not None else None, names_scheme(caption),
+                         names_diagram(caption))
         panels = layout.run(labels)
         if named is not None and cfg.read_labels and not any(label for _, label in panels):
             again = self._caption_labels(ink, named)
@@ -255,10 +256,13 @@ def _center_in(label: PanelLabel, r: Region) -> bool:
 
 
 class _Layout:
-    def __init__(self, ink: InkMap, cfg: SplitterConfig, named_panels: int | None = None, scheme_caption: bool = False):
+    def __init__(self, ink: InkMap, cfg: SplitterConfig, named_panels: int | None = None, scheme_caption: bool = False,
+                 diagram_caption: bool = False):
         # named_panels: how many panels the figure's caption names (None: no caption given);
-        # scheme_caption: the caption says the figure is a scheme, a synthesis or structures
+        # scheme_caption: the caption says the figure is a scheme, a synthesis or structures;
+        # diagram_caption: its first sentence says the figure is a flow chart or schematic
         self.ink, self.cfg, self.named_panels, self.scheme_caption = ink, cfg, named_panels, scheme_caption
+        self.diagram_caption = diagram_caption
         h, w = ink.height, ink.width
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
@@ -663,6 +667,10 @@ class _Layout:
     # --- without labels -------------------------------------------------------------------
 
     def by_gaps(self, root: Region) -> list[Region]:
+        # a flow chart's boxes, arrows and clip art stand apart at gaps like panels; a caption
+        # calling the figure one diagram and naming no panels keeps it whole
+        if self.diagram_caption and self.named_panels == 0:
+            return [root]
         top = next(iter(self._gap_candidates(root)), None)
         # colour edges cut only figures without any gap that are mostly ink (touching images);
         # a chart without gaps is mostly background, and its bars and frames make edges

@@ -145,3 +145,19 @@ def names_scheme(caption: str | None) -> bool:
     """Whether a caption says its figure is a chemistry scheme: a scheme, a synthesis, chemical
     structures."""
     return bool(caption) and _SCHEME_WORDS.search(caption) is not None
+
+
+# what a caption's first sentence calls a figure that is one drawing of boxes and arrows
+_DIAGRAM_WORDS = re.compile(
+    r"\b(flow[- ]?charts?|flow diagrams?|schematics?|conceptual frameworks?|venn diagrams?|consort)\b",
+    re.IGNORECASE)
+_FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s")
+
+
+def names_diagram(caption: str | None) -> bool:
+    """Whether a caption's first sentence says its figure is a flow chart, a schematic, a
+    conceptual framework or a Venn diagram: one drawing of boxes, arrows and text. (Further on,
+    "A Venn diagram of ..." is one panel's subcaption.)"""
+    if not caption:
+        return False
+    return _DIAGRAM_WORDS.search(_FIRST_SENTENCE.split(caption, maxsplit=1)[0]) is not None
