@@ -16,7 +16,8 @@ share of single-panel figures left as one box, panel letters read (precision, re
 subcaptions of the lettered panels (from the caption alone, with the true boxes and the letters read
 on them, with the detected boxes), the right subcaptions of the held-out eLife captions
 (subcaptions.elife.json beside the COCO file), and CPU figures per second per core with label
-detection on (process time of the detector on decoded images; run with OMP_NUM_THREADS=1), and its
+detection on (process time of the detector on decoded images, one BLAS/OpenMP thread unless
+OMP_NUM_THREADS says otherwise), and its
 CPU seconds per figure.
 
 ``--same-as`` compares the boxes and letters just written with ``--figures`` to an earlier run's
@@ -33,14 +34,20 @@ import sys
 import time
 from pathlib import Path
 
-from PIL import Image
+# CPU per figure is process time: a thread pool of numpy's BLAS or OpenMP spinning on the other core
+# would double it (52 against 28 ms a figure on the development set here), so one thread unless
+# the caller says otherwise (before numpy is first imported)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from pmc_hub.subfigures import metrics
-from pmc_hub.subfigures.align import align
-from pmc_hub.subfigures.boxes import Box
-from pmc_hub.subfigures.detector import load_detector
-from pmc_hub.subfigures.subcaptions import split_caption
-from pmc_hub.subfigures.synthetic import FolderPanels, make_figure
+from PIL import Image  # noqa: E402
+
+from pmc_hub.subfigures import metrics  # noqa: E402
+from pmc_hub.subfigures.align import align  # noqa: E402
+from pmc_hub.subfigures.boxes import Box  # noqa: E402
+from pmc_hub.subfigures.detector import load_detector  # noqa: E402
+from pmc_hub.subfigures.subcaptions import split_caption  # noqa: E402
+from pmc_hub.subfigures.synthetic import FolderPanels, make_figure  # noqa: E402
 
 
 def synthetic(args) -> dict:
