@@ -749,3 +749,7 @@ def test_only_a_captions_first_sentence_calling_the_figure_a_diagram_counts():
     assert not names_diagram("Differentially expressed genes in the studies. A Venn diagram of the DEGs.")
     assert not names_diagram("Summary diagram of risk of bias percentile chart.")
     assert not names_diagram(None) and not names_diagram("")
+    # several drawings named in the plural are often several panels (round 21, narrowed)
+    assert not names_diagram("Venn diagrams of the DEGs in the two cohorts.")
+    assert not names_diagram("Flowcharts of both arms.") and not names_diagram("Schematics of the two pathways.")
+    assert not names_diagram("Schematic drawings of the constructs.")

@@ -148,8 +148,10 @@ def names_scheme(caption: str | None) -> bool:
 
 
 # what a caption's first sentence calls a figure that is one drawing of boxes and arrows
+# (singular only: "Venn diagrams of ...", "flow charts of ...", "schematic drawings of ..." name
+# several drawings, often panels)
 _DIAGRAM_WORDS = re.compile(
-    r"\b(flow[- ]?charts?|flow diagrams?|schematics?|conceptual frameworks?|venn diagrams?|consort)\b",
+    r"\b(flow[- ]?chart|flow diagram|schematic(?! \w+s\b)|conceptual framework|venn diagram|consort)\b(?!s)",
     re.IGNORECASE)
 _FIRST_SENTENCE = re.compile(r"(?<=[.!?])\s")
 
