@@ -10,7 +10,8 @@ from typing import Callable, Iterable
 import pyarrow as pa
 
 from .output import CARD_FILE, OutputError, locked, read_manifest, record_files, schema_of, write_owned_text
-from .writers import read_tables, to_table, write_file
+from .schema import to_table
+from .writers import read_tables, write_file
 
 
 def rewrite_shards(out_dir: Path, configs: Iterable[str], change: Callable[[list[dict]], list[dict]]) -> int:

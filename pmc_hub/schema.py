@@ -232,6 +232,14 @@ def arrow_schema(name: str) -> "pa.Schema":
     return pa.schema([(k, t) for k, (t, _) in parts.items()], metadata={"huggingface": json.dumps(meta)})
 
 
+def to_table(rows: list[dict], name: str) -> "pa.Table":
+    """``rows`` as an Arrow table of schema ``name`` (`arrow_schema`). Here, not in `writers`, so
+    that a build worker converts its rows without importing the writers and ``pyarrow.parquet``."""
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=arrow_schema(name))
+
+
 def yaml_features(name: str) -> list[dict]:
     """The card's ``dataset_info.features`` of schema ``name``: ``features(name)._to_yaml_list()``
     (a test checks), without importing `datasets`."""

@@ -20,7 +20,7 @@ import pyarrow as pa
 from .models import ArticleResult, Skip
 from .output import ARTICLES, STATE_DIR, figure_config, schema_of
 from .report import UNWRITABLE
-from .schema import arrow_schema
+from .schema import to_table
 
 SPOOL_DIR = f"{STATE_DIR}/spool"
 _STORE_ERRORS = (pa.ArrowException, UnicodeError, OverflowError, TypeError, ValueError)
@@ -64,8 +64,7 @@ def article_tables(result: ArticleResult) -> ArticleResult:
     if result.article_row is not None:
         rows[ARTICLES].append(result.article_row)
     try:
-        # (not `writers.to_table`: a worker never imports the writers and pyarrow.parquet)
-        tables = {config: pa.Table.from_pylist(r, schema=arrow_schema(schema_of(config))) for config, r in rows.items()}
+        tables = {config: to_table(r, schema_of(config)) for config, r in rows.items()}
     except _STORE_ERRORS as exc:
         return without_rows(result, Skip(result.article_id, UNWRITABLE, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"))
     return ArticleResult(result.origin, result.article_id, skips=result.skips, figures_in=result.figures_in,

@@ -216,10 +216,6 @@ class ShardSet:
             f.abort()
 
 
-def to_table(rows: list[dict], schema_name: str) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=arrow_schema(schema_name))
-
-
 def rows_where(table: pa.Table, keep: Iterable[bool]) -> pa.Table:
     """The rows where ``keep`` is true, as slices of ``table`` (a filter would copy every kept
     image's bytes)."""

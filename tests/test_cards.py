@@ -19,9 +19,9 @@ from pmc_hub.cli import main as cli_main
 from pmc_hub.config import ShardLayout
 from pmc_hub.output import Manifest, OwnedFile, read_manifest, shard_path, write_manifest
 from pmc_hub.report import BuildReport
-from pmc_hub.writers import to_table, write_file
+from pmc_hub.writers import write_file
 from pmc_hub.resources import sample_dir
-from pmc_hub.schema import features, field_docs, load_schema, validate
+from pmc_hub.schema import features, field_docs, load_schema, to_table, validate
 
 ELIFE = sample_dir() / "elife-30274-v1"
 
