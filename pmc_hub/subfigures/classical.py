@@ -399,7 +399,7 @@ class _Layout:
                 placed = self._under_placed(panels) if under else self._placed(panels)
                 if panels and placed:
                     return panels
-                if under or not _complete(labels) or self.named_panels != len(labels):
+                if under or not self._all_named(labels):
                     break
         return [(r, None) for r in self.by_gaps(root)]
 
