@@ -106,9 +106,11 @@ def test_scores_say_how_often_a_label_is_right(labeler, devset):
     high = scores >= np.median(scores)
     assert right[high].mean() > right[~high].mean() + 0.1
     # where the caption and the image agree, labels are right far more often, and scored so
-    # (measured on all 454, round 10: 0.91 right against 0.69)
+    # (measured on all 454, round 10: 0.91 right against 0.69; on labels.json's 650, round 20: 0.920
+    # against 0.759; round 22's caption rules made the others right more often: 0.922 against 0.789,
+    # scored 0.900 against 0.749 by round 20's model and 0.908 against 0.781 refitted with them)
     agree = source == "caption+image"
-    assert right[agree].mean() > right[~agree].mean() + 0.15 and scores[agree].mean() > scores[~agree].mean() + 0.15
+    assert right[agree].mean() > right[~agree].mean() + 0.1 and scores[agree].mean() > scores[~agree].mean() + 0.1
     # calibrated on figures of sources the fit had not seen (round 10 fits every figure, so the
     # former held-out articles are in-sample): there the mean score is
     # about the share of right labels
