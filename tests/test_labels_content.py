@@ -668,3 +668,36 @@ def test_a_photograph_beside_a_silent_caption_is_a_photograph_not_a_micrograph(l
     # a caption that names a micrograph still makes one: the caption's class may look like any photograph-like kind
     out = content.label_row(dict(rows[i], caption="Confocal micrographs of the tissue."))
     assert out["image_primary_label"] == "Microscopy"
+
+
+
+@pytest.fixture(scope="module")
+def development_captions() -> list[LabelledFigure]:
+    """Both development files' hand-labelled figures (captions only: no image is read)."""
+    return load_labelled(*development_paths(ROOT))
+
+
+def hand_labelled(figures: list[LabelledFigure], caption_start: str) -> LabelledFigure:
+    return next(f for f in figures if (f.caption or "").startswith(caption_start))
+
+
+def test_captions_that_name_a_drawing_in_general_words_are_diagrams(development_captions):
+    # round 22: real diagrams whose captions the rules were silent on (the image called them charts):
+    # a conceptual framework, a causal diagram, a caption opening on "Model of", a parse tree, a
+    # caption opening on a process or procedure, a metabolic map, a miRNA-mRNA network
+    rules = RuleLabeler()
+    for start, secondary in (("Conceptual framework.", "schematic"), ("Causal diagram highlighting", "schematic"),
+                             ("Model of leptospiral membrane", "schematic"),
+                             ("A visualization of a constituency parse tree", "schematic"),
+                             ("The process of outpatient", "flow chart"), ("Procedures of data cleaning", "flow chart"),
+                             ("Mapping of differentially expressed genes (DEGs) associated with kojR", "pathway diagram"),
+                             ("miRNA–mRNA network based", "network graph")):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Illustrative Diagrams" and secondary in figure.secondary
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert (row["image_primary_label"], row["image_secondary_label"][0]) == ("Illustrative Diagrams", secondary), start
+    # a model further down the caption, a process that is not the caption's subject, a network analysed in a chart
+    for caption in ("A neuronal model of turning bout selection captures the data (mean ± SD).",
+                    "Cells at the end of the process of differentiation (mean ± SD).",
+                    "Degree distribution of the network (log-log plot)."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_primary_label"] == "Plots and Charts", caption
