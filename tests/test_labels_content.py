@@ -701,3 +701,23 @@ def test_captions_that_name_a_drawing_in_general_words_are_diagrams(development_
                     "Cells at the end of the process of differentiation (mean ± SD).",
                     "Degree distribution of the network (log-log plot)."):
         assert rules.label_row({"caption": caption, "image_context": []})["image_primary_label"] == "Plots and Charts", caption
+
+
+def test_plain_x_rays_tomography_scans_echoes_and_operative_views_name_their_modality(development_captions):
+    # round 22: a caption saying "X-rays show", "chest tomography scan", "echogenic fascia" or
+    # "preoperative extraoral view" named no class (the image left them unwritten or called a chart)
+    rules = RuleLabeler()
+    for start, primary, secondary in (
+            ("X-rays show the height of barium", "Clinical Imaging", "x-ray radiography"),
+            ("Chest tomography scan previous to treatment", "Clinical Imaging", "computerized tomography"),
+            ("(a) Longitudinal section on the anterolateral aspect", "Clinical Imaging", "ultrasound"),
+            ("Preoperative extraoral view of the patient", "Photographs", "clinical photograph")):
+        figure = hand_labelled(development_captions, start)
+        assert (figure.primary, figure.secondary[0]) == (primary, secondary)
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert (row["image_primary_label"], row["image_secondary_label"][0]) == (primary, secondary), start
+    # X-ray diffraction and crystallography are no radiographs
+    assert rules.label_row({"caption": "X-ray diffraction patterns of the films.",
+                            "image_context": []})["image_secondary_label"] == ["optical spectrum"]
+    assert "x-ray radiography" not in (rules.label_row({"caption": "X-ray crystallography of the complex.",
+                                                        "image_context": []}).get("image_secondary_label") or [])
