@@ -721,3 +721,14 @@ def test_plain_x_rays_tomography_scans_echoes_and_operative_views_name_their_mod
                             "image_context": []})["image_secondary_label"] == ["optical spectrum"]
     assert "x-ray radiography" not in (rules.label_row({"caption": "X-ray crystallography of the complex.",
                                                         "image_context": []}).get("image_secondary_label") or [])
+
+
+def test_bubble_plots_written_as_one_word_and_principal_component_analyses_are_scatter_plots(development_captions):
+    rules = RuleLabeler()
+    for start in ("Pathway enrichment of pre-cystic", "Principal component analysis (PCA) of Ocimum"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Plots and Charts" and "scatter plot" in figure.secondary
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert row["image_secondary_label"][0] == "scatter plot", start
+    # PCA is case-sensitive: PCa (prostate cancer) is not a principal component analysis
+    assert rules.label_row({"caption": "Survival of PCa patients.", "image_context": []}).get("image_primary_label") is None
