@@ -732,3 +732,21 @@ def test_bubble_plots_written_as_one_word_and_principal_component_analyses_are_s
         assert row["image_secondary_label"][0] == "scatter plot", start
     # PCA is case-sensitive: PCa (prostate cancer) is not a principal component analysis
     assert rules.label_row({"caption": "Survival of PCa patients.", "image_context": []}).get("image_primary_label") is None
+
+
+def test_an_elisa_is_a_chart_of_its_read_out_and_a_named_cdna_or_guide_sequence_a_sequence(development_captions):
+    # round 22: an ELISA is named for the numbers it measures, which the figure plots (every caption of
+    # the development files naming one is a chart); only an ELISA plate or ELISpot wells show the assay
+    rules = RuleLabeler()
+    for start in ("Choline acetyltransferase (ChAT) activity", "Plasma glucagon levels of five healthy"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Plots and Charts"
+        assert "ELISA" in figure.caption or "enzyme-linked immunosorbent" in figure.caption
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert row["image_primary_label"] == "Plots and Charts" and "ELISA" not in row["image_secondary_label"], start
+    assert rules.label_row({"caption": "IFN-γ ELISpot wells of two donors.", "image_context": []})["image_secondary_label"] == ["ELISA"]
+    # a cDNA reference sequence and a guide sequence are what a sequence figure shows
+    for start in ("c.2270G>A, p.Trp757 mutation in the LRP5 gene.", "Generation of MAHDR-Taar1+/+ knock-in"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Gene Sequence"
+        assert RuleLabeler().evidence({"caption": figure.caption}).cues.get("Gene Sequence"), start
