@@ -424,6 +424,11 @@ def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often
     i = next(k for k, f in enumerate(figures) if f.file.endswith("e1112020-gf2.jpg"))
     assert figures[i].primary == "Plots and Charts"
     out = labeler.for_thumbnails(thumbnails).label_row(rows[i])
+    # round 22: "Correlação" is a chart cue now, so the caption agrees with the image; with the
+    # caption's first word in another form ("Relação") it names nothing again and the image alone decides
+    assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "caption+image")
+    silent_caption = dict(rows[i], caption=rows[i]["caption"].replace("Correlação", "Relação"))
+    out = labeler.for_thumbnails(thumbnails).label_row(silent_caption)
     assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "image")
     assert labeler.image_fallback == "Plots and Charts"
     # round 12: a drawing the image takes for structures (drawn with RDKit) beside a caption that
@@ -750,3 +755,18 @@ def test_an_elisa_is_a_chart_of_its_read_out_and_a_named_cdna_or_guide_sequence_
         figure = hand_labelled(development_captions, start)
         assert figure.primary == "Gene Sequence"
         assert RuleLabeler().evidence({"caption": figure.caption}).cues.get("Gene Sequence"), start
+
+
+def test_a_scale_bar_in_millimetres_is_a_photograph_and_a_correlation_in_portuguese_a_chart(development_captions):
+    # round 22: a scale or size bar of millimetres or centimetres measures a specimen photographed
+    # whole (a micrograph's bar is in µm); SciELO captions call their scatter plots "Correlação"
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "Representative specimens of Ocimum accessions")
+    assert figure.primary == "Photographs" and "Size bar 10 mm" in figure.caption
+    assert rules.evidence({"caption": figure.caption}).cues == {"Photographs": 1}
+    assert rules.evidence({"caption": "Sections of the cortex. Scale bar = 100 µm."}).cues == {"Microscopy": 1}
+    assert rules.evidence({"caption": "Whole larvae. Scale bar, 1 cm."}).cues == {"Photographs": 1}
+    figure = hand_labelled(development_captions, "Correlação entre CI50 e a CE50")
+    assert figure.primary == "Plots and Charts"
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert row["image_primary_label"] == "Plots and Charts" and row["image_secondary_label"] == []
