@@ -770,3 +770,15 @@ def test_a_scale_bar_in_millimetres_is_a_photograph_and_a_correlation_in_portugu
     assert figure.primary == "Plots and Charts"
     row = rules.label_row({"caption": figure.caption, "image_context": []})
     assert row["image_primary_label"] == "Plots and Charts" and row["image_secondary_label"] == []
+
+
+def test_versus_is_a_chart_cue(development_captions):
+    # round 22: a comparison "A vs. B" is what a chart of statistics shows; on a real compound figure
+    # (charts, blots, stained sections) the chart cues now match the micrograph's
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "USP9x regulates tumor growth")
+    assert figure.primary == "Plots and Charts" and " vs. " in figure.caption
+    cues = rules.evidence({"caption": figure.caption}).cues
+    assert cues["Plots and Charts"] >= cues["Microscopy"]
+    assert rules.evidence({"caption": "Tumour vs. normal tissue."}).cues == {"Plots and Charts": 1}
+    assert rules.evidence({"caption": "Tumour versus normal tissue."}).cues == {"Plots and Charts": 1}
