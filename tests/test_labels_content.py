@@ -782,3 +782,22 @@ def test_versus_is_a_chart_cue(development_captions):
     assert cues["Plots and Charts"] >= cues["Microscopy"]
     assert rules.evidence({"caption": "Tumour vs. normal tissue."}).cues == {"Plots and Charts": 1}
     assert rules.evidence({"caption": "Tumour versus normal tissue."}).cues == {"Plots and Charts": 1}
+
+
+def test_thin_layer_chromatography_is_a_chromatogram_and_a_map_of_a_location_a_geographic_map(development_captions):
+    # round 22: plates "probed by HT-TLC" were charts (the caption named no chromatography); a caption
+    # opening on a map of a location was a chart
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "Effect of light quality on chemical profiles")
+    assert figure.primary == "Spectra and Chromatograms" and "HT-TLC" in figure.caption
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert row["image_primary_label"] == "Spectra and Chromatograms" and row["image_secondary_label"][0] == "chromatogram"
+    assert rules.label_row({"caption": "Thin-layer chromatography of the extracts.",
+                            "image_context": []})["image_secondary_label"] == ["chromatogram"]
+    figure = hand_labelled(development_captions, "Map showing the location of the gray wolf")
+    assert figure.primary == "Maps"
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert (row["image_primary_label"], row["image_secondary_label"][0]) == ("Maps", "geographic map")
+    # a map of something else further in is still no geographic map (round 5)
+    assert rules.label_row({"caption": "Heat map of the location of binding sites.",
+                            "image_context": []})["image_primary_label"] == "Plots and Charts"
