@@ -801,3 +801,20 @@ def test_thin_layer_chromatography_is_a_chromatogram_and_a_map_of_a_location_a_g
     # a map of something else further in is still no geographic map (round 5)
     assert rules.label_row({"caption": "Heat map of the location of binding sites.",
                             "image_context": []})["image_primary_label"] == "Plots and Charts"
+
+
+def test_knowledge_graphs_metagraphs_and_edges_that_represent_relations_are_drawn_graphs(development_captions):
+    # round 22: a metagraph of node and edge types and a graph whose "edges present relationships"
+    # between pathways are drawings of graphs (the second caption named no class before)
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "A. Hetionet v1.0 metagraph")
+    assert figure.primary == "Illustrative Diagrams" and "network graph" in figure.secondary
+    assert rules.label_row({"caption": figure.caption, "image_context": []})["image_secondary_label"][0] == "network graph"
+    figure = hand_labelled(development_captions, "Gene ontology was constructed by integrating")
+    assert figure.primary == "Illustrative Diagrams"
+    assert rules.evidence({"caption": figure.caption}).cues == {"Illustrative Diagrams": 1}
+    assert rules.label_row({"caption": "The knowledge graph of drugs and diseases.",
+                            "image_context": []})["image_secondary_label"] == ["network graph"]
+    # the edges of a box plot are no graph's
+    assert "Illustrative Diagrams" not in rules.evidence(
+        {"caption": "Box plots; the edges of the box indicate the 25th and 75th percentiles."}).cues
