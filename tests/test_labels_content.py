@@ -675,7 +675,6 @@ def test_a_photograph_beside_a_silent_caption_is_a_photograph_not_a_micrograph(l
     assert out["image_primary_label"] == "Microscopy"
 
 
-
 @pytest.fixture(scope="module")
 def development_captions() -> list[LabelledFigure]:
     """Both development files' hand-labelled figures (captions only: no image is read)."""
