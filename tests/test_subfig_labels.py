@@ -382,3 +382,46 @@ def test_a_letter_under_another_in_its_column_above_the_last_letter_is_read():
     assert sorted(boxes) == ["a", "b", "c", "d"]
     for letter, (x0, y0, x1, y1) in places.items():
         assert boxes[letter.lower()].iou(Box(x0, y0, x1 + 1, y1 + 1)) >= 0.9
+
+
+def test_a_serif_letter_broken_apart_at_the_working_scale_is_read():
+    # PhenoPLIER CRISPR figure 3 (round 18, tune): a thin serif "A." whose left foot parts from
+    # the letter at the working scale (a component of its own, 3 px tall beside the 15-px A);
+    # the foot crowded the A, so only B was read and the figure fell to nine gap pieces
+    coco = json.loads((ROOT / "tests/data/figures/subfigures.coco.json").read_text(encoding="utf-8"))
+    entry = next(im for im in coco["images"] if im["id"] == 524)
+    assert entry["round"] == 18 and entry["split"] == "tune"
+    truth = [Box.from_xywh(a["bbox"]) for a in coco["annotations"] if a["image_id"] == 524]
+    with Image.open(ROOT / entry["file_name"]) as f:
+        im = f.convert("RGB")
+    ink = ink_map(im, 1024, 16)
+    labels = find_labels(ink)
+    assert [lab.letter for lab in labels] == ["a", "b"]
+    assert labels[0].box[0] <= 27 and labels[0].box[1] <= 10  # its foot is the letter's
+    assert find_labels(ink, LabelConfig(piece_size=0.0)) == []  # without its foot joined: no A
+    boxes = ClassicalSplitter().split(im)
+    assert [b.label for b in boxes] == ["a", "b"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+
+
+def test_a_drawn_serif_letter_with_a_detached_foot_is_read():
+    # the same on drawn charts: each serif capital's left foot cut off the letter by a blank row
+    im = Image.new("RGB", (640, 300), "white")
+    d = ImageDraw.Draw(im)
+    font = ImageFont.truetype("DejaVuSerif.ttf", 22)
+    for k, letter in enumerate("AB"):
+        x0 = 10 + 320 * k
+        d.text((x0, 8), letter, fill="black", font=font)
+        d.line([(x0 + 40, 60), (x0 + 40, 280), (x0 + 290, 280)], fill="black", width=2)
+        for j in range(4):
+            d.rectangle([x0 + 60 + 55 * j, 280 - 40 * (j + 1), x0 + 95 + 55 * j, 279], fill=(60 + 40 * j, 90, 160))
+    a = np.asarray(im).copy()
+    for k in range(2):
+        x0 = 10 + 320 * k
+        ys, xs = np.nonzero(a[:40, x0:x0 + 30].min(axis=2) < 128)
+        foot = ys.max() - 3  # a blank row three pixels over the letter's foot, on its left half
+        a[foot, x0:x0 + (xs.min() + xs.max()) // 2 - 2] = 255
+    im = Image.fromarray(a)
+    ink = ink_map(im, 1024, 16)
+    assert [lab.letter for lab in find_labels(ink)] == ["a", "b"]
+    assert find_labels(ink, LabelConfig(piece_size=0.0)) == []

@@ -44,6 +44,7 @@ class LabelConfig:
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
     enclosed_clear_right: float = 0.2  # ... for a glyph in parentheses, "(A) Title"
+    piece_size: float = 0.4  # a piece of ink in a glyph's columns and rows up to this many glyph heights is a broken stroke of it
     max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     badge_size: float = 1.6  # a letter on a disc or square: the badge up to this many label heights
     badge_aspect: float = 1.3  # ... about as wide as high (within this ratio)
@@ -114,6 +115,23 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelC
     return left, right
 
 
+def _with_pieces(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelConfig) -> Rect:
+    """Glyph ``k``'s box grown by the small pieces of ink under or over it within its rows, at
+    most a pixel apart: a serif letter whose thin strokes break apart at the working scale (the
+    foot of a serif "A" a component of its own) would else be crowded by its own foot (round 23).
+    ``by_x``: component indices sorted by x0 (``x0s``)."""
+    x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+    h = y1 - y0
+    lo, hi = np.searchsorted(x0s, [x0 - h, x1 + 1])
+    near = by_x[lo:hi]
+    pieces = near[(near != k) & (c.x1[near] > x0) & (c.x0[near] < x1) & (c.y0[near] >= y0 - 1) & (c.y1[near] <= y1 + 1)
+                  & (c.y1[near] - c.y0[near] <= cfg.piece_size * h) & (c.x1[near] - c.x0[near] <= cfg.piece_size * h)]
+    if pieces.size == 0:
+        return x0, y0, x1, y1
+    return (min(x0, int(c.x0[pieces].min())), min(y0, int(c.y0[pieces].min())),
+            max(x1, int(c.x1[pieces].max())), max(y1, int(c.y1[pieces].max())))
+
+
 def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> Rect:
     """``box`` grown by the free space a label needs around it (``right``, ``bottom``: in glyph heights)."""
     x0, y0, x1, y1 = box
@@ -159,13 +177,13 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     for k in small.tolist():
         if not _shape_ok(comps, k, cfg, max_height):
             continue
-        core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
+        core = _with_pieces(comps, k, by_x, x0s, cfg)
         box = core
         left, right = _marks(comps, k, by_x, x0s, cfg)
         if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
-            first = k if left is None else left
-            box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
-                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), int(comps.y1[first])))
+            first = core if left is None else (int(comps.x0[left]), int(comps.y0[left]), int(comps.x1[left]), int(comps.y1[left]))
+            box = (first[0], min(core[1], int(comps.y0[right]), first[1]),
+                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), first[3]))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
