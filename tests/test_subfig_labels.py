@@ -425,3 +425,33 @@ def test_a_drawn_serif_letter_with_a_detached_foot_is_read():
     ink = ink_map(im, 1024, 16)
     assert [lab.letter for lab in find_labels(ink)] == ["a", "b"]
     assert find_labels(ink, LabelConfig(piece_size=0.0)) == []
+
+
+def test_a_letter_under_a_group_headings_rule_is_read():
+    # PLOS ONE 0000847 fig 2 (round 7, tune): "DDM" over a rule spanning the right column (B, D), the rule
+    # a quarter of B's height above its letter; the rule crowded the B, so A and B fell into one box
+    im = Image.new("RGB", (760, 330), "white")
+    d = ImageDraw.Draw(im)
+    font = ImageFont.truetype("DejaVuSerif-Bold.ttf", 30)
+    top = 40 - d.textbbox((0, 40), "B", font=font)[1] + 40  # the letters' ink starts at y = 40
+    truth = []
+    for k, letter in enumerate("ABC"):
+        x0 = 10 + 250 * k
+        d.text((x0, top), letter, fill="black", font=font)
+        _bars(d, x0 + 40, 90, x0 + 230, 310, k)
+        truth.append(Box(x0, 40, x0 + 232, 312))
+    d.text((480, 4), "Treated", fill="black", font=ImageFont.load_default(size=18))
+    d.rectangle([262, 34, 750, 36], fill="black")  # the rule: 3 px, ending 3 px over the letters
+    labels = find_labels(ink_map(im, 1024, 16))
+    assert [lab.letter for lab in labels] == ["a", "b", "c"]
+    boxes = ClassicalSplitter().split(im)
+    assert sorted(b.label for b in boxes) == ["a", "b", "c"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+
+
+def _bars(d, x0, y0, x1, y1, seed):
+    """A bar chart with its axes in [x0, x1) x [y0, y1)."""
+    d.line([(x0, y0), (x0, y1), (x1, y1)], fill="black", width=2)
+    for j, h in enumerate(np.random.default_rng(seed).uniform(0.2, 0.9, 5)):
+        bx = x0 + 12 + j * (x1 - x0 - 20) // 5
+        d.rectangle([bx, y1 - int(h * (y1 - y0)), bx + (x1 - x0) // 8, y1 - 1], fill=(60 + 30 * j, 90, 160))

@@ -132,16 +132,32 @@ def _with_pieces(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: 
             max(x1, int(c.x1[pieces].max())), max(y1, int(c.y1[pieces].max())))
 
 
-def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> Rect:
-    """``box`` grown by the free space a label needs around it (``right``, ``bottom``: in glyph heights)."""
+def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float, top: float | None = None) -> Rect:
+    """``box`` grown by the free space a label needs around it (``right``, ``bottom``, ``top``
+    (default ``clear_top``): in glyph heights)."""
     x0, y0, x1, y1 = box
-    return (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round(cfg.clear_top * core_h)),
+    return (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round((cfg.clear_top if top is None else top) * core_h)),
             x1 + int(round(right * core_h)), y1 + int(round(bottom * core_h)))
 
 
-def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
-    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
-    return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
+def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float,
+           top: float | None = None) -> bool:
+    """No ink around ``box`` but its own (``right``, ``bottom``, ``top``: margins in glyph heights)."""
+    return ink.count(*_margin(box, core_h, cfg, right, bottom, top)) == ink.count(*box)
+
+
+def _under_rule(area: SummedArea, c: Components, box: Rect, h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
+    """Clear of ink around ``box`` but for lines drawn above it: a group heading's rule over
+    the panels it spans, set a little above their letters (round 23). Each piece of ink in the
+    free space above is thin (at most ``clear_top`` glyph heights), wholly above the glyph and
+    reaches a glyph height or more past the free space on its left or right (a line, not the
+    corner of a frame or the top of a chart beside the letter)."""
+    if not _clear(area, box, h, cfg, right, bottom, top=0.0):
+        return False
+    x0, y0, x1, _ = _margin(box, h, cfg, right, bottom)
+    above = np.flatnonzero((c.x1 > x0) & (c.x0 < x1) & (c.y1 > y0) & (c.y0 < box[1]))
+    return bool(above.size) and bool(((c.y1[above] <= box[1]) & (c.y1[above] - c.y0[above] <= cfg.clear_top * h)
+                                      & ((c.x0[above] <= x0 - h) | (c.x1[above] >= x1 + h))).all())
 
 
 def _light(ink: SummedArea, rect: Rect, within: Rect) -> tuple[int, int]:
@@ -188,7 +204,10 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         h = core[3] - core[1]
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
-        found.append(_candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1]))
+        entry = _candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1])
+        if not entry[2] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
+            entry = (box, core, True, True, entry[4])
+        found.append(entry)
     found += _badges(ink, area, comps, cfg, max_height)
     dark = len(found)
     if cfg.light_letters:
