@@ -11,8 +11,8 @@ from pmc_hub.subfigures.boxes import Box
 from pmc_hub.subfigures.classical import ClassicalSplitter, SplitterConfig
 from pmc_hub.subfigures.components import connected_components
 from pmc_hub.subfigures.glyphs import ALPHABET, letter_scores
-from pmc_hub.subfigures.ink import ink_map
-from pmc_hub.subfigures.labels import LabelConfig, find_labels
+from pmc_hub.subfigures.ink import SummedArea, ink_map
+from pmc_hub.subfigures.labels import LabelConfig, _glyphs, find_labels
 from pmc_hub.subfigures.metrics import imageclef_figure_score
 from pmc_hub.subfigures.synthetic import make_figure
 
@@ -447,6 +447,40 @@ def test_a_letter_under_a_group_headings_rule_is_read():
     boxes = ClassicalSplitter().split(im)
     assert sorted(b.label for b in boxes) == ["a", "b", "c"]
     assert imageclef_figure_score(boxes, truth) == 1.0
+
+
+def test_a_letter_touching_its_closing_parenthesis_is_read():
+    # Cancers 15:5026 fig 4 (round 2, tune): serif "A)" "B)" "C)" "D)" over four panels, the A's
+    # right foot running into its ")": one glyph reading as no letter, so no run started at A and
+    # the figure stayed one box
+    im = Image.new("RGB", (700, 560), "white")
+    d = ImageDraw.Draw(im)
+    font = ImageFont.truetype("DejaVuSerif.ttf", 22)
+    truth = []
+    for k, letter in enumerate("ABCD"):
+        x0, y0 = 10 + 345 * (k % 2), 8 + 275 * (k // 2)
+        d.text((x0, y0), letter, fill="black", font=font)
+        lx0, ly0, lx1, ly1 = d.textbbox((x0, y0), letter, font=font)
+        px = lx1 + (-1 if letter == "A" else 2)  # the A's ")" set over its foot's end
+        d.text((px - d.textbbox((0, 0), ")", font=font)[0], y0), ")", fill="black", font=font)
+        if letter == "A":
+            d.line([(lx1 - 6, ly1 - 1), (px + 2, ly1 - 1)], fill="black", width=2)  # the foot's serif into the ")"
+        _bars(d, x0 + 40, y0 + 40, x0 + 320, y0 + 250, k)
+        truth.append(Box(x0, y0, x0 + 322, y0 + 252))
+    ink = ink_map(im, 1024, 16)
+    head = connected_components(ink.strength[:40, :60] > 64)
+    assert int((head.y1 - head.y0 >= 8).sum()) == 1  # "A)" is one piece of ink
+    labels = find_labels(ink)
+    assert [lab.letter for lab in labels] == ["a", "b", "c", "d"]
+    boxes = ClassicalSplitter().split(im)
+    assert sorted(b.label for b in boxes) == ["a", "b", "c", "d"]
+    assert imageclef_figure_score(boxes, truth) == 1.0
+    # a glyph that reads as a letter whole is one: an m's right stem, joined at its top, is no ")"
+    im = Image.new("RGB", (400, 300), "white")
+    ImageDraw.Draw(im).text((20, 10), "m", fill="black", font=ImageFont.truetype("DejaVuSans.ttf", 22))
+    ink = ink_map(im, 1024, 16)
+    glyphs = _glyphs(ink, SummedArea(ink.strength > 64), connected_components(ink.strength > 64), LabelConfig())
+    assert [g.core == g.box for g in glyphs] == [True]
 
 
 def _bars(d, x0, y0, x1, y1, seed):

@@ -45,6 +45,10 @@ class LabelConfig:
     clear_right: float = 0.65
     enclosed_clear_right: float = 0.2  # ... for a glyph in parentheses, "(A) Title"
     piece_size: float = 0.4  # a piece of ink in a glyph's columns and rows up to this many glyph heights is a broken stroke of it
+    joined_aspect: float = 0.9  # a glyph this wide (of its height) may be a letter and its ")" touching ...
+    joint_ink: float = 0.2  # ... parted at a column this much ink (glyph heights) in its top or bottom third ...
+    closing_height: float = 0.8  # ... before a stroke spanning this share of its height ...
+    closing_width: float = 0.45  # ... at most this wide (glyph heights)
     max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     badge_size: float = 1.6  # a letter on a disc or square: the badge up to this many label heights
     badge_aspect: float = 1.3  # ... about as wide as high (within this ratio)
@@ -189,7 +193,8 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
     x0s = comps.x0[by_x]
-    found = []
+    found: list[tuple] = []
+    joined: list[tuple[int, int]] = []  # (a glyph, its letter before a closing stroke) in ``found``
     for k in small.tolist():
         if not _shape_ok(comps, k, cfg, max_height):
             continue
@@ -208,6 +213,11 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         if not entry[2] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
             entry = (box, core, True, True, entry[4])
         found.append(entry)
+        letter = _before_closing_stroke(area, core, cfg) if right is None else None
+        if letter is not None:  # "A)" drawn as one piece: its letter read alone, the whole its label
+            joined.append((len(found) - 1, len(found)))
+            lx0, ly0, lx1, ly1 = letter
+            found.append(_candidate(area, core, letter, ly1 - ly0, cfg, cfg.clear_right, ink.strength[ly0:ly1, lx0:lx1]))
     found += _badges(ink, area, comps, cfg, max_height)
     dark = len(found)
     if cfg.light_letters:
@@ -218,8 +228,39 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
+    # a whole that reads as a letter is one (an "H", an "N"): its part is no letter before a mark
+    dropped = {part for whole, part in joined if scores[whole][:len(ALPHABET)].max() >= cfg.min_score}
     return [_Glyph(box, core, clear, open_left, s, k >= dark)
-            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores)) if open_left]
+            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores)) if open_left and k not in dropped]
+
+
+def _before_closing_stroke(area: SummedArea, core: Rect, cfg: LabelConfig) -> Rect | None:
+    """The letter of a glyph that is a letter and its closing parenthesis drawn touching ("A)"
+    whose foot runs into the ")", round 23), None when ``core`` is no such glyph: a column in its
+    right half holding at most ``joint_ink`` glyph heights of ink, all in its top or bottom
+    third (a foot or a serif, not an H's bar), with a stroke right of it spanning ``closing_height`` of the glyph's height and at
+    most ``closing_width`` as wide, and the letter left of it."""
+    x0, y0, x1, y1 = core
+    w, h = x1 - x0, y1 - y0
+    if w < cfg.joined_aspect * h:
+        return None
+    t = area.table
+    cols = np.diff(t[y1, x0:x1 + 1] - t[y0, x0:x1 + 1])
+    lo, hi = w // 2, w - 2
+    if hi <= lo:
+        return None
+    j = lo + int(np.argmin(cols[lo:hi]))
+    if cols[j] > cfg.joint_ink * h or w - j - 1 > cfg.closing_width * h:
+        return None
+    def rows(a: int, b: int) -> np.ndarray:
+        return np.flatnonzero(np.diff(t[y0:y1 + 1, x0 + b] - t[y0:y1 + 1, x0 + a]))
+    joint, stroke, letter = rows(j, j + 1), rows(j + 1, w), rows(0, j)
+    if joint.size and not ((3 * joint >= 2 * h).all() or (3 * joint < h).all()):
+        return None
+    if stroke.size == 0 or stroke[-1] - stroke[0] + 1 < cfg.closing_height * h or letter.size == 0:
+        return None
+    left = np.flatnonzero(cols[:j])
+    return x0 + int(left[0]), y0 + int(letter[0]), x0 + int(left[-1]) + 1, y0 + int(letter[-1]) + 1
 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
