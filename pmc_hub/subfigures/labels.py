@@ -119,12 +119,16 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelC
     return left, right
 
 
+def _rect(c: Components, k: int) -> Rect:
+    return int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+
+
 def _with_pieces(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelConfig) -> Rect:
     """Glyph ``k``'s box grown by the small pieces of ink under or over it within its rows, at
     most a pixel apart: a serif letter whose thin strokes break apart at the working scale (the
     foot of a serif "A" a component of its own) would else be crowded by its own foot (round 23).
     ``by_x``: component indices sorted by x0 (``x0s``)."""
-    x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+    x0, y0, x1, y1 = _rect(c, k)
     h = y1 - y0
     lo, hi = np.searchsorted(x0s, [x0 - h, x1 + 1])
     near = by_x[lo:hi]
@@ -195,14 +199,17 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     x0s = comps.x0[by_x]
     found: list[tuple] = []
     joined: list[tuple[int, int]] = []  # (a glyph, its letter before a closing stroke) in ``found``
-    for k in small.tolist():
+    sx0, sy0, sx1, sy1 = (a[small] for a in (comps.x0, comps.y0, comps.x1, comps.y1))
+    # ink on the pixel around a glyph's box: a piece of it may lie there (`_with_pieces`)
+    touched = area.counts(sx0 - 1, sy0 - 1, sx1 + 1, sy1 + 1) > area.counts(sx0, sy0, sx1, sy1)
+    for k, near in zip(small.tolist(), touched.tolist()):
         if not _shape_ok(comps, k, cfg, max_height):
             continue
-        core = _with_pieces(comps, k, by_x, x0s, cfg)
+        core = _with_pieces(comps, k, by_x, x0s, cfg) if near else _rect(comps, k)
         box = core
         left, right = _marks(comps, k, by_x, x0s, cfg)
         if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
-            first = core if left is None else (int(comps.x0[left]), int(comps.y0[left]), int(comps.x1[left]), int(comps.y1[left]))
+            first = core if left is None else _rect(comps, left)
             box = (first[0], min(core[1], int(comps.y0[right]), first[1]),
                    int(comps.x1[right]), max(core[3], int(comps.y1[right]), first[3]))
         x0, y0, x1, y1 = core
@@ -210,10 +217,12 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
         entry = _candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1])
-        if not entry[2] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
+        # crowded on its left or above: by a rule over it?
+        if not entry[3] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
             entry = (box, core, True, True, entry[4])
         found.append(entry)
-        letter = _before_closing_stroke(area, core, cfg) if right is None else None
+        wide = x1 - x0 >= cfg.joined_aspect * h
+        letter = _before_closing_stroke(area, core, cfg) if right is None and wide else None
         if letter is not None:  # "A)" drawn as one piece: its letter read alone, the whole its label
             joined.append((len(found) - 1, len(found)))
             lx0, ly0, lx1, ly1 = letter
@@ -242,8 +251,6 @@ def _before_closing_stroke(area: SummedArea, core: Rect, cfg: LabelConfig) -> Re
     most ``closing_width`` as wide, and the letter left of it."""
     x0, y0, x1, y1 = core
     w, h = x1 - x0, y1 - y0
-    if w < cfg.joined_aspect * h:
-        return None
     t = area.table
     cols = np.diff(t[y1, x0:x1 + 1] - t[y0, x0:x1 + 1])
     lo, hi = w // 2, w - 2
