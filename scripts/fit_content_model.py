@@ -64,7 +64,6 @@ from pmc_hub.labels.content import COMBINATION, PRIMARY_KINDS, ContentLabeler, c
 from pmc_hub.errors import UsageError  # noqa: E402
 from pmc_hub.labels.evaluate import (Evaluation, LabelledFigure, check_fittable, development_paths,  # noqa: E402
                                      figure_rows, load_labelled)
-from pmc_hub.labels.drawing import DRAWING_FEATURES  # noqa: E402
 from pmc_hub.labels.image import (CALIBRATION_KEYS, DRAWING, FEATURES, MODEL_FILE, PHOTOGRAPHIC,  # noqa: E402
                                   STEPS, ImageModel, Logistic, image_features)
 
@@ -82,15 +81,11 @@ STEP_FEATURES = {
     "gate": ("white", "soft", "top8", "photo_area"),
     "graphic": ("grey", "bands", "full_rules", "log_height", "log_width", "aspect", "texture", "white"),
     "structure": ("bond_edges", "axis_edges", "edges"),
-    "drawing": ("grey", "bands", "full_rules", "aspect", "texture", "white", *([] if os.environ.get("LABELIMG_BASE") else DRAWING_FEATURES)),
+    "drawing": ("grey", "bands", "full_rules", "aspect", "texture", "white"),
     "photographic": ("grey", "top8", "texture"),
 }
-# The drawn figures' share of the figures of the step they teach (`step_weight`): the chemistry
-# figures (scripts/make_chem_figures.py) the structure step's, the charts and diagrams
-# (scripts/make_drawing_figures.py) the chart-or-diagram step's (round 21: with each source left
-# out, a regression on the drawing histograms told charts from diagrams best with them at 0.2 of
-# its figures: AUC 0.71, against 0.68 without them and 0.70 at 0.5).
-DRAWN_SHARE = {"structure": 0.02, "drawing": float(os.environ.get("LABELIMG_SHARE", 0.2))}
+# The drawn chemistry figures' share of the structure step's figures (`step_weight`).
+DRAWN_SHARE = 0.02
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], classes: tuple[str, ...], l2: float,
@@ -135,35 +130,27 @@ def features_of(rows: list[dict], thumbs: dict) -> np.ndarray:
 
 def step_data(step: str, kinds: list[str], drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which figures a step learns from, and their class index in that step. Drawn figures teach
-    one step each (`DRAWN_SHARE`): chemistry figures the structure step, charts and diagrams the
-    chart-or-diagram step; in everything else they are one generator's output."""
+    the structure step only: in everything but their strokes they are one generator's output."""
     classes = STEPS[step]
     real = ~drawn
     if step == "gate":
         return real, np.array([int(k in PHOTOGRAPHIC) for k in kinds])
     if step == "structure":
-        return (np.array([k == "structure" for k in kinds]) | (np.array([k in DRAWING for k in kinds]) & real),
-                np.array([int(k != "structure") for k in kinds]))
+        return np.array([k in DRAWING or k == "structure" for k in kinds]), np.array([int(k != "structure") for k in kinds])
     if step == "graphic":  # charts, diagrams and structure drawings are its drawings
         kinds = ["drawing" if k in DRAWING or k == "structure" else k for k in kinds]
-    mask = np.array([k in classes for k in kinds]) & (real | (step == "drawing"))
+    mask = np.array([k in classes for k in kinds]) & real
     return mask, np.array([classes.index(k) if k in classes else -1 for k in kinds])
 
 
-def step_weight(step: str, use: np.ndarray, drawn: np.ndarray, y: Optional[np.ndarray] = None) -> np.ndarray:
-    """Each figure's weight in a step (as long as ``use``): 1, except that the drawn figures count
-    together as `DRAWN_SHARE` of the step's figures: how many are drawn is up to the generator,
-    not how common such figures are."""
+def step_weight(step: str, use: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """Each figure's weight in a step (as long as ``use``): 1, except that the structure step
+    counts the drawn figures together as `DRAWN_SHARE` of its figures: how many are drawn is up
+    to the generator, not how common such figures are."""
     weight = np.ones(len(use))
-    if step in DRAWN_SHARE and (drawn & use).any():
+    if step == "structure" and (drawn & use).any():
         n_drawn, n_real = np.count_nonzero(drawn & use), np.count_nonzero(~drawn & use)
-        weight[drawn] = DRAWN_SHARE[step] / (1 - DRAWN_SHARE[step]) * n_real / n_drawn
-        if y is not None and os.environ.get("LABELIMG_BALANCE"):
-            for c in set(y[use & drawn].tolist()):
-                real_c, drawn_c = use & ~drawn & (y == c), use & drawn & (y == c)
-                weight[drawn_c] *= (real_c.sum() / n_real) / (drawn_c.sum() / n_drawn)
-    if os.environ.get("LABELIMG_SHARE") and step == "drawing":
-        pass
+        weight[drawn] = DRAWN_SHARE / (1 - DRAWN_SHARE) * n_real / n_drawn
     return weight
 
 
@@ -173,7 +160,7 @@ def fit_image_model(x: np.ndarray, kinds: list[str], mask: np.ndarray, l2: dict[
     for step, classes in STEPS.items():
         use, y = step_data(step, kinds, drawn)
         use = use & mask
-        steps[step] = fit_logistic(x[use], y[use], STEP_FEATURES[step], classes, l2[step], step_weight(step, use, drawn, y)[use])
+        steps[step] = fit_logistic(x[use], y[use], STEP_FEATURES[step], classes, l2[step], step_weight(step, use, drawn)[use])
     return ImageModel(**steps)
 
 
@@ -188,7 +175,7 @@ def choose_l2(x: np.ndarray, kinds: list[str], folds: np.ndarray, drawn: np.ndar
         names = STEP_FEATURES[step]
         use, y = step_data(step, kinds, drawn)
         use = use & train
-        weight = step_weight(step, use, drawn, y)
+        weight = step_weight(step, use, drawn)
         scores = {}
         for l2 in L2_GRID:
             loss, total = 0.0, 0.0
@@ -265,12 +252,11 @@ class DevData:
         return np.array([bool((f.caption or "").strip()) for f in self.figures])
 
 
-def load_data(labels: list[Path], part: str, drawn_labels: Optional[list[Path]], rules: RuleLabeler) -> DevData:
+def load_data(labels: list[Path], part: str, drawn_labels: Optional[Path], rules: RuleLabeler) -> DevData:
     figures = [f for f in load_labelled(*labels) if part == "all" or f.split == part]
     rows, thumbs = figure_rows(figures, ROOT)
-    # drawn figures teach the image model what a structure drawing, a chart and a diagram look
-    # like; they are never scored
-    drawn = load_labelled(*(drawn_labels or []))
+    # drawn figures teach the image model what a structure drawing looks like; they are never scored
+    drawn = load_labelled(drawn_labels) if drawn_labels else []
     drawn_rows, drawn_thumbs = figure_rows(drawn, ROOT)
     x = np.vstack([features_of(rows, thumbs), features_of(drawn_rows, drawn_thumbs)])
     kinds = [PRIMARY_KINDS[f.primary][0] for f in figures + drawn]
@@ -387,33 +373,23 @@ def fit_labeler(data: DevData, train: np.ndarray, folds: np.ndarray, rules: Rule
 
 def image_fallback(decisions: dict[int, tuple], truth: list[str], captioned: np.ndarray, say=print) -> Optional[dict]:
     """Where an image-only decision beside a caption is unsure, the class it is better replaced
-    with: the commonest true class of those decisions (out-of-fold), and for the photograph-like
-    choices and the others apart, the winner's probability below which replacing them makes the
-    most of them right ("below", "below_photographic"); None where replacing none does as well."""
+    with: the commonest true class of those decisions (out-of-fold), below the winner's probability
+    ("below") that makes the most of them right; None where replacing none does as well."""
     image_only = [i for i, d in decisions.items() if d[2] == "image" and captioned[i]]
     if not image_only:
         return None
     common = max(sorted({truth[i] for i in image_only}), key=lambda c: sum(truth[i] == c for i in image_only))
-    out = {}
-    for key, photographic in (("below", False), ("below_photographic", True)):
-        other = sorted((i for i in image_only if decisions[i][0] != common
-                        and (PRIMARY_KINDS[decisions[i][0]][0] in PHOTOGRAPHIC) == photographic),
-                       key=lambda i: decisions[i][1])
-        # replacing the k least sure: right = the replaced that are `common` + the kept that were right
-        gains = np.cumsum([0] + [int(truth[i] == common) - int(decisions[i][0] == truth[i]) for i in other])
-        k = int(np.argmax(gains))  # ties: the fewest replaced
-        own = sum(decisions[i][0] == truth[i] for i in other)
-        say(f"image-only decisions beside a caption: {len(image_only)}; of the {len(other)} not {common!r} "
-            f"({'photograph-like' if photographic else 'drawn'}), {own} right as decided; replacing the {k} least "
-            f"sure makes {int(gains[k])} more right")
-        if k == 0:
-            out[key] = 0.0
-            continue
-        below = decisions[other[k - 1]][1] if k == len(other) else (decisions[other[k - 1]][1] + decisions[other[k]][1]) / 2
-        out[key] = round(float(below) + (1e-6 if k == len(other) else 0.0), 6)
-    if not any(out.values()):
+    other = sorted((i for i in image_only if decisions[i][0] != common), key=lambda i: decisions[i][1])
+    # replacing the k least sure: right = the replaced that are `common` + the kept that were right
+    gains = np.cumsum([0] + [int(truth[i] == common) - int(decisions[i][0] == truth[i]) for i in other])
+    k = int(np.argmax(gains))  # ties: the fewest replaced
+    own = sum(decisions[i][0] == truth[i] for i in other)
+    say(f"image-only decisions beside a caption: {len(image_only)}; of the {len(other)} not {common!r}, {own} right "
+        f"as decided; replacing the {k} least sure makes {int(gains[k])} more right")
+    if k == 0:
         return None
-    return {"class": common, **out}
+    below = decisions[other[k - 1]][1] if k == len(other) else (decisions[other[k - 1]][1] + decisions[other[k]][1]) / 2
+    return {"class": common, "below": round(float(below) + (1e-6 if k == len(other) else 0.0), 6)}
 
 
 def measure_by_source(data: DevData, rules: RuleLabeler, taxonomy, inner: str, image_alone: bool = False) -> dict:
@@ -485,9 +461,8 @@ def main() -> None:
     ap.add_argument("--labels", type=Path, nargs="+", default=development_paths(ROOT),
                     help="the labels files to fit on (default: the development set, evaluate.DEVELOPMENT_FILES)")
     ap.add_argument("--out", type=Path, default=MODEL_FILE)
-    ap.add_argument("--drawn", type=Path, nargs="*", default=[],
-                    help="the labels files of drawn figures, for the image model only: chemistry "
-                         "(scripts/make_chem_figures.py), charts and diagrams (scripts/make_drawing_figures.py)")
+    ap.add_argument("--drawn", type=Path, help="the labels file of drawn chemistry figures (scripts/make_chem_figures.py), "
+                    "for the image model only")
     ap.add_argument("--part", choices=("tune", "all"), default="all",
                     help="the figures to fit on (default: all of the labels file)")
     ap.add_argument("--folds", choices=("source", "article"), default="source",
@@ -518,7 +493,7 @@ def main() -> None:
     names = " + ".join(path.name for path in args.labels)
     model = {"fitted_on": f"{len(data.figures)} figures of {names} (part: {args.part}; estimates on "
                           f"folds by {args.folds})"
-                          + (f", and {n_drawn} drawn figures for the image model" if n_drawn else ""),
+                          + (f", and {n_drawn} drawn chemistry figures for the image model" if n_drawn else ""),
              **model, "image": model["image"].to_dict()}
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

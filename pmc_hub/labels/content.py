@@ -38,7 +38,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from .image import PHOTOGRAPHIC, ImageModel, image_features, load_content_model, thumbnail_of
+from .image import ImageModel, image_features, load_content_model, thumbnail_of
 from .labeler import Labeler, with_label
 from ..media import Thumbnail
 from .panel import PANEL_SEAMS, Seams, image_panel_type, panel_blocks
@@ -138,9 +138,6 @@ class ContentLabeler(Labeler):
         fallback = self.model.get("image_fallback") or {}
         self.image_fallback: Optional[str] = fallback.get("class")
         self.image_fallback_below = float(fallback.get("below", 0.0))
-        # photograph-like choices have a threshold of their own (round 21): the chart-or-diagram
-        # step's unsure diagrams set the other, and a shared one replaced the photographs too
-        self.image_fallback_below_photographic = float(fallback.get("below_photographic", self.image_fallback_below))
 
     def for_thumbnails(self, thumbnails: Mapping[str, Thumbnail]) -> "ContentLabeler":
         """The same labeler (rules and model shared, nothing recompiled) for another set of thumbnails."""
@@ -226,17 +223,10 @@ class ContentLabeler(Labeler):
         image_default = KIND_PRIMARY[max(kinds, key=kinds.get)] == best
         source = "caption+image" if from_text and image_default else "caption" if from_text else "image"
         probability = 1.0 / total
-        if source == "image" and captioned and probability < self.fallback_below(best) and self.image_fallback in scores:
+        if source == "image" and captioned and probability < self.image_fallback_below and self.image_fallback in scores:
             best = self.image_fallback
             probability = math.exp(scores[best] - top) / total
         return best, probability, source
-
-    def fallback_below(self, primary: str) -> float:
-        """The winner's probability under which an image-only choice of ``primary`` beside a caption
-        becomes `image_fallback`: photograph-like classes have a threshold of their own."""
-        if PRIMARY_KINDS[primary][0] in PHOTOGRAPHIC:
-            return self.image_fallback_below_photographic
-        return self.image_fallback_below
 
     def candidates(self, evidence: CaptionEvidence, kinds: dict[str, float]) -> dict[str, tuple[float, ...]]:
         """The `COMBINATION` inputs of every class that can win: each image kind's default class,

@@ -22,7 +22,6 @@ import numpy as np
 
 from ..errors import DataError
 from ..media import Thumbnail, open_image, phash_and_thumbnail
-from .drawing import DRAWING_FEATURES, drawing_features
 from .panel import PAGE_LEVEL, content_blocks
 
 # The coarse visual kinds the image model tells apart ("gel" is left to the caption; "structure" is
@@ -50,7 +49,6 @@ FEATURES = (
     "axis_edges",   # share of the grey image's edges within 11 degrees of the axes: bars, axes, frames, text
     "edges",        # share of the grey image's pixels on an edge (sparse line drawings low)
     "long_strokes", # share of the bond-angle edges that run on for an eighth of the grey image's longer side
-    *DRAWING_FEATURES,  # histograms of gaps, edge directions, ink patterns and hues (drawing.py): chart or diagram
 )
 EDGE_STRENGTH = 160  # a Sobel response above this (about 40 grey levels a pixel) is an edge
 # An edge's direction, by the ratio of its smaller Sobel response (across x or y) to its larger, as
@@ -105,7 +103,6 @@ def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int)
         np.log10(max(height, 1)),
         np.log10(max(width, 1)),
         *_edge_directions(grey),
-        *drawing_features(grey, thumb),
     ], dtype=np.float64)
 
 
