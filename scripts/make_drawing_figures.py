@@ -224,7 +224,8 @@ def heat_map(d, box, s, rng):
         d.rectangle((right + 6, bottom - (i + 1) * (bottom - top) / 10, right + 14, bottom - i * (bottom - top) / 10), fill=col)
     if rows < 20:
         for r in range(rows):
-            d.text((right + 18, top + (r + 0.5) * ch), _word(rng), fill=s.ink, font=f, anchor="lm") if rng.random() < 0.2 else None
+            if rng.random() < 0.2:
+                d.text((right + 18, top + (r + 0.5) * ch), _word(rng), fill=s.ink, font=f, anchor="lm")
 
 
 def forest_plot(d, box, s, rng):
@@ -380,9 +381,11 @@ def cycle(d, box, s, rng):
     n = rng.randint(3, 7)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     r = min(x1 - x0, y1 - y0) * 0.35
-    d.text((cx, cy), _word(rng), fill=s.ink, font=_font(s.text * 1.1), anchor="mm") if rng.random() < 0.6 else None
-    nodes = [_node(d, (cx + r * math.cos(2 * math.pi * i / n - math.pi / 2), cy + r * math.sin(2 * math.pi * i / n - math.pi / 2)),
-                   _word(rng), s, rng, rng.choice(("ellipse", "round", "rect"))) for i in range(n)]
+    if rng.random() < 0.6:
+        d.text((cx, cy), _word(rng), fill=s.ink, font=_font(s.text * 1.1), anchor="mm")
+    for i in range(n):
+        _node(d, (cx + r * math.cos(2 * math.pi * i / n - math.pi / 2), cy + r * math.sin(2 * math.pi * i / n - math.pi / 2)),
+              _word(rng), s, rng, rng.choice(("ellipse", "round", "rect")))
     for i in range(n):
         a0 = 360 * i / n - 90 + 18
         d.arc((cx - r, cy - r, cx + r, cy + r), a0, a0 + 360 / n - 36, fill=s.ink, width=s.line + 1)
@@ -390,7 +393,6 @@ def cycle(d, box, s, rng):
         tip = (cx + r * math.cos(end), cy + r * math.sin(end))
         back = (cx + r * math.cos(end - 0.12), cy + r * math.sin(end - 0.12))
         _arrow(d, back, tip, s)
-    del nodes
 
 
 def pathway(d, box, s, rng):
