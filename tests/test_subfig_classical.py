@@ -631,10 +631,14 @@ def test_real_compound_figures(dev_set):
     # the captions 0.6560 (0.65597); tuned on its 24 tune figures in round 20 (title lines over
     # the letters in no panel, letters all the caption names kept, a letter under another in its
     # column): 0.7852 and 0.7903 (all 280 with the captions 0.8822 -> 0.8999; its rounds 1-9
-    # 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597)
+    # 0.9199 -> 0.9224, round 11 0.9328 -> 0.9597); 0.8140 and 0.8191 since round 23 (a serif A
+    # whose foot parted from it read, PhenoPLIER CRISPR fig 3: 0.22 -> 1.00)
     latest = [(t, p, g) for im, t, p, g in dev_set if im["kind"] == "compound" and im["round"] == 18]
-    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.785
-    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.790
+    assert imageclef_accuracy([p for _, p, _ in latest], [t for t, _, _ in latest]) >= 0.813
+    assert imageclef_accuracy([g for _, _, g in latest], [t for t, _, _ in latest]) >= 0.819
+    # all 280 with the captions: 0.8999 (round 20), 0.9101 since round 23 (the 0.90 target)
+    guided = [(t, g) for im, t, _, g in dev_set if im["kind"] == "compound"]
+    assert imageclef_accuracy([g for _, g in guided], [t for t, _ in guided]) >= 0.910
     # round 15 (ids 430-491: 24 compound figures of EMBO Press, clinical-trial and meta-analysis
     # articles from three repositories new to the set), scored once when added, nothing tuned on
     # it: image alone 0.7525, with the captions 0.7511 (all 253: 0.9021 with the captions)
@@ -657,12 +661,13 @@ def test_real_compound_figures(dev_set):
     # all 198 (the set's round 9, ids 347-353, added 7 eLife figures, 6 scored 1.0): image alone
     # 0.9123, with the captions 0.9156; the numbers below are of the 191 before round 9
     # image alone 0.9101 (the 164 of rounds 1-5: 0.9313; the 142 of rounds 1-3: 0.924, tune 0.956,
-    # holdout 0.879; 0.863 before the splitter's second round; 0.643 on the first 80 before issue 14)
-    assert imageclef_accuracy([p for _, p, _ in compound], truth) >= 0.910
+    # holdout 0.879; 0.863 before the splitter's second round; 0.643 on the first 80 before issue 14);
+    # 0.9228 since round 23 (letters touching their ")", under a heading's rule, a serif A broken apart)
+    assert imageclef_accuracy([p for _, p, _ in compound], truth) >= 0.922
     # with the captions 0.9224 since round 20 (0.9199 before: a held-out figure's table row kept with
-    # its lettered panel); 0.9135 (tune 0.923, of it round 7 0.719; holdout 0.900: rounds 1-3 0.879,
-    # round 5 0.955, round 7 1.0; the 164 of rounds 1-5: 0.9352)
-    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.922
+    # its lettered panel), 0.9329 since round 23; 0.9135 (tune 0.923, of it round 7 0.719; holdout
+    # 0.900: rounds 1-3 0.879, round 5 0.955, round 7 1.0; the 164 of rounds 1-5: 0.9352)
+    assert imageclef_accuracy([g for _, _, g in compound], truth) >= 0.932
 
 
 def test_real_single_panel_figures_stay_one_box(dev_set):

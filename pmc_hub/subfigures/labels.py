@@ -44,6 +44,11 @@ class LabelConfig:
     clear_left: float = 0.45  # free space needed around the label, in glyph heights
     clear_right: float = 0.65
     enclosed_clear_right: float = 0.2  # ... for a glyph in parentheses, "(A) Title"
+    piece_size: float = 0.4  # a piece of ink in a glyph's columns and rows up to this many glyph heights is a broken stroke of it
+    joined_aspect: float = 0.9  # a glyph this wide (of its height) may be a letter and its ")" touching ...
+    joint_ink: float = 0.2  # ... parted at a column this much ink (glyph heights) in its top or bottom third ...
+    closing_height: float = 0.8  # ... before a stroke spanning this share of its height ...
+    closing_width: float = 0.45  # ... at most this wide (glyph heights)
     max_mark_height: float = 2.3  # a parenthesis up to this many glyph heights: serif "(a)" spans twice its x-height
     badge_size: float = 1.6  # a letter on a disc or square: the badge up to this many label heights
     badge_aspect: float = 1.3  # ... about as wide as high (within this ratio)
@@ -114,16 +119,53 @@ def _marks(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelC
     return left, right
 
 
-def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> Rect:
-    """``box`` grown by the free space a label needs around it (``right``, ``bottom``: in glyph heights)."""
+def _rect(c: Components, k: int) -> Rect:
+    return int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
+
+
+def _with_pieces(c: Components, k: int, by_x: np.ndarray, x0s: np.ndarray, cfg: LabelConfig) -> Rect:
+    """Glyph ``k``'s box grown by the small pieces of ink under or over it within its rows, at
+    most a pixel apart: a serif letter whose thin strokes break apart at the working scale (the
+    foot of a serif "A" a component of its own) would else be crowded by its own foot (round 23).
+    ``by_x``: component indices sorted by x0 (``x0s``)."""
+    x0, y0, x1, y1 = _rect(c, k)
+    h = y1 - y0
+    lo, hi = np.searchsorted(x0s, [x0 - h, x1 + 1])
+    near = by_x[lo:hi]
+    pieces = near[(near != k) & (c.x1[near] > x0) & (c.x0[near] < x1) & (c.y0[near] >= y0 - 1) & (c.y1[near] <= y1 + 1)
+                  & (c.y1[near] - c.y0[near] <= cfg.piece_size * h) & (c.x1[near] - c.x0[near] <= cfg.piece_size * h)]
+    if pieces.size == 0:
+        return x0, y0, x1, y1
+    return (min(x0, int(c.x0[pieces].min())), min(y0, int(c.y0[pieces].min())),
+            max(x1, int(c.x1[pieces].max())), max(y1, int(c.y1[pieces].max())))
+
+
+def _margin(box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float, top: float | None = None) -> Rect:
+    """``box`` grown by the free space a label needs around it (``right``, ``bottom``, ``top``
+    (default ``clear_top``): in glyph heights)."""
     x0, y0, x1, y1 = box
-    return (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round(cfg.clear_top * core_h)),
+    return (x0 - int(round(cfg.clear_left * core_h)), y0 - int(round((cfg.clear_top if top is None else top) * core_h)),
             x1 + int(round(right * core_h)), y1 + int(round(bottom * core_h)))
 
 
-def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
-    """No ink around ``box`` but its own (``right``, ``bottom``: margins in glyph heights)."""
-    return ink.count(*_margin(box, core_h, cfg, right, bottom)) == ink.count(*box)
+def _clear(ink: SummedArea, box: Rect, core_h: int, cfg: LabelConfig, right: float, bottom: float,
+           top: float | None = None) -> bool:
+    """No ink around ``box`` but its own (``right``, ``bottom``, ``top``: margins in glyph heights)."""
+    return ink.count(*_margin(box, core_h, cfg, right, bottom, top)) == ink.count(*box)
+
+
+def _under_rule(area: SummedArea, c: Components, box: Rect, h: int, cfg: LabelConfig, right: float, bottom: float) -> bool:
+    """Clear of ink around ``box`` but for lines drawn above it: a group heading's rule over
+    the panels it spans, set a little above their letters (round 23). Each piece of ink in the
+    free space above is thin (at most ``clear_top`` glyph heights), wholly above the glyph and
+    reaches a glyph height or more past the free space on its left or right (a line, not the
+    corner of a frame or the top of a chart beside the letter)."""
+    if not _clear(area, box, h, cfg, right, bottom, top=0.0):
+        return False
+    x0, y0, x1, _ = _margin(box, h, cfg, right, bottom)
+    above = np.flatnonzero((c.x1 > x0) & (c.x0 < x1) & (c.y1 > y0) & (c.y0 < box[1]))
+    return bool(above.size) and bool(((c.y1[above] <= box[1]) & (c.y1[above] - c.y0[above] <= cfg.clear_top * h)
+                                      & ((c.x0[above] <= x0 - h) | (c.x1[above] >= x1 + h))).all())
 
 
 def _light(ink: SummedArea, rect: Rect, within: Rect) -> tuple[int, int]:
@@ -155,22 +197,36 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
     x0s = comps.x0[by_x]
-    found = []
-    for k in small.tolist():
+    found: list[tuple] = []
+    joined: list[tuple[int, int]] = []  # (a glyph, its letter before a closing stroke) in ``found``
+    sx0, sy0, sx1, sy1 = (a[small] for a in (comps.x0, comps.y0, comps.x1, comps.y1))
+    # ink on the pixel around a glyph's box: a piece of it may lie there (`_with_pieces`)
+    touched = area.counts(sx0 - 1, sy0 - 1, sx1 + 1, sy1 + 1) > area.counts(sx0, sy0, sx1, sy1)
+    for k, near in zip(small.tolist(), touched.tolist()):
         if not _shape_ok(comps, k, cfg, max_height):
             continue
-        core = (int(comps.x0[k]), int(comps.y0[k]), int(comps.x1[k]), int(comps.y1[k]))
+        core = _with_pieces(comps, k, by_x, x0s, cfg) if near else _rect(comps, k)
         box = core
         left, right = _marks(comps, k, by_x, x0s, cfg)
         if right is not None:  # "(a)" or "a)" or "a.": the marks are part of the label
-            first = k if left is None else left
-            box = (int(comps.x0[first]), min(core[1], int(comps.y0[right]), int(comps.y0[first])),
-                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), int(comps.y1[first])))
+            first = core if left is None else _rect(comps, left)
+            box = (first[0], min(core[1], int(comps.y0[right]), first[1]),
+                   int(comps.x1[right]), max(core[3], int(comps.y1[right]), first[3]))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
-        found.append(_candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1]))
+        entry = _candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1])
+        # crowded on its left or above: by a rule over it?
+        if not entry[3] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
+            entry = (box, core, True, True, entry[4])
+        found.append(entry)
+        wide = x1 - x0 >= cfg.joined_aspect * h
+        letter = _before_closing_stroke(area, core, cfg) if right is None and wide else None
+        if letter is not None:  # "A)" drawn as one piece: its letter read alone, the whole its label
+            joined.append((len(found) - 1, len(found)))
+            lx0, ly0, lx1, ly1 = letter
+            found.append(_candidate(area, core, letter, ly1 - ly0, cfg, cfg.clear_right, ink.strength[ly0:ly1, lx0:lx1]))
     found += _badges(ink, area, comps, cfg, max_height)
     dark = len(found)
     if cfg.light_letters:
@@ -181,8 +237,37 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     for (_, (x0, y0, x1, y1), *_), s in zip(found, scores):
         if x1 - x0 < cfg.bar_aspect * (y1 - y0):
             s[_I] = s[_L] = max(s[_I], s[_L], cfg.bar_score)
+    # a whole that reads as a letter is one (an "H", an "N"): its part is no letter before a mark
+    dropped = {part for whole, part in joined if scores[whole][:len(ALPHABET)].max() >= cfg.min_score}
     return [_Glyph(box, core, clear, open_left, s, k >= dark)
-            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores)) if open_left]
+            for k, ((box, core, clear, open_left, _), s) in enumerate(zip(found, scores)) if open_left and k not in dropped]
+
+
+def _before_closing_stroke(area: SummedArea, core: Rect, cfg: LabelConfig) -> Rect | None:
+    """The letter of a glyph that is a letter and its closing parenthesis drawn touching ("A)"
+    whose foot runs into the ")", round 23), None when ``core`` is no such glyph: a column in its
+    right half holding at most ``joint_ink`` glyph heights of ink, all in its top or bottom
+    third (a foot or a serif, not an H's bar), with a stroke right of it spanning ``closing_height`` of the glyph's height and at
+    most ``closing_width`` as wide, and the letter left of it."""
+    x0, y0, x1, y1 = core
+    w, h = x1 - x0, y1 - y0
+    t = area.table
+    cols = np.diff(t[y1, x0:x1 + 1] - t[y0, x0:x1 + 1])
+    lo, hi = w // 2, w - 2
+    if hi <= lo:
+        return None
+    j = lo + int(np.argmin(cols[lo:hi]))
+    if cols[j] > cfg.joint_ink * h or w - j - 1 > cfg.closing_width * h:
+        return None
+    def rows(a: int, b: int) -> np.ndarray:
+        return np.flatnonzero(np.diff(t[y0:y1 + 1, x0 + b] - t[y0:y1 + 1, x0 + a]))
+    joint, stroke, letter = rows(j, j + 1), rows(j + 1, w), rows(0, j)
+    if joint.size and not ((3 * joint >= 2 * h).all() or (3 * joint < h).all()):
+        return None
+    if stroke.size == 0 or stroke[-1] - stroke[0] + 1 < cfg.closing_height * h or letter.size == 0:
+        return None
+    left = np.flatnonzero(cols[:j])
+    return x0 + int(left[0]), y0 + int(letter[0]), x0 + int(left[-1]) + 1, y0 + int(letter[-1]) + 1
 
 
 def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, max_height: int) -> list[tuple]:
