@@ -106,9 +106,11 @@ def test_scores_say_how_often_a_label_is_right(labeler, devset):
     high = scores >= np.median(scores)
     assert right[high].mean() > right[~high].mean() + 0.1
     # where the caption and the image agree, labels are right far more often, and scored so
-    # (measured on all 454, round 10: 0.91 right against 0.69)
+    # (measured on all 454, round 10: 0.91 right against 0.69; on labels.json's 650, round 20: 0.920
+    # against 0.759; round 22's caption rules made the others right more often: 0.922 against 0.789,
+    # scored 0.900 against 0.749 by round 20's model and 0.908 against 0.781 refitted with them)
     agree = source == "caption+image"
-    assert right[agree].mean() > right[~agree].mean() + 0.15 and scores[agree].mean() > scores[~agree].mean() + 0.15
+    assert right[agree].mean() > right[~agree].mean() + 0.1 and scores[agree].mean() > scores[~agree].mean() + 0.1
     # calibrated on figures of sources the fit had not seen (round 10 fits every figure, so the
     # former held-out articles are in-sample): there the mean score is
     # about the share of right labels
@@ -422,6 +424,11 @@ def test_an_unsure_image_alone_beside_a_caption_takes_the_class_right_more_often
     i = next(k for k, f in enumerate(figures) if f.file.endswith("e1112020-gf2.jpg"))
     assert figures[i].primary == "Plots and Charts"
     out = labeler.for_thumbnails(thumbnails).label_row(rows[i])
+    # round 22: "Correlação" is a chart cue now, so the caption agrees with the image; with the
+    # caption's first word in another form ("Relação") it names nothing again and the image alone decides
+    assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "caption+image")
+    silent_caption = dict(rows[i], caption=rows[i]["caption"].replace("Correlação", "Relação"))
+    out = labeler.for_thumbnails(thumbnails).label_row(silent_caption)
     assert (out["image_primary_label"], out["image_label_source"]) == ("Plots and Charts", "image")
     assert labeler.image_fallback == "Plots and Charts"
     # round 12: a drawing the image takes for structures (drawn with RDKit) beside a caption that
@@ -666,3 +673,147 @@ def test_a_photograph_beside_a_silent_caption_is_a_photograph_not_a_micrograph(l
     # a caption that names a micrograph still makes one: the caption's class may look like any photograph-like kind
     out = content.label_row(dict(rows[i], caption="Confocal micrographs of the tissue."))
     assert out["image_primary_label"] == "Microscopy"
+
+
+@pytest.fixture(scope="module")
+def development_captions() -> list[LabelledFigure]:
+    """Both development files' hand-labelled figures (captions only: no image is read)."""
+    return load_labelled(*development_paths(ROOT))
+
+
+def hand_labelled(figures: list[LabelledFigure], caption_start: str) -> LabelledFigure:
+    return next(f for f in figures if (f.caption or "").startswith(caption_start))
+
+
+def test_captions_that_name_a_drawing_in_general_words_are_diagrams(development_captions):
+    # round 22: real diagrams whose captions the rules were silent on (the image called them charts):
+    # a conceptual framework, a causal diagram, a caption opening on "Model of", a parse tree, a
+    # caption opening on a process or procedure, a metabolic map, a miRNA-mRNA network
+    rules = RuleLabeler()
+    for start, secondary in (("Conceptual framework.", "schematic"), ("Causal diagram highlighting", "schematic"),
+                             ("Model of leptospiral membrane", "schematic"),
+                             ("A visualization of a constituency parse tree", "schematic"),
+                             ("The process of outpatient", "flow chart"), ("Procedures of data cleaning", "flow chart"),
+                             ("Mapping of differentially expressed genes (DEGs) associated with kojR", "pathway diagram"),
+                             ("miRNA–mRNA network based", "network graph")):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Illustrative Diagrams" and secondary in figure.secondary
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert (row["image_primary_label"], row["image_secondary_label"][0]) == ("Illustrative Diagrams", secondary), start
+    # a model further down the caption, a process that is not the caption's subject, a network analysed in a chart
+    for caption in ("A neuronal model of turning bout selection captures the data (mean ± SD).",
+                    "Cells at the end of the process of differentiation (mean ± SD).",
+                    "Degree distribution of the network (log-log plot)."):
+        assert rules.label_row({"caption": caption, "image_context": []})["image_primary_label"] == "Plots and Charts", caption
+
+
+def test_plain_x_rays_tomography_scans_echoes_and_operative_views_name_their_modality(development_captions):
+    # round 22: a caption saying "X-rays show", "chest tomography scan", "echogenic fascia" or
+    # "preoperative extraoral view" named no class (the image left them unwritten or called a chart)
+    rules = RuleLabeler()
+    for start, primary, secondary in (
+            ("X-rays show the height of barium", "Clinical Imaging", "x-ray radiography"),
+            ("Chest tomography scan previous to treatment", "Clinical Imaging", "computerized tomography"),
+            ("(a) Longitudinal section on the anterolateral aspect", "Clinical Imaging", "ultrasound"),
+            ("Preoperative extraoral view of the patient", "Photographs", "clinical photograph")):
+        figure = hand_labelled(development_captions, start)
+        assert (figure.primary, figure.secondary[0]) == (primary, secondary)
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert (row["image_primary_label"], row["image_secondary_label"][0]) == (primary, secondary), start
+    # X-ray diffraction and crystallography are no radiographs
+    assert rules.label_row({"caption": "X-ray diffraction patterns of the films.",
+                            "image_context": []})["image_secondary_label"] == ["optical spectrum"]
+    assert "x-ray radiography" not in (rules.label_row({"caption": "X-ray crystallography of the complex.",
+                                                        "image_context": []}).get("image_secondary_label") or [])
+
+
+def test_bubble_plots_written_as_one_word_and_principal_component_analyses_are_scatter_plots(development_captions):
+    rules = RuleLabeler()
+    for start in ("Pathway enrichment of pre-cystic", "Principal component analysis (PCA) of Ocimum"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Plots and Charts" and "scatter plot" in figure.secondary
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert row["image_secondary_label"][0] == "scatter plot", start
+    # PCA is case-sensitive: PCa (prostate cancer) is not a principal component analysis
+    assert rules.label_row({"caption": "Survival of PCa patients.", "image_context": []}).get("image_primary_label") is None
+
+
+def test_an_elisa_is_a_chart_of_its_read_out_and_a_named_cdna_or_guide_sequence_a_sequence(development_captions):
+    # round 22: an ELISA is named for the numbers it measures, which the figure plots (every caption of
+    # the development files naming one is a chart); only an ELISA plate or ELISpot wells show the assay
+    rules = RuleLabeler()
+    for start in ("Choline acetyltransferase (ChAT) activity", "Plasma glucagon levels of five healthy"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Plots and Charts"
+        assert "ELISA" in figure.caption or "enzyme-linked immunosorbent" in figure.caption
+        row = rules.label_row({"caption": figure.caption, "image_context": []})
+        assert row["image_primary_label"] == "Plots and Charts" and "ELISA" not in row["image_secondary_label"], start
+    assert rules.label_row({"caption": "IFN-γ ELISpot wells of two donors.", "image_context": []})["image_secondary_label"] == ["ELISA"]
+    # a cDNA reference sequence and a guide sequence are what a sequence figure shows
+    for start in ("c.2270G>A, p.Trp757 mutation in the LRP5 gene.", "Generation of MAHDR-Taar1+/+ knock-in"):
+        figure = hand_labelled(development_captions, start)
+        assert figure.primary == "Gene Sequence"
+        assert RuleLabeler().evidence({"caption": figure.caption}).cues.get("Gene Sequence"), start
+
+
+def test_a_scale_bar_in_millimetres_is_a_photograph_and_a_correlation_in_portuguese_a_chart(development_captions):
+    # round 22: a scale or size bar of millimetres or centimetres measures a specimen photographed
+    # whole (a micrograph's bar is in µm); SciELO captions call their scatter plots "Correlação"
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "Representative specimens of Ocimum accessions")
+    assert figure.primary == "Photographs" and "Size bar 10 mm" in figure.caption
+    assert rules.evidence({"caption": figure.caption}).cues == {"Photographs": 1}
+    assert rules.evidence({"caption": "Sections of the cortex. Scale bar = 100 µm."}).cues == {"Microscopy": 1}
+    assert rules.evidence({"caption": "Whole larvae. Scale bar, 1 cm."}).cues == {"Photographs": 1}
+    figure = hand_labelled(development_captions, "Correlação entre CI50 e a CE50")
+    assert figure.primary == "Plots and Charts"
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert row["image_primary_label"] == "Plots and Charts" and row["image_secondary_label"] == []
+
+
+def test_versus_is_a_chart_cue(development_captions):
+    # round 22: a comparison "A vs. B" is what a chart of statistics shows; on a real compound figure
+    # (charts, blots, stained sections) the chart cues now match the micrograph's
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "USP9x regulates tumor growth")
+    assert figure.primary == "Plots and Charts" and " vs. " in figure.caption
+    cues = rules.evidence({"caption": figure.caption}).cues
+    assert cues["Plots and Charts"] >= cues["Microscopy"]
+    assert rules.evidence({"caption": "Tumour vs. normal tissue."}).cues == {"Plots and Charts": 1}
+    assert rules.evidence({"caption": "Tumour versus normal tissue."}).cues == {"Plots and Charts": 1}
+
+
+def test_thin_layer_chromatography_is_a_chromatogram_and_a_map_of_a_location_a_geographic_map(development_captions):
+    # round 22: plates "probed by HT-TLC" were charts (the caption named no chromatography); a caption
+    # opening on a map of a location was a chart
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "Effect of light quality on chemical profiles")
+    assert figure.primary == "Spectra and Chromatograms" and "HT-TLC" in figure.caption
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert row["image_primary_label"] == "Spectra and Chromatograms" and row["image_secondary_label"][0] == "chromatogram"
+    assert rules.label_row({"caption": "Thin-layer chromatography of the extracts.",
+                            "image_context": []})["image_secondary_label"] == ["chromatogram"]
+    figure = hand_labelled(development_captions, "Map showing the location of the gray wolf")
+    assert figure.primary == "Maps"
+    row = rules.label_row({"caption": figure.caption, "image_context": []})
+    assert (row["image_primary_label"], row["image_secondary_label"][0]) == ("Maps", "geographic map")
+    # a map of something else further in is still no geographic map (round 5)
+    assert rules.label_row({"caption": "Heat map of the location of binding sites.",
+                            "image_context": []})["image_primary_label"] == "Plots and Charts"
+
+
+def test_knowledge_graphs_metagraphs_and_edges_that_represent_relations_are_drawn_graphs(development_captions):
+    # round 22: a metagraph of node and edge types and a graph whose "edges present relationships"
+    # between pathways are drawings of graphs (the second caption named no class before)
+    rules = RuleLabeler()
+    figure = hand_labelled(development_captions, "A. Hetionet v1.0 metagraph")
+    assert figure.primary == "Illustrative Diagrams" and "network graph" in figure.secondary
+    assert rules.label_row({"caption": figure.caption, "image_context": []})["image_secondary_label"][0] == "network graph"
+    figure = hand_labelled(development_captions, "Gene ontology was constructed by integrating")
+    assert figure.primary == "Illustrative Diagrams"
+    assert rules.evidence({"caption": figure.caption}).cues == {"Illustrative Diagrams": 1}
+    assert rules.label_row({"caption": "The knowledge graph of drugs and diseases.",
+                            "image_context": []})["image_secondary_label"] == ["network graph"]
+    # the edges of a box plot are no graph's
+    assert "Illustrative Diagrams" not in rules.evidence(
+        {"caption": "Box plots; the edges of the box indicate the 25th and 75th percentiles."}).cues
