@@ -31,7 +31,8 @@ class PanelLabel:
 
 @dataclass
 class LabelConfig:
-    min_height: int = 8  # pixels (working scale)
+    min_height: int = 6  # pixels (working scale): a lower-case x-height letter beside its b and d (round 24)
+    square: int = 8  # a label's usual least height: light letters and badges are looked for from it
     max_height_share: float = 0.09  # of the figure's longest side
     min_aspect: float = 0.2  # width / height of the glyph
     max_aspect: float = 1.6
@@ -66,6 +67,9 @@ class LabelConfig:
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
     ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l read strongly this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
+    small_run: int = 3  # ... and a run holding a glyph under ``square`` has at least this many letters
+    small_reach: float = 3.0  # a glyph under ``square`` with another this many squares away on its row is text
+    height_slack: float = 0.5  # ... each height measured to this many pixels either way (6-9 px letters: round 24)
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
     light_letters: bool = True  # also read letters drawn light on dark ground (a white C on a micrograph)
@@ -192,7 +196,7 @@ def _inverted(ink: InkMap, rect: Rect) -> np.ndarray:
 
 
 def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
-    max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
+    max_height = max(cfg.square, int(cfg.max_height_share * max(ink.width, ink.height)))
     heights = comps.y1 - comps.y0
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
@@ -205,6 +209,8 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     for k, near in zip(small.tolist(), touched.tolist()):
         if not _shape_ok(comps, k, cfg, max_height):
             continue
+        if heights[k] < cfg.square and _in_word(comps, k, cfg, cfg.small_reach * cfg.square):
+            continue  # a small glyph with another on its row nearby: spaced text (a sequence, a table), no label
         core = _with_pieces(comps, k, by_x, x0s, cfg) if near else _rect(comps, k)
         box = core
         left, right = _marks(comps, k, by_x, x0s, cfg)
@@ -214,11 +220,14 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
                    int(comps.x1[right]), max(core[3], int(comps.y1[right]), first[3]))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
+        # the free space around a glyph smaller than a label's usual least height is as wide as
+        # around one of that height: 3 px beside a 6-px glyph is the spacing of a chart's words
+        space = max(h, cfg.square)
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
-        entry = _candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1])
+        entry = _candidate(area, box, core, space, cfg, right_margin, ink.strength[y0:y1, x0:x1])
         # crowded on its left or above: by a rule over it?
-        if not entry[3] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
+        if not entry[3] and _under_rule(area, comps, box, space, cfg, right_margin, cfg.clear_bottom):
             entry = (box, core, True, True, entry[4])
         found.append(entry)
         wide = x1 - x0 >= cfg.joined_aspect * h
@@ -277,7 +286,7 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
     collects them."""
     heights, widths = comps.y1 - comps.y0, comps.x1 - comps.x0
     fill = comps.pixels / np.maximum(1, heights * widths)
-    solid = np.flatnonzero((heights >= 2 * cfg.min_height) & (heights <= cfg.badge_size * max_height)
+    solid = np.flatnonzero((heights >= 2 * cfg.square) & (heights <= cfg.badge_size * max_height)
                            & (np.abs(np.log(np.maximum(1, widths) / np.maximum(1, heights))) <= np.log(cfg.badge_aspect))
                            & (fill >= cfg.badge_fill))
     found = []
@@ -292,7 +301,7 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
             continue
         j = int(np.argmax(np.where(inner, holes.pixels, -1)))
         cx0, cy0, cx1, cy1 = int(holes.x0[j]), int(holes.y0[j]), int(holes.x1[j]), int(holes.y1[j])
-        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.min_height):
+        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.square):
             continue  # a dot or speck inside a marker, not a letter
         core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
         box = (x0, y0, x1, y1)
@@ -305,7 +314,7 @@ def _dark_blocks(area: SummedArea, cfg: LabelConfig) -> np.ndarray | None:
     holding ``dark_block`` ink or more and the squares beside them (a letter's own squares are
     partly light). None when no 3 x 3 squares are all dark (a light letter's ground is at least
     three of its heights across; charts on a white page stop here)."""
-    b = cfg.min_height
+    b = cfg.square
     rows, cols = area.height // b, area.width // b
     if rows < 3 or cols < 3:
         return None
@@ -334,7 +343,7 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     blocks = _dark_blocks(area, cfg)
     if blocks is None:
         return []
-    b = cfg.min_height
+    b = cfg.square
     rows, cols = np.flatnonzero(blocks.any(axis=1)), np.flatnonzero(blocks.any(axis=0))
     oy, ox = int(rows[0]) * b, int(cols[0]) * b
     region = np.repeat(np.repeat(blocks[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], b, axis=0), b, axis=1)
@@ -342,7 +351,7 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     light = connected_components((strength <= max(cfg.glyph_ink, 1)) & region)
     heights = light.y1 - light.y0
     found = []
-    for k in np.flatnonzero((heights >= cfg.min_height) & (heights <= max_height)).tolist():
+    for k in np.flatnonzero((heights >= cfg.square) & (heights <= max_height)).tolist():
         if not _shape_ok(light, k, cfg, max_height) or _in_word(light, k, cfg):
             continue
         core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
@@ -362,16 +371,18 @@ def _inside(blocks: np.ndarray, box: Rect, b: int) -> bool:
     return bool(blocks[max(0, y0 - 1) // b:y1 // b + 1, max(0, x0 - 1) // b:x1 // b + 1].all())
 
 
-def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
+def _in_word(c: Components, k: int, cfg: LabelConfig, reach: float | None = None) -> bool:
     """Another glyph of ``c`` (a third of ``k``'s height or more, no larger) on ``k``'s row within
-    the free space a label needs left and right of it, other than a subscript: ``k`` is a letter
-    of a word (white text on a photograph), which the share of light pixels around it may not tell."""
+    the free space a label needs left and right of it (or ``reach`` pixels each way), other than
+    a subscript: ``k`` is a letter of a word (white text on a photograph), which the share of
+    light pixels around it may not tell."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
     heights = c.y1 - c.y0
     # a subscript (the i of a panel lettered "a" with subscript "i": rows of one panel) is no next letter of a word
     subscript = (c.x0 >= x1 - 1) & (c.y0 >= y0 + cfg.subscript_top * h) & (heights <= cfg.subscript_height * h)
-    near = ((c.x1 > x0 - cfg.clear_left * h) & (c.x0 < x1 + cfg.clear_right * h) & (c.y1 > y0) & (c.y0 < y1)
+    left, right = (cfg.clear_left * h, cfg.clear_right * h) if reach is None else (reach, reach)
+    near = ((c.x1 > x0 - left) & (c.x0 < x1 + right) & (c.y1 > y0) & (c.y0 < y1)
             & (heights >= h / 3) & (heights <= 1.5 * h) & ~subscript)
     return int(near.sum()) > 1  # k itself is one of them
 
@@ -440,9 +451,10 @@ def _sizes(glyphs: list[_Glyph]) -> list[int]:
 
 def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     """Whether ``g`` can be the next label after ``run`` in a layout read by rows or by columns:
-    to the right on the same row; lower, starting left of (or under) the last label; or at the
-    top of a new column, level with an earlier label."""
-    last, tol = run[-1].box, 0.6 * h
+    to the right on the same row (give or take a pixel: a 9-px "d" starts 4 px above its 6-px
+    "c"); lower, starting left of (or under) the last label; or at the top of a new column,
+    level with an earlier label."""
+    last, tol = run[-1].box, 0.6 * h + 1
     x0, y0 = g.box[0], g.box[1]
     if abs(y0 - last[1]) <= tol:
         return x0 > last[0]
@@ -454,16 +466,24 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
 
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig, letter: int) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
-    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height;
-    a glyph that reads very well (``strong_score``) as an ascender letter may be taller by
-    ``ascender_ratio``."""
+    x-height and ascender letters; each height known to ``height_slack`` pixels), or
+    ``even_height_ratio`` once three found are of one height; a glyph that reads very well
+    (``strong_score``) as an ascender letter may be taller by ``ascender_ratio``."""
     *heights, own = _sizes(run + [g])
-    ratio = cfg.max_height_ratio
-    if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
+    ratio, even = cfg.max_height_ratio, len(heights) >= 3 and max(heights) <= 1.12 * min(heights)
+    if even:
         ratio = cfg.even_height_ratio
     if letter in _ASCENDERS and own > max(heights) and g.scores[letter] >= cfg.strong_score:
         ratio = max(ratio, cfg.ascender_ratio)
-    return max(own, max(heights)) <= ratio * min(own, min(heights))
+    return _within(max(own, max(heights)), min(own, min(heights)), ratio, cfg, rounded=not even)
+
+
+def _within(tall: float, short: float, ratio: float, cfg: LabelConfig, rounded: bool = True) -> bool:
+    """``tall`` at most ``ratio`` times ``short``; when ``short`` is under ``square`` (and
+    ``rounded``), each height known to ``height_slack`` pixels either way: a 9-px "b" beside a
+    6-px "a" is their font's ascender over its x-height, rounded to pixels (round 24)."""
+    slack = cfg.height_slack if rounded and short < cfg.square else 0.0
+    return tall - slack <= ratio * (short + slack)
 
 
 def _doubtful(g: _Glyph, letter: int) -> bool:
@@ -582,8 +602,8 @@ def _alike(own: int, start: int, cfg: LabelConfig) -> bool:
     ``max_height_ratio``, or taller by ``ascender_ratio`` (an ascender letter: `_same_size` decides
     by the letter it is read as)."""
     if own > start:
-        return own <= max(cfg.max_height_ratio, cfg.ascender_ratio) * start
-    return start <= cfg.max_height_ratio * own
+        return _within(own, start, max(cfg.max_height_ratio, cfg.ascender_ratio), cfg)
+    return _within(start, own, cfg.max_height_ratio, cfg)
 
 
 def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]:
@@ -601,7 +621,10 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)]
+        # a glyph under a label's usual least height only in a run of small letters drawn like it
+        # (a tick label beside large letters, or a bare "0" among "(a)", "(b)", is none of them)
+        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)
+                 and (_height(g) >= cfg.square or (h < cfg.square and _enclosed(g) == _enclosed(start)))]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
@@ -611,6 +634,8 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
             continue
         if len(run) == 2 and run[1][1] != 1:
             continue  # two letters with the one between them missing (a, c): too little to place panels by (round 19)
+        if len(run) < cfg.small_run and any(_height(g) < cfg.square for g, _ in run):
+            continue  # two small glyphs (a tick label and a b) are too little to place panels by (round 24)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
