@@ -67,9 +67,9 @@ class LabelConfig:
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
     ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l read strongly this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
-    small_run: int = 3  # ... and a run holding a glyph under ``square`` has at least this many letters
-    small_reach: float = 3.0  # a glyph under ``square`` with another this many squares away on its row is text
-    height_slack: float = 0.5  # ... each height measured to this many pixels either way (6-9 px letters: round 24)
+    height_slack: float = 0.5  # ... a height under ``square`` known to this many pixels either way (round 24)
+    small_run: int = 3  # a run holding a glyph under ``square`` has at least this many letters, none missing ...
+    small_score: float = 0.55  # ... and its small glyphs read this well
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
     light_letters: bool = True  # also read letters drawn light on dark ground (a white C on a micrograph)
@@ -209,8 +209,6 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
     for k, near in zip(small.tolist(), touched.tolist()):
         if not _shape_ok(comps, k, cfg, max_height):
             continue
-        if heights[k] < cfg.square and _in_word(comps, k, cfg, cfg.small_reach * cfg.square):
-            continue  # a small glyph with another on its row nearby: spaced text (a sequence, a table), no label
         core = _with_pieces(comps, k, by_x, x0s, cfg) if near else _rect(comps, k)
         box = core
         left, right = _marks(comps, k, by_x, x0s, cfg)
@@ -371,18 +369,16 @@ def _inside(blocks: np.ndarray, box: Rect, b: int) -> bool:
     return bool(blocks[max(0, y0 - 1) // b:y1 // b + 1, max(0, x0 - 1) // b:x1 // b + 1].all())
 
 
-def _in_word(c: Components, k: int, cfg: LabelConfig, reach: float | None = None) -> bool:
+def _in_word(c: Components, k: int, cfg: LabelConfig) -> bool:
     """Another glyph of ``c`` (a third of ``k``'s height or more, no larger) on ``k``'s row within
-    the free space a label needs left and right of it (or ``reach`` pixels each way), other than
-    a subscript: ``k`` is a letter of a word (white text on a photograph), which the share of
-    light pixels around it may not tell."""
+    the free space a label needs left and right of it, other than a subscript: ``k`` is a letter
+    of a word (white text on a photograph), which the share of light pixels around it may not tell."""
     x0, y0, x1, y1 = int(c.x0[k]), int(c.y0[k]), int(c.x1[k]), int(c.y1[k])
     h = y1 - y0
     heights = c.y1 - c.y0
     # a subscript (the i of a panel lettered "a" with subscript "i": rows of one panel) is no next letter of a word
     subscript = (c.x0 >= x1 - 1) & (c.y0 >= y0 + cfg.subscript_top * h) & (heights <= cfg.subscript_height * h)
-    left, right = (cfg.clear_left * h, cfg.clear_right * h) if reach is None else (reach, reach)
-    near = ((c.x1 > x0 - left) & (c.x0 < x1 + right) & (c.y1 > y0) & (c.y0 < y1)
+    near = ((c.x1 > x0 - cfg.clear_left * h) & (c.x0 < x1 + cfg.clear_right * h) & (c.y1 > y0) & (c.y0 < y1)
             & (heights >= h / 3) & (heights <= 1.5 * h) & ~subscript)
     return int(near.sum()) > 1  # k itself is one of them
 
@@ -587,8 +583,12 @@ def _sure(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> bool:
     """What a run holding light glyphs needs: no letter missing inside it (a, b, d), every one read
     ``light_run_score`` or better, and three letters or more unless one is drawn dark (two white
     letters on two images of a row of three may leave the third's letter unread)."""
-    return (run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= cfg.light_run_score
-            and (len(run) >= 3 or not all(g.light for g, _ in run)))
+    return _complete(run, cfg.light_run_score) and (len(run) >= 3 or not all(g.light for g, _ in run))
+
+
+def _complete(run: list[tuple[_Glyph, int]], score: float) -> bool:
+    """No letter missing inside ``run`` (a, b, d) and every one read ``score`` or better."""
+    return run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= score
 
 
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
@@ -634,8 +634,8 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
             continue
         if len(run) == 2 and run[1][1] != 1:
             continue  # two letters with the one between them missing (a, c): too little to place panels by (round 19)
-        if len(run) < cfg.small_run and any(_height(g) < cfg.square for g, _ in run):
-            continue  # two small glyphs (a tick label and a b) are too little to place panels by (round 24)
+        if any(_height(g) < cfg.square for g, _ in run) and not (len(run) >= cfg.small_run and _complete(run, cfg.small_score)):
+            continue  # small glyphs: a tick label read as a letter, or letters missed, place panels worse than the gaps (round 24)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
