@@ -621,6 +621,8 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
+        if h < cfg.square and not _first(area, start):
+            continue  # a small "a" heads its figure (else it is text inside a panel: tiny crops' tick labels)
         # a glyph under a label's usual least height only in a run of small letters drawn like it
         # (a tick label beside large letters, or a bare "0" among "(a)", "(b)", is none of them)
         alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)
