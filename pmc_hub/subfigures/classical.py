@@ -95,7 +95,7 @@ class SplitterConfig:
     # exactly the caption's letters are found (so glyphs from 5 px tall count: small bold letters)
     caption_labels: LabelConfig = field(default_factory=lambda: LabelConfig(
         min_score=0.35, clear_left=0.22, clear_right=0.32, clear_top=0.12, clear_bottom=0.06,
-        crowded_start=0.5, max_height_share=0.15, min_height=5, square=5, height_slack=0.0))
+        crowded_start=0.5, max_height_share=0.15, min_height=5))
     # a caption naming no panels: a figure without gaps is cut at colour edges only into this many panels
     unnamed_edge_panels: int = 3
 

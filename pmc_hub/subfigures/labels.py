@@ -31,8 +31,7 @@ class PanelLabel:
 
 @dataclass
 class LabelConfig:
-    min_height: int = 6  # pixels (working scale): a lower-case x-height letter beside its b and d (round 24)
-    square: int = 8  # a label's usual least height: light letters and badges are looked for from it
+    min_height: int = 8  # pixels (working scale)
     max_height_share: float = 0.09  # of the figure's longest side
     min_aspect: float = 0.2  # width / height of the glyph
     max_aspect: float = 1.6
@@ -67,9 +66,6 @@ class LabelConfig:
     max_height_ratio: float = 1.45  # labels of one figure differ in height at most this much (a vs b)
     ascender_ratio: float = 1.55  # ... or a b, d, f, h, k, l read strongly this much taller (a bold "b" beside an "a")
     even_height_ratio: float = 1.2  # ... or this much once three found are of one height (capitals)
-    height_slack: float = 0.5  # ... a height under ``square`` known to this many pixels either way (round 24)
-    small_run: int = 3  # a run holding a glyph under ``square`` has at least this many letters, none missing ...
-    small_score: float = 0.55  # ... and its small glyphs read this well
     max_labels: int = 26
     glyph_ink: int = 64  # strength (0-255) a glyph pixel needs: crisp shapes, no JPEG halo
     light_letters: bool = True  # also read letters drawn light on dark ground (a white C on a micrograph)
@@ -196,7 +192,7 @@ def _inverted(ink: InkMap, rect: Rect) -> np.ndarray:
 
 
 def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) -> list[_Glyph]:
-    max_height = max(cfg.square, int(cfg.max_height_share * max(ink.width, ink.height)))
+    max_height = max(cfg.min_height, int(cfg.max_height_share * max(ink.width, ink.height)))
     heights = comps.y1 - comps.y0
     small = np.flatnonzero((heights >= cfg.min_height) & (heights <= 2 * max_height))
     by_x = np.argsort(comps.x0, kind="stable")
@@ -218,14 +214,11 @@ def _glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig) 
                    int(comps.x1[right]), max(core[3], int(comps.y1[right]), first[3]))
         x0, y0, x1, y1 = core
         h = core[3] - core[1]
-        # the free space around a glyph smaller than a label's usual least height is as wide as
-        # around one of that height: 3 px beside a 6-px glyph is the spacing of a chart's words
-        space = max(h, cfg.square)
         # a glyph closed by parentheses is no letter of a word: its title may follow after a space
         right_margin = cfg.enclosed_clear_right if left is not None and right is not None else cfg.clear_right
-        entry = _candidate(area, box, core, space, cfg, right_margin, ink.strength[y0:y1, x0:x1])
+        entry = _candidate(area, box, core, h, cfg, right_margin, ink.strength[y0:y1, x0:x1])
         # crowded on its left or above: by a rule over it?
-        if not entry[3] and _under_rule(area, comps, box, space, cfg, right_margin, cfg.clear_bottom):
+        if not entry[3] and _under_rule(area, comps, box, h, cfg, right_margin, cfg.clear_bottom):
             entry = (box, core, True, True, entry[4])
         found.append(entry)
         wide = x1 - x0 >= cfg.joined_aspect * h
@@ -284,7 +277,7 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
     collects them."""
     heights, widths = comps.y1 - comps.y0, comps.x1 - comps.x0
     fill = comps.pixels / np.maximum(1, heights * widths)
-    solid = np.flatnonzero((heights >= 2 * cfg.square) & (heights <= cfg.badge_size * max_height)
+    solid = np.flatnonzero((heights >= 2 * cfg.min_height) & (heights <= cfg.badge_size * max_height)
                            & (np.abs(np.log(np.maximum(1, widths) / np.maximum(1, heights))) <= np.log(cfg.badge_aspect))
                            & (fill >= cfg.badge_fill))
     found = []
@@ -299,7 +292,7 @@ def _badges(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelConfig, 
             continue
         j = int(np.argmax(np.where(inner, holes.pixels, -1)))
         cx0, cy0, cx1, cy1 = int(holes.x0[j]), int(holes.y0[j]), int(holes.x1[j]), int(holes.y1[j])
-        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.square):
+        if cy1 - cy0 < max(cfg.badge_letter * (y1 - y0), cfg.min_height):
             continue  # a dot or speck inside a marker, not a letter
         core = (x0 + cx0, y0 + cy0, x0 + cx1, y0 + cy1)
         box = (x0, y0, x1, y1)
@@ -312,7 +305,7 @@ def _dark_blocks(area: SummedArea, cfg: LabelConfig) -> np.ndarray | None:
     holding ``dark_block`` ink or more and the squares beside them (a letter's own squares are
     partly light). None when no 3 x 3 squares are all dark (a light letter's ground is at least
     three of its heights across; charts on a white page stop here)."""
-    b = cfg.square
+    b = cfg.min_height
     rows, cols = area.height // b, area.width // b
     if rows < 3 or cols < 3:
         return None
@@ -341,7 +334,7 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     blocks = _dark_blocks(area, cfg)
     if blocks is None:
         return []
-    b = cfg.square
+    b = cfg.min_height
     rows, cols = np.flatnonzero(blocks.any(axis=1)), np.flatnonzero(blocks.any(axis=0))
     oy, ox = int(rows[0]) * b, int(cols[0]) * b
     region = np.repeat(np.repeat(blocks[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], b, axis=0), b, axis=1)
@@ -349,7 +342,7 @@ def _light_glyphs(ink: InkMap, area: SummedArea, comps: Components, cfg: LabelCo
     light = connected_components((strength <= max(cfg.glyph_ink, 1)) & region)
     heights = light.y1 - light.y0
     found = []
-    for k in np.flatnonzero((heights >= cfg.square) & (heights <= max_height)).tolist():
+    for k in np.flatnonzero((heights >= cfg.min_height) & (heights <= max_height)).tolist():
         if not _shape_ok(light, k, cfg, max_height) or _in_word(light, k, cfg):
             continue
         core = x0, y0, x1, y1 = int(light.x0[k]) + ox, int(light.y0[k]) + oy, int(light.x1[k]) + ox, int(light.y1[k]) + oy
@@ -447,10 +440,9 @@ def _sizes(glyphs: list[_Glyph]) -> list[int]:
 
 def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
     """Whether ``g`` can be the next label after ``run`` in a layout read by rows or by columns:
-    to the right on the same row (give or take a pixel: a 9-px "d" starts 4 px above its 6-px
-    "c"); lower, starting left of (or under) the last label; or at the top of a new column,
-    level with an earlier label."""
-    last, tol = run[-1].box, 0.6 * h + 1
+    to the right on the same row; lower, starting left of (or under) the last label; or at the
+    top of a new column, level with an earlier label."""
+    last, tol = run[-1].box, 0.6 * h
     x0, y0 = g.box[0], g.box[1]
     if abs(y0 - last[1]) <= tol:
         return x0 > last[0]
@@ -462,24 +454,16 @@ def _in_place(run: list[_Glyph], g: _Glyph, h: float) -> bool:
 
 def _same_size(run: list[_Glyph], g: _Glyph, cfg: LabelConfig, letter: int) -> bool:
     """Of the height of the labels found: within ``max_height_ratio`` (lower-case labels mix
-    x-height and ascender letters; each height known to ``height_slack`` pixels), or
-    ``even_height_ratio`` once three found are of one height; a glyph that reads very well
-    (``strong_score``) as an ascender letter may be taller by ``ascender_ratio``."""
+    x-height and ascender letters), or ``even_height_ratio`` once three found are of one height;
+    a glyph that reads very well (``strong_score``) as an ascender letter may be taller by
+    ``ascender_ratio``."""
     *heights, own = _sizes(run + [g])
-    ratio, even = cfg.max_height_ratio, len(heights) >= 3 and max(heights) <= 1.12 * min(heights)
-    if even:
+    ratio = cfg.max_height_ratio
+    if len(heights) >= 3 and max(heights) <= 1.12 * min(heights):
         ratio = cfg.even_height_ratio
     if letter in _ASCENDERS and own > max(heights) and g.scores[letter] >= cfg.strong_score:
         ratio = max(ratio, cfg.ascender_ratio)
-    return _within(max(own, max(heights)), min(own, min(heights)), ratio, cfg, rounded=not even)
-
-
-def _within(tall: float, short: float, ratio: float, cfg: LabelConfig, rounded: bool = True) -> bool:
-    """``tall`` at most ``ratio`` times ``short``; when ``short`` is under ``square`` (and
-    ``rounded``), each height known to ``height_slack`` pixels either way: a 9-px "b" beside a
-    6-px "a" is their font's ascender over its x-height, rounded to pixels (round 24)."""
-    slack = cfg.height_slack if rounded and short < cfg.square else 0.0
-    return tall - slack <= ratio * (short + slack)
+    return max(own, max(heights)) <= ratio * min(own, min(heights))
 
 
 def _doubtful(g: _Glyph, letter: int) -> bool:
@@ -583,12 +567,8 @@ def _sure(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> bool:
     """What a run holding light glyphs needs: no letter missing inside it (a, b, d), every one read
     ``light_run_score`` or better, and three letters or more unless one is drawn dark (two white
     letters on two images of a row of three may leave the third's letter unread)."""
-    return _complete(run, cfg.light_run_score) and (len(run) >= 3 or not all(g.light for g, _ in run))
-
-
-def _complete(run: list[tuple[_Glyph, int]], score: float) -> bool:
-    """No letter missing inside ``run`` (a, b, d) and every one read ``score`` or better."""
-    return run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= score
+    return (run[-1][1] + 1 == len(run) and min(float(g.scores[letter]) for g, letter in run) >= cfg.light_run_score
+            and (len(run) >= 3 or not all(g.light for g, _ in run)))
 
 
 def _worth(run: list[tuple[_Glyph, int]], cfg: LabelConfig) -> float:
@@ -602,8 +582,8 @@ def _alike(own: int, start: int, cfg: LabelConfig) -> bool:
     ``max_height_ratio``, or taller by ``ascender_ratio`` (an ascender letter: `_same_size` decides
     by the letter it is read as)."""
     if own > start:
-        return _within(own, start, max(cfg.max_height_ratio, cfg.ascender_ratio), cfg)
-    return _within(start, own, cfg.max_height_ratio, cfg)
+        return own <= max(cfg.max_height_ratio, cfg.ascender_ratio) * start
+    return start <= cfg.max_height_ratio * own
 
 
 def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]:
@@ -621,12 +601,7 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
     starts = sorted(clear, key=lambda g: -g.scores[0])[:4] + sorted(crowded, key=lambda g: -g.scores[0])[:2]
     for start in starts:
         h = _height(start)
-        if h < cfg.square and not _first(area, start):
-            continue  # a small "a" heads its figure (else it is text inside a panel: tiny crops' tick labels)
-        # a glyph under a label's usual least height only in a run of small letters drawn like it
-        # (a tick label beside large letters, or a bare "0" among "(a)", "(b)", is none of them)
-        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)
-                 and (_height(g) >= cfg.square or (h < cfg.square and _enclosed(g) == _enclosed(start)))]
+        alike = [g for g in glyphs if g is not start and _alike(*_sizes([g, start]), cfg)]
         run = _run(start, alike, cfg)
         if any(g.light for g, _ in run) and not _sure(run, cfg):
             # a white letter read on one image and missed on the next (smaller, on a busier part),
@@ -636,8 +611,6 @@ def find_labels(ink: InkMap, cfg: LabelConfig | None = None) -> list[PanelLabel]
             continue
         if len(run) == 2 and run[1][1] != 1:
             continue  # two letters with the one between them missing (a, c): too little to place panels by (round 19)
-        if any(_height(g) < cfg.square for g, _ in run) and not (len(run) >= cfg.small_run and _complete(run, cfg.small_score)):
-            continue  # small glyphs: a tick label read as a letter, or letters missed, place panels worse than the gaps (round 24)
         if _worth(run, cfg) > _worth(best, cfg):
             best = run
     if len(best) < 2:
