@@ -185,15 +185,17 @@ def texts_of(elements: list[etree._Element]) -> list[str]:
     if not elements:
         return []
     joined = _SEPARATOR.join(map(_NORMALIZED, elements))
-    if not joined.isascii() and _OTHER_WHITESPACE.search(joined):
+    if not joined.isascii() and any(c in joined for c in _OTHER_WHITESPACE):
         joined = _SEPARATOR.join(" ".join(text.split()) for text in joined.split(_SEPARATOR))
     return _drop_spaces(joined).split(_SEPARATOR)
 
 
 _SEPARATOR = "\x00"
 _NORMALIZED = etree.XPath("normalize-space()", smart_strings=False)
-# What Python's str.split() also splits words at, beyond the XML whitespace libxml2 collapses.
-_OTHER_WHITESPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+# What Python's str.split() also splits words at, beyond the XML whitespace libxml2 collapses (and
+# the control characters XML cannot hold). Looked for one character at a time: each `in` is a
+# C-level scan, together about half the time of one regex character class over the same text.
+_OTHER_WHITESPACE = "\x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 
 # Spaces before punctuation, but not before a "." or "," that starts a number ("P = .05", ", .20").

@@ -176,3 +176,17 @@ def test_publisher_jats_without_pmcid_uses_doi_and_figures():
 def test_citation():
     a = parse_sample("PMC3460867/PMC3460867.nxml")
     assert jats.citation(a) == "PLoS ONE. 2012;7(9):e46493. doi:10.1371/journal.pone.0046493"
+
+
+# Every character str.split() splits at that XML can hold, beyond the whitespace libxml2 collapses.
+OTHER_WHITESPACE = sorted({c for c in map(chr, range(0x110000)) if c.isspace()} - set(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"))
+
+
+@pytest.mark.parametrize("space", OTHER_WHITESPACE, ids=lambda c: f"U+{ord(c):04X}")
+def test_text_collapses_every_unicode_space_like_str_split(space):
+    xml = (f"<article><front><article-meta><title-group><article-title>A{space}{space}B {space}C{space}"
+           f"</article-title></title-group></article-meta></front></article>").encode()
+    el = jats.parse_xml(xml).find("front/article-meta/title-group/article-title")
+    assert jats.text_of(el) == "A B C"
+    # the other texts flattened beside it keep their own spacing, and the separator never leaks
+    assert jats.texts_of([el, el.getparent()]) == ["A B C", "A B C"]
