@@ -342,3 +342,16 @@ def test_blocks_count_the_content_of_every_band_exactly():
     assert len(boxes) >= 4
     for (x0, y0, x1, y1), inside in zip(boxes.tolist(), content.tolist()):
         assert inside == np.count_nonzero(~blank[y0:y1, x0:x1])
+
+
+@pytest.mark.parametrize("size", [(1, 400), (400, 1), (1, 1)])
+def test_a_one_pixel_wide_or_high_image_has_finite_statistics(size):
+    """A strip of one pixel (hostile or broken input) has no neighbour steps: its statistics stay
+    finite, so its label's score is a number, not NaN."""
+    pixels = (np.random.RandomState(0).rand(size[1], size[0], 3) * 255).astype("uint8")
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG")
+    img = media.inspect("strip.png", buf.getvalue())
+    with np.errstate(all="raise"):
+        features = image_features(img.thumbnail.rgb, img.thumbnail.grey, *size)
+    assert features.shape == (len(FEATURES),) and np.isfinite(features).all()

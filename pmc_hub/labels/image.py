@@ -92,7 +92,7 @@ def image_features(thumb: np.ndarray, grey: np.ndarray, width: int, height: int)
         n_white / n,
         np.count_nonzero(flat & ((mx - 35) <= 195)) / n,
         np.count_nonzero(chroma > 60) / n,
-        np.count_nonzero((step - 5).view(np.uint16) <= 25) / step.size,
+        np.count_nonzero((step - 5).view(np.uint16) <= 25) / max(step.size, 1),  # a 1-px-wide image has no steps
         float(step.sum()) / n_content / 255,
         np.partition(counts, 248)[248:].sum() / n,
         np.count_nonzero(light_rows > 0.6 * w) / h,
