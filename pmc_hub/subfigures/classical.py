@@ -267,6 +267,7 @@ class _Layout:
         self.min_panel = max(cfg.min_panel, int(0.04 * min(h, w)))
         self._comps: Components | None = None
         self._glyph: float | None = None
+        self._gaps: dict[tuple[Region, int], list[tuple[int, int]]] = {}  # `gaps`, once per region and axis
 
     # --- geometry -------------------------------------------------------------------------
 
@@ -285,7 +286,13 @@ class _Layout:
     def gaps(self, r: Region, axis: int) -> list[tuple[int, int]]:
         """Empty lines across ``r`` (absolute coordinates): runs of at least ``min_gap``, or thinner
         runs of nearly empty lines (JPEG leaves specks on a hairline) between two strips of solid
-        ink (white hairlines between images of a montage)."""
+        ink (white hairlines between images of a montage). Computed once per region and axis: the
+        title lines, the cut by letters and its retry with letters under panels scan the same root."""
+        if (r, axis) not in self._gaps:
+            self._gaps[r, axis] = self._scan_gaps(r, axis)
+        return self._gaps[r, axis]
+
+    def _scan_gaps(self, r: Region, axis: int) -> list[tuple[int, int]]:
         prof = self.profile(r, axis)
         length = r[2] - r[0] if axis == 0 else r[3] - r[1]
         base = r[1] if axis == 0 else r[0]
