@@ -50,6 +50,9 @@ from pmc_hub.subfigures.subcaptions import split_caption  # noqa: E402
 from pmc_hub.subfigures.synthetic import FolderPanels, make_figure  # noqa: E402
 
 
+# the rounds that added figures of new sources, whose letters are also scored apart (`real`)
+SOURCE_ROUNDS = (11, 15, 18)
+
 def synthetic(args) -> dict:
     detector = load_detector(args.model)
     panels = FolderPanels(args.panels) if args.panels else None
@@ -110,7 +113,7 @@ def real(args) -> dict:
         _write_figures(Path(args.figures), coco["images"], anns, found)
     out.update(_letters(coco["images"], anns, found))
     groups = _groups(coco["images"])
-    for group in ("r1-9", "tune_r11", "holdout_r11", "tune_r15", "holdout_r15", "tune_r18", "holdout_r18"):
+    for group in ("r1-9", *(f"{split}_r{added}" for added in SOURCE_ROUNDS for split in ("tune", "holdout"))):
         if group in groups and len(groups[group]) < len(coco["images"]):
             out.update({f"{k}_{group}": v for k, v in _letters(groups[group], anns, found).items()})
     out.update(_subcaptions(coco, anns, found))
@@ -166,7 +169,7 @@ def _groups(images: list[dict]) -> dict[str, list[dict]]:
     for split in ("tune", "holdout"):
         groups[split] = [im for im in images if im["split"] == split]
         groups[f"{split}_r1-3"] = [im for im in groups[split] if im.get("round", 0) <= 3]
-        for added in (5, 7, 9, 11, 15, 18):
+        for added in (5, 7, 9, *SOURCE_ROUNDS):
             groups[f"{split}_r{added}"] = [im for im in groups[split] if im.get("round") == added]
     groups["r1-9"] = [im for im in images if im.get("round", 0) <= 9]
     return {name: chosen for name, chosen in groups.items() if chosen}
